@@ -1,0 +1,30 @@
+# Set-up is part of every target: a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test chat lint clean
+
+run: $(STAMP) ## Set up, then start the bot (the terminal chat when no token is set)
+	$(BIN)/newsbot run
+
+test: $(STAMP) ## Set up, then run the linters and the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+chat: $(STAMP) ## Set up, then talk to the bot in this terminal
+	$(BIN)/newsbot chat
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "newsbot needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""newsbot's core: articles, retrieval, answers, conversation log. Never imports telegram."""

@@ -1,0 +1,192 @@
+"""Answers: the hits for a question, rendered as Telegram HTML, plain text or JSON."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.articles import Article
+from bot.index import Hit, SearchIndex
+
+# Telegram's limit on one message's text.
+MESSAGE_LIMIT = 4096
+TITLE_CHARS = 200
+NO_ANSWER = (
+    "I couldn't find that in the articles. Try other words, or see what they cover with /sources."
+)
+EMPTY_QUESTION = "Please ask a question in words, e.g. <i>{example}</i>"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the articles say about a question: ranked hits (empty if nothing answers)."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    took_ms: float
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.hits)
+
+
+def answer(index: SearchIndex, question: str, top_k: int) -> Answer:
+    """Search the index for `question` and time it."""
+    started = time.perf_counter()
+    hits = index.search(question, top_k)
+    return Answer(question, tuple(hits), (time.perf_counter() - started) * 1000)
+
+
+def esc(text: str) -> str:
+    """Escape text for Telegram HTML."""
+    return html.escape(text, quote=False)
+
+
+def shorten(text: str, limit: int = TITLE_CHARS) -> str:
+    """`text` cut to `limit` characters at a word, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+
+
+def source_line(article: Article, paragraph: int | None = None) -> str:
+    """Citation as HTML: title, file, ¶ number, then dateline/date/outlet/link when known."""
+    parts = [f"<i>{esc(shorten(article.title))}</i>", esc(article.file_name)]
+    if paragraph is not None:
+        parts.append(f"¶ {paragraph}")
+    parts += [esc(x) for x in (article.dateline, article.published, article.outlet) if x]
+    if article.url and re.match(r"https?://", article.url):
+        parts.append(f'<a href="{html.escape(article.url, quote=True)}">link</a>')
+    return "— " + ", ".join(parts[:2]) + "".join(f" · {p}" for p in parts[2:])
+
+
+def plain_source(article: Article, paragraph: int | None = None) -> str:
+    """Citation as plain text."""
+    return html_to_text(source_line(article, paragraph))
+
+
+def hit_blocks(hit: Hit) -> list[str]:
+    """A hit as HTML: the passage quoted with its best sentence in bold, then its source."""
+    text = hit.passage.text
+    start, end = hit.best_sentence
+    segments = [(text[:start], False), (text[start:end], True), (text[end:], False)]
+    source = source_line(hit.passage.article, hit.passage.paragraph)
+    quotes = quote_html(segments, limit=MESSAGE_LIMIT - len(source) - 1)
+    quotes[-1] += "\n" + source
+    return quotes
+
+
+def quote_html(segments: Iterable[tuple[str, bool]], limit: int) -> list[str]:
+    """Raw (text, bold) segments as `<blockquote>`s, each at most `limit` characters of HTML.
+
+    Text is cut before escaping and every piece closes its own tags, so a cut never falls
+    inside a tag or an entity.
+    """
+    pieces: list[str] = []
+    current = ""
+    for text, bold in segments:
+        while text:
+            room = limit - len(current) - len("<blockquote></blockquote><b></b>")
+            take = _fit(text, room)
+            if take == 0:
+                pieces.append(current)
+                current = ""
+                continue
+            chunk = esc(text[:take])
+            current += f"<b>{chunk}</b>" if bold else chunk
+            text = text[take:]
+    pieces.append(current)
+    return [f"<blockquote>{p}</blockquote>" for p in pieces if p]
+
+
+def _fit(text: str, room: int) -> int:
+    """How many leading characters of `text` fit in `room` once escaped (0 if none)."""
+    if room <= 0:
+        return 0
+    if len(esc(text)) <= room:
+        return len(text)
+    low, high = 0, min(len(text), room)
+    while low < high:  # the longest prefix whose escaped form fits
+        mid = (low + high + 1) // 2
+        if len(esc(text[:mid])) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    space = text.rfind(" ", 0, low)
+    return space + 1 if space > low // 2 else low
+
+
+def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT, sep: str = "\n\n") -> list[str]:
+    """Join HTML blocks into as few messages as fit in `limit`, splitting only between blocks."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        if len(block) > limit:
+            raise ValueError("a block is longer than a message")
+        if current and len(current) + len(sep) + len(block) > limit:
+            messages.append(current)
+            current = block
+        else:
+            current = f"{current}{sep}{block}" if current else block
+    if current:
+        messages.append(current)
+    return messages
+
+
+def render_html(result: Answer) -> list[str]:
+    """The answer as Telegram HTML messages, each within Telegram's limit."""
+    if not result.answered:
+        return [esc(NO_ANSWER)]
+    blocks: list[str] = []
+    for hit in result.hits:
+        blocks += hit_blocks(hit)
+    return pack(blocks)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(markup: str) -> str:
+    """Our own HTML replies as plain text, for the terminal."""
+    text = re.sub(r"</?blockquote>", "", markup)
+    text = re.sub(r'<a href="([^"]*)">[^<]*</a>', lambda m: html.unescape(m.group(1)), text)
+    return html.unescape(_TAG.sub("", text))
+
+
+def render_text(result: Answer) -> str:
+    """The answer as plain text: the same passages in the same order as on Telegram."""
+    if not result.answered:
+        return NO_ANSWER
+    lines: list[str] = []
+    for hit in result.hits:
+        lines.append(f"[{hit.rank}] {hit.passage.text}")
+        lines.append("    " + plain_source(hit.passage.article, hit.passage.paragraph))
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def to_json(result: Answer) -> dict[str, Any]:
+    """The answer as a JSON-ready dict (the `newsbot ask --json` format)."""
+    return {
+        "question": result.question,
+        "answered": result.answered,
+        "took_ms": round(result.took_ms, 3),
+        "hits": [
+            {
+                "rank": h.rank,
+                "score": round(h.score, 6),
+                "article_id": h.passage.article.id,
+                "title": h.passage.article.title,
+                "source": h.passage.article.file_name,
+                "paragraph": h.passage.paragraph,
+                "text": h.passage.text,
+                "sentence": h.passage.text[h.best_sentence[0] : h.best_sentence[1]],
+            }
+            for h in result.hits
+        ],
+    }

@@ -1,0 +1,192 @@
+"""The `newsbot` command line: ask, sources, chat, run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.answer import answer, html_to_text, render_text, to_json
+from bot.articles import load_collection
+from bot.chat import Newsroom
+from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
+from bot.index import EmptyCollectionError
+
+log = logging.getLogger("newsbot")
+
+NO_TOKEN = (
+    "No Telegram token is set: put TELEGRAM_BOT_TOKEN in .env (see .env.example), "
+    "or try the bot in this terminal with: newsbot chat"
+)
+
+
+def fail(message: str) -> None:
+    """Print one clear line and exit with code 2 (bad setting or input)."""
+    click.echo(f"newsbot: {message}", err=True)
+    sys.exit(2)
+
+
+def settings_from(articles: Path | None) -> Settings:
+    """Settings from the environment and .env, with a command-line override of the folder."""
+    overrides: dict[str, Any] = {}
+    if articles is not None:
+        overrides["NEWSBOT_ARTICLES_DIR"] = articles
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
+    configure_logging(settings.log_level, settings.token or "")
+    return settings
+
+
+def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
+    """Load the articles and build the index, or exit with a clear message."""
+    started = time.perf_counter()
+    collection = load_collection(settings.articles_dir)
+    try:
+        room = Newsroom(collection, top_k=settings.top_k)
+    except EmptyCollectionError:
+        fail(
+            f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
+            "or point NEWSBOT_ARTICLES_DIR at your articles folder"
+        )
+        raise
+    log.log(
+        logging.INFO if announce else logging.DEBUG,
+        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms",
+        len(collection.articles),
+        len(collection.passages),
+        len(collection.skipped),
+        settings.articles_dir,
+        (time.perf_counter() - started) * 1000,
+    )
+    return room
+
+
+articles_option = click.option(
+    "--articles",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Articles folder (overrides NEWSBOT_ARTICLES_DIR).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsbot")
+def main() -> None:
+    """newsbot answers questions about news articles with verbatim, sourced passages."""
+
+
+@main.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per question).")
+@articles_option
+def ask(question: tuple[str, ...], as_json: bool, articles: Path | None) -> None:
+    """Answer QUESTION; with "-", answer one question per line of standard input."""
+    room = newsroom_from(settings_from(articles))
+    text = " ".join(question)
+    for q in _questions(text):
+        result = answer(room.index, q, room.top_k)
+        if as_json:
+            click.echo(json.dumps(to_json(result), ensure_ascii=False))
+        else:
+            if text == "-":
+                click.echo(f"Q: {q}")
+            click.echo(render_text(result))
+            if text == "-":
+                click.echo()
+
+
+def _questions(text: str) -> Iterator[str]:
+    if text != "-":
+        yield text
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@articles_option
+def sources(as_json: bool, articles: Path | None) -> None:
+    """List the articles: number, id, title, date, passages."""
+    room = newsroom_from(settings_from(articles))
+    counts: dict[str, int] = {}
+    for passage in room.collection.passages:
+        counts[passage.article.id] = counts.get(passage.article.id, 0) + 1
+    rows = [
+        {
+            "number": n,
+            "id": a.id,
+            "title": a.title,
+            "published": a.published,
+            "passages": counts.get(a.id, 0),
+        }
+        for n, a in enumerate(room.collection.articles, start=1)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        date = f"  {row['published']}" if row["published"] else ""
+        click.echo(
+            f"{row['number']:>4}. {row['title']}  [{row['id']}, {row['passages']} passages]{date}"
+        )
+
+
+@main.command()
+@articles_option
+def chat(articles: Path | None) -> None:
+    """Talk to the bot in this terminal: questions and /help, /sources, /source N."""
+    room = newsroom_from(settings_from(articles))
+    _chat_loop(room)
+
+
+def _chat_loop(room: Newsroom) -> None:
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(html_to_text(room.start().messages[0]))
+        click.echo("(Ctrl-D or /quit to leave.)\n")
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if line.strip() in ("/quit", "/exit"):
+            return
+        if not line.strip():
+            continue
+        for message in room.handle(line).messages:
+            click.echo(html_to_text(message))
+            click.echo()
+
+
+@main.command()
+@articles_option
+def run(articles: Path | None) -> None:
+    """Start the Telegram bot (long polling); without a token, the terminal chat."""
+    settings = settings_from(articles)
+    if settings.token is None:
+        if sys.stdin.isatty() and not os.environ.get("CI"):
+            click.echo(f"{NO_TOKEN}.\nStarting the terminal chat now.\n", err=True)
+            _chat_loop(newsroom_from(settings))
+            return
+        fail(NO_TOKEN)
+    room = newsroom_from(settings, announce=True)
+    # The composition root: the only place the core hands over to the Telegram layer.
+    from handlers.app import run_bot
+
+    try:
+        run_bot(settings, room)
+    except StartupError as exc:
+        fail(str(exc))

@@ -1,0 +1,116 @@
+"""Settings: one frozen object, built in one place from the environment and `.env`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.logs import install_redaction
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class StartupError(Exception):
+    """The bot cannot start (Telegram refused the token, unreachable, unusable database)."""
+
+
+class Settings(BaseSettings):
+    """Every setting newsbot reads, with its environment key as the alias."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        populate_by_name=False,
+        hide_input_in_errors=True,
+    )
+
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_base_url: str | None = Field(default=None, alias="TELEGRAM_BASE_URL")
+    articles_dir: Path = Field(default=Path("seeds"), alias="NEWSBOT_ARTICLES_DIR")
+    db_path: Path = Field(default=Path("data/newsbot.sqlite3"), alias="NEWSBOT_DB")
+    top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
+    log_level: str = Field(default="INFO", alias="NEWSBOT_LOG_LEVEL")
+
+    @field_validator("telegram_bot_token", "telegram_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # BotFather tokens look like 123456:ABC-...; catching a pasted URL or quote early
+        # beats a confusing 404 from Telegram later. The token itself is never echoed.
+        if value is not None:
+            raw = value.get_secret_value()
+            head, sep, tail = raw.partition(":")
+            if not (
+                sep and head.isdigit() and tail and all(c.isalnum() or c in "-_" for c in tail)
+            ):
+                raise ValueError("does not look like a BotFather token (digits:letters)")
+        return value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @property
+    def token(self) -> str | None:
+        """The bot token in clear, for the one place that needs it."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
+    """Build the settings from the environment and `env_file`; raise ConfigError naming the key."""
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(key, message) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(env_file), "is not valid UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(str(env_file), f"cannot be read ({exc.strerror})") from None
+    if not settings.articles_dir.is_dir():
+        raise ConfigError("NEWSBOT_ARTICLES_DIR", f"folder not found: {settings.articles_dir}")
+    return settings
+
+
+def configure_logging(level: str, *secrets: str) -> None:
+    """Log to stderr at `level`, `secrets` redacted; httpx's request lines only at DEBUG."""
+    install_redaction(*secrets)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    if level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)

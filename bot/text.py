@@ -1,0 +1,122 @@
+"""Text processing shared by passages and questions: one `tokenize()`, sentence splitting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+# A compact English stop list (function words, auxiliaries, question words). "us" is left
+# out on purpose: after case folding it is mostly "US" in news text, and dropping it would
+# erase "US troops".
+STOP_WORDS = frozenset(
+    """
+        a about above after again against all am an and any are as at be because been
+        before being below between both but by can could did do does doing down during
+        each few for from further had has have having he her here hers herself him
+        himself his how i if in into is it its itself just me more most my myself no nor
+        not now of off on once only or other our ours ourselves out over own same she
+        should so some such than that the their theirs them themselves then there these
+        they this those through to too under until up very was we were what when where
+        which while who whom why will with would you your yours yourself yourselves s t
+        d ll m re ve also may might must shall whose upon via many much
+    """.split()
+)
+# Words that make a question polite or conversational but say nothing about the answer.
+# Only questions drop them (after tokenizing): "can you tell me about the Qatar accord".
+QUESTION_FILLER = frozenset(
+    """
+        tell know please explain say happen happened think find show give want like
+        article articles news story stories anything something thing things
+    """.split()
+)
+
+# Typographic variants folded to ASCII before tokenizing, so "Biden’s" and "Biden's" agree.
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u02bc": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Thousands separators inside numbers ("3,000" -> "3000"), before punctuation is dropped.
+_THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
+# Dotted acronyms ("U.S.", "U.K.") collapse to one word, so "U.S." and "US" match.
+_ACRONYM = re.compile(r"\b[^\W\d_](?:\.[^\W\d_])+\b\.?")
+_POSSESSIVE = re.compile(r"'s\b|(?<=s)'(?=\s|$)")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def normalize(text: str) -> str:
+    """NFKC-normalise, fold typographic quotes and dashes, drop invisible characters."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD)
+    return _INVISIBLE.sub("", text)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball (Porter2) English stem of a case-folded word; numbers are kept as they are."""
+    if word.isdigit():
+        return word
+    return str(_stemmer.stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    """Case-folded words of `text`, punctuation-insensitive, numbers kept whole."""
+    text = normalize(text).casefold()
+    text = _THOUSANDS.sub("", text)
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _POSSESSIVE.sub("", text)
+    return _WORD.findall(text)
+
+
+def tokenize(text: str) -> list[str]:
+    """The one tokenizer for passages and questions: words minus stop words, stemmed."""
+    return [stem(w) for w in words(text) if w not in STOP_WORDS]
+
+
+# Sentence ends: ., !, ? (optionally followed by a closing quote or bracket) then space and
+# a capital, digit or opening quote. Common abbreviations are protected first.
+_ABBREVIATIONS = """
+    Mr Mrs Ms Dr Prof Sr Jr St Gen Col Lt Sgt Capt Gov Sen Rep Pres Rev Jan Feb Mar Apr
+    Jun Jul Aug Sep Sept Oct Nov Dec No Inc Ltd Co Corp vs etc U.S U.K U.N
+""".split()
+_ABBREV = re.compile(r"\b(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])([\"'”’)\]]?)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_GUARD = "\u0000"
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of a paragraph, whitespace between them excluded."""
+    guarded = _ABBREV.sub(lambda m: m.group(1) + _GUARD, text)  # same length as `text`
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(guarded):
+        spans.append((start, match.start() + len(match.group(1))))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [_trim(text, a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, verbatim."""
+    return [text[a:b] for a, b in sentence_spans(text)]

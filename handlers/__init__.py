@@ -1,0 +1,1 @@
+"""Telegram glue: thin python-telegram-bot handlers over the core in `bot/`."""

@@ -1,0 +1,148 @@
+"""The one place that builds the Telegram Application and wires the handlers to the core."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+# Opt in to python-telegram-bot's timedelta durations now (RetryAfter.retry_after and
+# friends); otherwise every flood-control error also emits a PTBDeprecationWarning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.chat import COMMANDS, Newsroom
+from bot.config import Settings, StartupError
+from bot.storage import ConversationLog, DatabaseError
+from handlers import ask, errors, media, sources, start
+from handlers.common import SERVICES_KEY, NewsApp, Services, get_services
+
+log = logging.getLogger(__name__)
+
+NOT_TEXT = (
+    filters.PHOTO
+    | filters.Sticker.ALL
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+)
+
+
+def build_application(settings: Settings, room: Newsroom) -> NewsApp:
+    """The Application: rate limiter, concurrency, defaults, resources and handlers."""
+    token = settings.token
+    if token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(token)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .post_init(_make_post_init(settings, room))
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_base_url:
+        base = settings.telegram_base_url.rstrip("/").removesuffix("/bot")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    app: NewsApp = builder.build()  # type: ignore[assignment]
+    add_handlers(app)
+    return app
+
+
+def add_handlers(app: NewsApp) -> None:
+    """Register every handler, commands first."""
+    only_messages = filters.UpdateType.MESSAGES
+    app.add_handler(CommandHandler("start", start.start, filters=only_messages))
+    app.add_handler(CommandHandler("help", start.help_command, filters=only_messages))
+    app.add_handler(CommandHandler("sources", sources.sources, filters=only_messages))
+    app.add_handler(CommandHandler("source", sources.source, filters=only_messages))
+    app.add_handler(CommandHandler("ask", ask.ask_command, filters=only_messages))
+    app.add_handler(
+        MessageHandler(
+            filters.COMMAND & filters.ChatType.PRIVATE & only_messages, ask.unknown_command
+        )
+    )
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, ask.ask_text)
+    )
+    app.add_handler(MessageHandler(NOT_TEXT & filters.UpdateType.MESSAGE, media.not_text))
+    app.add_error_handler(errors.on_error)
+
+
+def _make_post_init(settings: Settings, room: Newsroom):  # type: ignore[no-untyped-def]
+    async def post_init(app: NewsApp) -> None:
+        """Open the log, share the services, and register the command menu."""
+        conversation_log = ConversationLog(settings.db_path)
+        await conversation_log.open()
+        app.bot_data[SERVICES_KEY] = Services(room=room, log=conversation_log, settings=settings)
+        try:
+            await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        except TelegramError as exc:
+            log.warning("Could not register the command menu: %s", exc)
+        me = app.bot.username
+        log.info("newsbot is running as @%s with %d articles", me, len(room.collection.articles))
+
+    return post_init
+
+
+async def _post_shutdown(app: NewsApp) -> None:
+    """Write every queued log row before the process ends."""
+    if SERVICES_KEY not in app.bot_data:
+        return
+    services = app.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    await services.log.close()
+    log.info("Conversation log closed (%d turns written this run)", services.log.written)
+
+
+def _no_startup_traceback(record: logging.LogRecord) -> bool:
+    """PTB logs a refused token or an unreachable server with a traceback; run_bot says it
+    in one line instead, so keep PTB's line and drop the traceback."""
+    if record.exc_info and isinstance(record.exc_info[1], InvalidToken | NetworkError):
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
+def run_bot(settings: Settings, room: Newsroom) -> None:
+    """Run the bot with long polling until SIGINT/SIGTERM, then shut down gracefully."""
+    logging.getLogger("telegram.ext").addFilter(_no_startup_traceback)
+    app = build_application(settings, room)
+    where = settings.telegram_base_url or "Telegram"
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise StartupError(
+            f"{where} refused TELEGRAM_BOT_TOKEN: check it with @BotFather"
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(f"cannot reach {where} ({exc.message}); is the network up?") from None
+    except DatabaseError as exc:
+        raise StartupError(str(exc)) from None
+
+
+__all__ = ["build_application", "get_services", "run_bot"]

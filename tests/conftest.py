@@ -1,0 +1,79 @@
+"""Fixtures: paths, settings, the Bot API emulator and a bot running against it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.articles import load_collection
+from bot.chat import Newsroom
+from bot.config import Settings, load_settings
+from handlers.app import build_application
+from handlers.common import NewsApp
+from tests.emulator.server import TOKEN, BotApiEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+BBC = ROOT.parent / "shared" / "corpora" / "bbc-dev"
+
+
+@pytest.fixture(scope="session")
+def seed_room() -> Newsroom:
+    """The shipped seed collection, indexed once for the session."""
+    return Newsroom(load_collection(SEEDS))
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    """A Bot API emulator listening on 127.0.0.1."""
+    emu = BotApiEmulator()
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
+    """Settings pointing the bot at the emulator, the seeds and a fresh database."""
+    return load_settings(
+        env_file=None,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=emulator.base_url,
+        NEWSBOT_ARTICLES_DIR=SEEDS,
+        NEWSBOT_DB=tmp_path / "data" / "newsbot.sqlite3",
+    )
+
+
+async def start_bot(settings: Settings, room: Newsroom) -> NewsApp:
+    """Start the Application the way run_polling does, inside the test's event loop."""
+    app = build_application(settings, room)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    await app.start()
+    return app
+
+
+async def stop_bot(app: NewsApp) -> None:
+    """Stop it the way run_polling does on SIGINT/SIGTERM."""
+    assert app.updater is not None
+    if app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    assert app.post_shutdown is not None
+    await app.post_shutdown(app)
+
+
+@pytest.fixture
+async def bot(settings: Settings, seed_room: Newsroom) -> AsyncIterator[NewsApp]:
+    """The real Application, long-polling the emulator."""
+    app = await start_bot(settings, seed_room)
+    yield app
+    await stop_bot(app)

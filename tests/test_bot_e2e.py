@@ -1,0 +1,246 @@
+"""The Telegram bot end to end: python-telegram-bot against the local Bot API emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from handlers.common import SERVICES_KEY, NewsApp, Services
+from handlers.errors import SORRY
+from handlers.media import TEXT_ONLY
+from tests.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
+from tests.emulator.telegram_html import parse_html
+
+pytestmark = pytest.mark.e2e
+CHAT = 1001
+GROUP = -100500
+
+
+def html(message: dict[str, Any]) -> str:
+    return str(message["_html"])
+
+
+def db_rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(settings.db_path) as db:
+        return db.execute(sql).fetchall()
+
+
+async def flushed(app: NewsApp, turns: int = 1) -> None:
+    """Wait until `turns` turns reached the log (handlers finish after their reply), flush."""
+    services = app.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    log = services.log
+    for _ in range(200):
+        if log.written + log.queued >= turns:
+            break
+        await asyncio.sleep(0.025)
+    assert await log.flush()
+
+
+async def test_start_greets_and_registers_the_command_menu(
+    bot: NewsApp, emulator: BotApiEmulator
+) -> None:
+    """/start replies with a greeting and examples; setMyCommands listed every command."""
+    await emulator.send_command("start")
+    (reply,) = await emulator.wait_for(CHAT)
+    assert "Hello, Reader1001!" in reply["text"]
+    assert "What do the articles say about" in reply["text"]
+    assert [c["command"] for c in emulator.commands] == [
+        "ask",
+        "sources",
+        "source",
+        "help",
+        "start",
+    ]
+    assert emulator.errors == []
+
+
+async def test_question_gets_sourced_passages_typing_and_a_log_row(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """A private question: typing…, then verbatim passages with sources, logged with hits."""
+    await emulator.send_text("When will all US troops leave Afghanistan?")
+    (reply,) = await emulator.wait_for(CHAT)
+    assert (CHAT, "typing") in emulator.chat_actions
+    assert (
+        "<b>Earlier this month, President Biden said that all US combat troops would leave "
+        "Afghanistan by Sept. 11" in html(reply)
+    )
+    assert "000_e6af9304790c8bd1.txt · ¶ 6" in reply["text"]
+    await flushed(bot)
+    assert db_rows(settings, "SELECT kind, text FROM messages") == [
+        ("question", "When will all US troops leave Afghanistan?")
+    ]
+    assert db_rows(settings, "SELECT answered FROM replies") == [(1,)]
+    hits = db_rows(settings, "SELECT rank, article_id, paragraph FROM hits ORDER BY rank")
+    assert hits[0] == (1, "000_e6af9304790c8bd1", 6)
+
+
+async def test_unanswerable_question_says_so(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """No passage answers: a plain 'couldn't find', logged as unanswered."""
+    await emulator.send_command("ask", "What is the capital of France?")
+    (reply,) = await emulator.wait_for(CHAT)
+    assert "couldn't find that in the articles" in reply["text"]
+    await flushed(bot)
+    assert db_rows(settings, "SELECT answered FROM replies") == [(0,)]
+    assert db_rows(settings, "SELECT count(*) FROM hits") == [(0,)]
+
+
+async def test_help_sources_and_source(bot: NewsApp, emulator: BotApiEmulator) -> None:
+    """/help, /sources and /source 1 answer with valid HTML."""
+    await emulator.send_command("help")
+    await emulator.wait_for(CHAT, 1)
+    await emulator.send_command("sources")
+    await emulator.wait_for(CHAT, 2)
+    await emulator.send_command("source", "1")
+    messages = await emulator.wait_for(CHAT, 3)
+    assert "/sources" in messages[0]["text"]
+    assert "1. Taliban Attacks Upsurge" in messages[1]["text"]
+    assert "KABUL — The Afghan Taliban" in messages[2]["text"]
+    assert "had returned to the battlefield" in messages[2]["text"]
+    assert emulator.errors == []
+
+
+@pytest.mark.parametrize("arg", ["abc", "0", "999", "../etc/passwd", ""])
+async def test_bad_source_argument(bot: NewsApp, emulator: BotApiEmulator, arg: str) -> None:
+    """/source with nonsense gets a clear reply, not an error."""
+    await emulator.send_command("source", arg)
+    (reply,) = await emulator.wait_for(CHAT)
+    assert "/sources" in reply["text"]
+    assert emulator.errors == []
+
+
+async def test_unknown_command_and_empty_ask(bot: NewsApp, emulator: BotApiEmulator) -> None:
+    """Unknown commands point to /help; /ask alone explains itself."""
+    await emulator.send_command("frobnicate")
+    await emulator.send_command("ask")
+    messages = await emulator.wait_for(CHAT, 2)
+    texts = sorted(m["text"] for m in messages)
+    assert any("I don't know /frobnicate" in t for t in texts)
+    assert any("Put your question after the command" in t for t in texts)
+
+
+@pytest.mark.parametrize("kind", ["photo", "sticker", "voice", "document", "location"])
+async def test_non_text_messages_get_one_polite_line(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings, kind: str
+) -> None:
+    """Photos, stickers, voice, documents and locations get the text-only hint, logged."""
+    await getattr(emulator, f"send_{kind}")()
+    (reply,) = await emulator.wait_for(CHAT)
+    assert reply["text"] == TEXT_ONLY
+    await flushed(bot)
+    assert db_rows(settings, "SELECT kind, text FROM messages") == [("other", f"[{kind}]")]
+
+
+async def test_group_chatter_is_ignored_but_addressed_messages_answered(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """In a group: silent on chatter and photos; answers /ask, @mentions and replies to the bot."""
+    group = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Newsroom"}
+    await emulator.send_text("Anyone up for lunch?", **group)
+    await emulator.send_photo(**group)
+    await emulator.send_text("troops Afghanistan", **group)
+    await asyncio.sleep(0.5)
+    assert emulator.sent_to(GROUP) == []
+
+    await emulator.send_command(f"ask@{BOT_USER['username']}", "Taliban prisoners", **group)
+    (first,) = await emulator.wait_for(GROUP, 1)
+    assert "prisoners" in first["text"]
+    assert first["reply_to_message"]["text"].startswith("/ask@")
+
+    await emulator.send_text(f"@{BOT_USER['username']} how many prisoners were released?", **group)
+    second = (await emulator.wait_for(GROUP, 2))[1]
+    assert "5,000 prisoners" in second["text"]
+
+    await emulator.send_text("and Al-Qaeda ties?", reply_to=first["message_id"], **group)
+    third = (await emulator.wait_for(GROUP, 3))[2]
+    assert "Al-Qaeda" in third["text"]
+    await flushed(bot, 3)
+    assert db_rows(settings, "SELECT count(*) FROM messages WHERE chat_id = -100500") == [(3,)]
+    assert db_rows(settings, "SELECT type, title FROM chats") == [("supergroup", "Newsroom")]
+
+
+async def test_hostile_text_is_escaped_and_stored_verbatim(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """HTML-looking and SQL-looking questions are escaped in replies and stored as sent."""
+    nasty = "<b>Taliban</b> & '); DROP TABLE messages;-- \u202e\u200b 🙂"
+    await emulator.send_text(nasty)
+    (reply,) = await emulator.wait_for(CHAT)
+    parse_html(html(reply))
+    await emulator.send_text("x" * 5000 + " Taliban")
+    await emulator.wait_for(CHAT, 2)
+    assert emulator.errors == []
+    await flushed(bot, 2)
+    stored = [t for (t,) in db_rows(settings, "SELECT text FROM messages ORDER BY id")]
+    assert stored[0] == nasty
+
+
+async def test_failed_send_gets_an_apology_and_is_still_logged(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """A Telegram error while replying: the user gets a short apology, no traceback; logged."""
+    emulator.inject("sendMessage", Fault(status=400, description="Bad Request: something odd"))
+    await emulator.send_text("Taliban prisoners")
+    (reply,) = await emulator.wait_for(CHAT)
+    assert reply["text"] == SORRY
+    await flushed(bot)
+    assert db_rows(
+        settings, "SELECT m.kind, r.text FROM messages m JOIN replies r ON r.message_id = m.id"
+    ) == [("error", SORRY)]
+
+
+async def test_flood_control_is_retried_and_answered_once(
+    bot: NewsApp, emulator: BotApiEmulator
+) -> None:
+    """429 with retry_after: the rate limiter waits and retries; exactly one reply."""
+    emulator.inject(
+        "sendMessage",
+        Fault(status=429, description="Too Many Requests: retry after 1", retry_after=1),
+    )
+    await emulator.send_text("Taliban prisoners")
+    messages = await emulator.wait_for(CHAT, 1, timeout=15)
+    await emulator.settle(0.5)
+    assert len(emulator.sent_to(CHAT)) == len(messages) == 1
+    assert "prisoners" in messages[0]["text"]
+
+
+async def test_concurrent_users_each_get_their_answer(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """Twenty readers at once: each gets one reply and each turn is logged."""
+    users = range(5000, 5020)
+    await asyncio.gather(*(emulator.send_text("Taliban prisoners", chat_id=u) for u in users))
+    await emulator.wait_until(lambda: all(emulator.sent_to(u) for u in users), timeout=30)
+    await flushed(bot, 20)
+    assert db_rows(settings, "SELECT count(DISTINCT chat_id) FROM messages") == [(20,)]
+
+
+async def test_edited_messages_and_other_updates_are_ignored(
+    bot: NewsApp, emulator: BotApiEmulator
+) -> None:
+    """An edited message does not trigger a second answer."""
+    message = await emulator.send_text("Taliban prisoners")
+    await emulator.wait_for(CHAT, 1)
+    await emulator.push_update(
+        {"edited_message": dict(message, edit_date=message["date"] + 1, text="Qatar accord")}
+    )
+    await emulator.settle(0.5)
+    assert len(emulator.sent_to(CHAT)) == 1
+
+
+async def test_token_never_in_database(
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """The database holds no trace of the bot token."""
+    await emulator.send_text("Taliban")
+    await emulator.wait_for(CHAT, 1)
+    await flushed(bot)
+    assert TOKEN.encode() not in await asyncio.to_thread(Path(settings.db_path).read_bytes)

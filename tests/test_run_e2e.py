@@ -1,0 +1,118 @@
+"""`newsbot run` as a process against the emulator: answers, logs, stops cleanly, leaks nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+from tests.emulator.server import TOKEN, BotApiEmulator
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_newsbot_run_answers_logs_and_shuts_down_on_sigterm(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """The real command: reply to a question, then SIGTERM flushes the log; no token in output."""
+    db = tmp_path / "data" / "log.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=emulator.base_url,
+        NEWSBOT_ARTICLES_DIR=str(SEEDS),
+        NEWSBOT_DB=str(db),
+        NEWSBOT_LOG_LEVEL="DEBUG",  # httpx logs every request URL at this level
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=30)
+        await emulator.send_command("start")
+        await emulator.send_text("When will all US troops leave Afghanistan?")
+        await emulator.send_command("source", "1")
+        messages = await emulator.wait_for(1001, 3, timeout=30)
+        assert any("Sept. 11" in m["text"] for m in messages)
+        await asyncio.sleep(0.3)  # let the last handler queue its log row
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = (stdout + stderr).decode()
+    assert process.returncode == 0, output
+    assert "getUpdates" in output  # the httpx request lines were logged...
+    assert TOKEN not in output  # ...without the token
+    assert "Traceback" not in output
+    with sqlite3.connect(db) as conn:
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM messages ORDER BY id")]
+        assert sorted(kinds) == ["command", "command", "question"]
+        assert conn.execute("SELECT count(*) FROM replies").fetchone() == (3,)
+    assert TOKEN.encode() not in db.read_bytes()
+    assert ROOT.exists()
+
+
+def run_env(emulator: BotApiEmulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=emulator.base_url,
+        NEWSBOT_ARTICLES_DIR=str(SEEDS),
+        NEWSBOT_DB=str(tmp_path / "log.sqlite3"),
+    )
+    env.update(extra)
+    return env
+
+
+async def run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, (stdout + stderr).decode()
+
+
+async def test_refused_token_is_one_clear_line(emulator: BotApiEmulator, tmp_path: Path) -> None:
+    """Telegram answering 401 to getMe: exit 2 and a sentence, not a traceback or the token."""
+    wrong = "999:WRONG-token"
+    code, output = await run_to_exit(
+        run_env(emulator, tmp_path, TELEGRAM_BOT_TOKEN=wrong), tmp_path
+    )
+    assert code == 2
+    assert "refused TELEGRAM_BOT_TOKEN" in output
+    assert "Traceback" not in output
+    assert wrong not in output
+
+
+async def test_corrupt_database_is_one_clear_line(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """A log file that is not a database: exit 2 naming the file."""
+    (tmp_path / "log.sqlite3").write_bytes(b"not a database" * 200)
+    code, output = await run_to_exit(run_env(emulator, tmp_path), tmp_path)
+    assert code == 2
+    assert f"{tmp_path / 'log.sqlite3'}" in output
+    assert "Traceback" not in output

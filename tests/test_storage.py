@@ -1,0 +1,161 @@
+"""The conversation log against real SQLite files: schema, writes, and faults that lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.storage import ChatRow, ConversationLog, DatabaseError, HitRow, Turn, UserRow
+
+
+def turn(n: int, text: str = "When will US troops leave?") -> Turn:
+    return Turn(
+        chat=ChatRow(id=10, type="private"),
+        user=UserRow(id=20, first_name="Ann", username="ann"),
+        text=f"{text} #{n}",
+        kind="question",
+        reply="<blockquote>…</blockquote>",
+        answered=True,
+        latency_ms=12.5,
+        telegram_message_id=n,
+        update_id=100 + n,
+        hits=(HitRow(1, "000_x", 6, 4.2), HitRow(2, "000_x", 5, 3.1)),
+    )
+
+
+def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+async def test_schema_is_migrated_once_in_wal_mode_owner_only(tmp_path: Path) -> None:
+    """Migrations are recorded, re-opening applies nothing, WAL is on, the file is 0600."""
+    path = tmp_path / "data" / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    await log.close()
+    again = ConversationLog(path)
+    await again.open()
+    await again.close()
+    assert rows(path, "SELECT name FROM _migrations") == [("001_initial",)]
+    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_turns_are_written_with_their_hits(tmp_path: Path) -> None:
+    """A recorded turn lands in users, chats, messages, replies and hits."""
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    log.record(turn(1))
+    log.record(turn(2, "Robert'); DROP TABLE messages;--"))
+    assert await log.flush()
+    assert await log.counts() == {"users": 1, "chats": 1, "messages": 2, "replies": 2, "hits": 4}
+    recent = await log.recent(1)
+    assert recent[0]["question"] == "Robert'); DROP TABLE messages;-- #2"
+    await log.close()
+
+
+async def test_locked_database_keeps_rows_queued_until_the_lock_clears(tmp_path: Path) -> None:
+    """Another writer holding a lock delays the write; nothing is dropped."""
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    blocker = sqlite3.connect(path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    log.record(turn(1))
+    assert not await log.flush()
+    assert log.queued == 1
+    assert log.failures >= 1
+    blocker.rollback()
+    blocker.close()
+    for _ in range(100):  # the background writer retries by itself
+        if log.queued == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert log.queued == 0
+    await log.close()
+    assert rows(path, "SELECT count(*) FROM messages") == [(1,)]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+async def test_read_only_file_saves_pending_rows_and_restores_them(tmp_path: Path) -> None:
+    """Unwritable at shutdown: rows go to a side file and are written on the next start."""
+    await _read_only_round_trip(tmp_path)
+
+
+async def test_unwritable_database_saves_pending_rows_and_restores_them(tmp_path: Path) -> None:
+    """A database that refuses writes (query_only, as a read-only file would) loses nothing."""
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    assert log._db is not None
+    await log._db.execute("PRAGMA query_only = ON")
+    log.record(turn(1))
+    log.record(turn(2))
+    await log.close()
+    assert log.pending_path.exists()
+    assert rows(path, "SELECT count(*) FROM messages") == [(0,)]
+    again = ConversationLog(path)
+    await again.open()
+    assert await again.flush()
+    assert await again.counts() == {"users": 1, "chats": 1, "messages": 2, "replies": 2, "hits": 4}
+    await again.close()
+    assert not again.pending_path.exists()
+
+
+async def _read_only_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    await log.close()
+    path.chmod(0o400)
+    log = ConversationLog(path)
+    await log.open()
+    log.record(turn(1))
+    await log.close()
+    path.chmod(0o600)
+    again = ConversationLog(path)
+    await again.open()
+    assert await again.flush()
+    assert (await again.counts())["messages"] == 1
+    await again.close()
+
+
+async def test_full_disk_keeps_rows_until_space_frees(tmp_path: Path) -> None:
+    """A database at its page limit refuses writes; after the limit is raised they land."""
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    assert log._db is not None
+    async with log._db.execute("PRAGMA page_count") as cursor:
+        pages = (await cursor.fetchone())[0]  # type: ignore[index]
+    await log._db.execute(f"PRAGMA max_page_count = {pages}")
+    for n in range(200):
+        log.record(turn(n, "x" * 2000))
+    assert not await log.flush()
+    assert log.queued == 200
+    await log._db.execute("PRAGMA max_page_count = 1000000")
+    assert await log.flush()
+    await log.close()
+    assert rows(path, "SELECT count(*) FROM messages") == [(200,)]
+
+
+async def test_corrupt_file_is_one_clear_error_naming_it(tmp_path: Path) -> None:
+    """A file that is not a database fails to open with its path in the message."""
+    path = tmp_path / "log.sqlite3"
+    path.write_bytes(b"this is not a database at all" * 100)
+    log = ConversationLog(path)
+    with pytest.raises(DatabaseError, match=str(path)):
+        await log.open()
+
+
+async def test_turn_round_trips_through_json() -> None:
+    """Turns saved to the side file read back equal."""
+    original = turn(7)
+    assert Turn.from_json(original.to_json()) == original
