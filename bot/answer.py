@@ -28,17 +28,36 @@ class Answer:
     question: str
     hits: tuple[Hit, ...]
     took_ms: float
+    # What was searched when it differs from the question: spelling fixed, or a follow-up
+    # read together with the question before it.
+    searched_for: str | None = None
+    follows: str | None = None
 
     @property
     def answered(self) -> bool:
         return bool(self.hits)
 
+    def preface(self) -> str | None:
+        """One line saying what was searched for, when it was not the question as typed."""
+        if self.follows:
+            return f"Following on from “{shorten(self.follows, 120)}”:"
+        if self.searched_for:
+            return f"Showing results for “{shorten(self.searched_for, 200)}”:"
+        return None
 
-def answer(index: SearchIndex, question: str, top_k: int) -> Answer:
-    """Search the index for `question` and time it."""
+
+def answer(index: SearchIndex, question: str, top_k: int, follows: str | None = None) -> Answer:
+    """Search the index for `question` (read after `follows`, if given) and time it."""
     started = time.perf_counter()
-    hits = index.search(question, top_k)
-    return Answer(question, tuple(hits), (time.perf_counter() - started) * 1000)
+    query = index.query(f"{follows} {question}" if follows else question)
+    hits = index.search(query, top_k)
+    return Answer(
+        question,
+        tuple(hits),
+        (time.perf_counter() - started) * 1000,
+        searched_for=query.corrected,
+        follows=follows,
+    )
 
 
 def esc(text: str) -> str:
@@ -140,9 +159,10 @@ def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT, sep: str = "\n\n") -
 
 def render_html(result: Answer) -> list[str]:
     """The answer as Telegram HTML messages, each within Telegram's limit."""
+    preface = result.preface()
     if not result.answered:
-        return [esc(NO_ANSWER)]
-    blocks: list[str] = []
+        return [esc(f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER)]
+    blocks: list[str] = [f"<i>{esc(preface)}</i>"] if preface else []
     for hit in result.hits:
         blocks += hit_blocks(hit)
     return pack(blocks)
@@ -160,9 +180,10 @@ def html_to_text(markup: str) -> str:
 
 def render_text(result: Answer) -> str:
     """The answer as plain text: the same passages in the same order as on Telegram."""
+    preface = result.preface()
     if not result.answered:
-        return NO_ANSWER
-    lines: list[str] = []
+        return f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER
+    lines: list[str] = [preface, ""] if preface else []
     for hit in result.hits:
         lines.append(f"[{hit.rank}] {hit.passage.text}")
         lines.append("    " + plain_source(hit.passage.article, hit.passage.paragraph))
@@ -176,6 +197,8 @@ def to_json(result: Answer) -> dict[str, Any]:
         "question": result.question,
         "answered": result.answered,
         "took_ms": round(result.took_ms, 3),
+        "searched_for": result.searched_for,
+        "follows": result.follows,
         "hits": [
             {
                 "rank": h.rank,

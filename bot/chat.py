@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from bot.answer import (
@@ -29,6 +32,7 @@ MAX_QUESTION_CHARS = 1000
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", "Ask a question about the articles"),
+    ("new", "Forget the previous question (start a new topic)"),
     ("sources", "List the articles I can quote"),
     ("source", "Show one article: /source N"),
     ("help", "How to ask, and the commands"),
@@ -53,6 +57,7 @@ class Newsroom:
         self.index = SearchIndex(collection)
         self.top_k = top_k
         self.examples = example_questions(self.index)
+        self.memory = Memory()
 
     # -- commands -------------------------------------------------------------------------
 
@@ -84,6 +89,9 @@ class Newsroom:
             "",
             "<b>Tips</b>",
             "• Names, places and numbers work best: <i>Taliban prisoners released</i>.",
+            "• Follow up in a few words — <i>and how many were released?</i> — and I read it "
+            "with your previous question; /new starts afresh.",
+            "• Small typos are fixed; I say what I searched for.",
             "• In groups, use /ask, mention me, or reply to one of my messages.",
         ]
         return Reply(("\n".join(lines),))
@@ -143,21 +151,34 @@ class Newsroom:
             chunk.append(f"Page {page} of {pages} — /source {number} {page + 1} for more.")
         return Reply(tuple(chunk))
 
-    def ask(self, question: str) -> Reply:
-        """The answer to a question, or a plain 'not found'."""
+    def ask(self, question: str, who: Hashable | None = None) -> Reply:
+        """The answer to a question, or a plain 'not found'.
+
+        `who` identifies a conversation (chat and user): a short follow-up ("and how many
+        were released?") is then read together with that conversation's last question.
+        """
         question = " ".join(question.split())
         if not any(w not in STOP_WORDS for w in words(question)):
             return Reply((EMPTY_QUESTION.format(example=esc(self.examples[0])),))
         if len(question) > MAX_QUESTION_CHARS:
             question = question[:MAX_QUESTION_CHARS]
-        result = answer(self.index, question, self.top_k)
+        topic = self.memory.topic(who) if who is not None and is_follow_up(question) else None
+        result = answer(self.index, question, self.top_k, follows=topic)
+        if who is not None and topic is None:
+            self.memory.remember(who, question)
         return Reply(tuple(render_html(result)), answer=result, searched=True)
 
-    def handle(self, text: str) -> Reply:
+    def new(self, who: Hashable | None = None) -> Reply:
+        """/new: forget the conversation's last question."""
+        if who is not None:
+            self.memory.forget(who)
+        return Reply(("Fresh start: your next question is read on its own.",))
+
+    def handle(self, text: str, who: Hashable | None = None) -> Reply:
         """Route one line of input, command or question, as the Telegram handlers do."""
         text = text.strip()
         if not text.startswith("/"):
-            return self.ask(text)
+            return self.ask(text, who)
         command, _, arg = text[1:].partition(" ")
         command = command.split("@", 1)[0].lower()
         routes: dict[str, Callable[[], Reply]] = {
@@ -165,7 +186,8 @@ class Newsroom:
             "help": self.help,
             "sources": lambda: self.sources(arg),
             "source": lambda: self.source(arg),
-            "ask": lambda: self.ask(arg) if arg.strip() else self.ask_usage(),
+            "ask": lambda: self.ask(arg, who) if arg.strip() else self.ask_usage(),
+            "new": lambda: self.new(who),
         }
         route = routes.get(command)
         return route() if route else self.unknown_command(command)
@@ -177,6 +199,58 @@ class Newsroom:
     def unknown_command(self, command: str) -> Reply:
         """A command we don't have."""
         return Reply((f"I don't know /{esc(shorten(command, 40))}. See /help for what I can do.",))
+
+
+_FOLLOW_UP_START = re.compile(
+    r"^(and|but|also|so|then|what about|how about|what else|and what|same for)\b", re.IGNORECASE
+)
+_BACK_REFERENCE = frozenset(
+    "they them their theirs it its he him his she her those these there that this".split()
+)
+FOLLOW_UP_MAX_WORDS = 8
+MEMORY_SECONDS = 30 * 60
+MEMORY_SIZE = 10_000
+
+
+def is_follow_up(question: str) -> bool:
+    """A short question that leans on the one before: "and how many?", "when did they leave?"."""
+    found = words(question)
+    if not found or len(found) > FOLLOW_UP_MAX_WORDS:
+        return False
+    return bool(_FOLLOW_UP_START.match(question.strip())) or any(
+        w in _BACK_REFERENCE for w in found
+    )
+
+
+class Memory:
+    """The last topic question of each conversation, forgotten after 30 minutes.
+
+    Thread-safe: questions are answered in worker threads.
+    """
+
+    def __init__(self, seconds: float = MEMORY_SECONDS, size: int = MEMORY_SIZE) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._topics: OrderedDict[Hashable, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, who: Hashable, question: str) -> None:
+        with self._lock:
+            self._topics[who] = (question, time.monotonic())
+            self._topics.move_to_end(who)
+            while len(self._topics) > self.size:
+                self._topics.popitem(last=False)
+
+    def topic(self, who: Hashable) -> str | None:
+        with self._lock:
+            found = self._topics.get(who)
+        if found is None or time.monotonic() - found[1] > self.seconds:
+            return None
+        return found[0]
+
+    def forget(self, who: Hashable) -> None:
+        with self._lock:
+            self._topics.pop(who, None)
 
 
 def _number(text: str) -> int | None:

@@ -17,7 +17,7 @@ from bot.answer import answer, html_to_text, render_text, to_json
 from bot.articles import load_collection
 from bot.chat import Newsroom
 from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
-from bot.index import EmptyCollectionError
+from bot.index import EmptyCollectionError, SearchIndex
 
 log = logging.getLogger("newsbot")
 
@@ -143,6 +143,85 @@ def sources(as_json: bool, articles: Path | None) -> None:
         )
 
 
+@main.command(name="eval")
+@click.argument("cases_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--known-items",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also run known-item search over this folder (headline as query).",
+)
+@click.option("--misses", is_flag=True, help="List the questions newsbot got wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@articles_option
+def eval_command(
+    cases_file: Path | None,
+    known_items: Path | None,
+    misses: bool,
+    as_json: bool,
+    articles: Path | None,
+) -> None:
+    """Measure answer quality on CASES_FILE (JSONL) and/or known-item search, with a baseline."""
+    from bot import evaluate
+
+    if cases_file is None and known_items is None:
+        fail("give a CASES_FILE (JSONL) and/or --known-items DIR")
+    output: dict[str, Any] = {}
+    if cases_file is not None:
+        try:
+            cases = evaluate.load_cases(cases_file)
+        except (OSError, ValueError) as exc:
+            fail(str(exc))
+        room = newsroom_from(settings_from(articles))
+        results = {
+            "newsbot": evaluate.evaluate_cases(evaluate.newsbot_system(room.index), cases),
+            "baseline": evaluate.evaluate_cases(
+                evaluate.baseline_system(room.index.passages, titles=True), cases
+            ),
+        }
+        output["qa"] = evaluate.as_json(results)
+        if not as_json:
+            answerable = results["newsbot"].answerable
+            click.echo(
+                evaluate.report(
+                    f"QA cases {cases_file} ({answerable} answerable, "
+                    f"{len(cases) - answerable} not answerable)",
+                    results,
+                )
+            )
+            _print_misses(results["newsbot"], misses)
+    if known_items is not None:
+        collection = load_collection(known_items)
+        if not collection.passages:
+            fail(f"no articles found in {known_items}")
+        index = SearchIndex(collection, titles=False)
+        results = {
+            "newsbot": evaluate.evaluate_known_items(evaluate.newsbot_ranking(index), collection),
+            "baseline": evaluate.evaluate_known_items(
+                evaluate.baseline_system(index.passages, titles=False), collection
+            ),
+        }
+        output["known_items"] = evaluate.as_json(results)
+        if not as_json:
+            click.echo()
+            click.echo(
+                evaluate.report(
+                    f"Known-item search {known_items} ({len(collection.articles)} articles, "
+                    f"{len(collection.passages)} passages)",
+                    results,
+                )
+            )
+            _print_misses(results["newsbot"], misses, limit=20)
+    if as_json:
+        click.echo(json.dumps(output, indent=2))
+
+
+def _print_misses(metrics: Any, show: bool, limit: int = 100) -> None:
+    if show and metrics.misses:
+        click.echo("newsbot misses:")
+        for line in metrics.misses[:limit]:
+            click.echo(f"  {line}")
+
+
 @main.command()
 @articles_option
 def chat(articles: Path | None) -> None:
@@ -166,7 +245,7 @@ def _chat_loop(room: Newsroom) -> None:
             return
         if not line.strip():
             continue
-        for message in room.handle(line).messages:
+        for message in room.handle(line, who="terminal").messages:
             click.echo(html_to_text(message))
             click.echo()
 

@@ -1,17 +1,29 @@
-"""BM25 retrieval over passages, and the decision whether the articles answer at all."""
+"""Retrieval: BM25 over passages, reranked, and the decision whether the articles answer."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from rank_bm25 import BM25Plus
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.articles import Collection, Passage
-from bot.text import QUESTION_FILLER, sentence_spans, stem, tokenize, words
+from bot.bm25 import SparseBM25
+from bot.text import (
+    QUESTION_FILLER,
+    STOP_WORDS,
+    normalize,
+    sentence_spans,
+    stem,
+    tokenize,
+    words,
+)
 
 # Why BM25Plus (Lv & Zhai 2011, as rank_bm25 implements it):
 # - its IDF, log((N + 1) / df), is positive for every term. BM25Okapi's
@@ -19,22 +31,37 @@ from bot.text import QUESTION_FILLER, sentence_spans, stem, tokenize, words
 #   more; on a one-article collection that erases the very words the article is about
 #   ("Taliban" is in 8 of its 10 paragraphs). tests/test_index.py keeps that case.
 # - delta lower-bounds the gain of a matching term, so a long paragraph that contains the
-#   term is not ranked below a short one that does not (BM25's long-document penalty).
-# k1 = 1.2, b = 0.75 are the classic defaults (Robertson et al., TREC); news paragraphs are
-# short and fairly even in length, so the usual length normalisation suits them.
-# rank_bm25 adds delta * idf(t) for every query term t to every passage, matching or not:
-# a constant per query that does not change the order; `_floor` removes it from the scores.
+#   term is not ranked below a short one that does not.
+# k1 and b were chosen on bbc-dev known-item search (bench/README.md has the grid): MRR@10
+# moved by less than 0.01 between k1 in 0.9..2.0 and b in 0.5..0.9; the classic 1.2 / 0.75
+# sit on that plateau. rank_bm25 adds delta * idf(t) for every query term t to every passage,
+# matching or not: a constant per query; bot/bm25.py computes the rest from postings.
 BM25_K1 = 1.2
 BM25_B = 0.75
 BM25_DELTA = 1.0
 
+# Reranking on top of the exact BM25 candidates (measured with `newsbot eval`, README):
+# a passage inherits part of its article's BM25 score, the article being one document in
+# which the lede (which in news summarises the story) counts twice.
+CANDIDATES = 200
+ARTICLE_WEIGHT = 1.0
+LEDE_REPEAT = 2
+
 # A passage answers only if it holds at least this share of the question's weight (the IDF
-# of its words; a word the collection has never seen weighs as the rarest word). BM25 scores
-# are not comparable across questions, coverage is.
+# of its words). BM25 scores are not comparable across questions; this share is.
 MIN_COVERAGE = 0.5
+# A word the articles never use weighs as the rarest word when it looks like a name
+# ("Macron", "France": a question about something the articles do not cover), and this share
+# of that when it is an ordinary word ("still", "date": the reader's phrasing).
+UNKNOWN_WORD_SHARE = 0.3
 # Further passages are shown only if they score at least this share of the best one.
 MIN_SCORE_RATIO = 0.35
-CANDIDATES = 50
+# Passages sharing this much of their vocabulary are the same text (a wire story run twice).
+NEAR_DUPLICATE = 0.8
+
+# The sentence shown in bold: most of the question's weight, times this when it holds what
+# the question type wants (a date for "when", a figure for "how many", a name for "who").
+KIND_BONUS = 1.5
 
 _MONTHS = (
     r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?"
@@ -48,6 +75,8 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)+")
+_SURFACE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_FILLER_STEMS = frozenset(stem(w) for w in QUESTION_FILLER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,64 +90,164 @@ class Hit:
     best_sentence: tuple[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question as searched: its terms, spelling corrections, and name-like unknown terms."""
+
+    text: str
+    terms: tuple[str, ...]
+    corrections: tuple[tuple[str, str], ...] = ()
+    names: frozenset[str] = frozenset()
+
+    @property
+    def corrected(self) -> str | None:
+        """The question with its corrections applied, when there were any."""
+        if not self.corrections:
+            return None
+        text = self.text
+        for wrong, right in self.corrections:
+            text = re.sub(rf"\b{re.escape(wrong)}\b", right, text)
+        return text
+
+
 class EmptyCollectionError(ValueError):
     """There is nothing to search."""
 
 
 class SearchIndex:
-    """BM25Plus over passage contexts (title + subtitle + text), with an answerability test."""
+    """Passages and articles indexed for BM25Plus, with reranking and an answerability test."""
 
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, titles: bool = True) -> None:
         if not collection.passages:
             raise EmptyCollectionError("no articles with text to search")
         self.collection = collection
         self.passages: Sequence[Passage] = collection.passages
-        corpus = [tokenize(p.context) for p in self.passages]
-        self._terms = [set(doc) for doc in corpus]
+        # `titles=False` searches the passage text alone (known-item evaluation, where the
+        # headline is the query and must not be searchable).
+        heads = {
+            id(a): tokenize(f"{a.title}\n{a.subtitle or ''}") if titles else []
+            for a in collection.articles
+        }
+        texts = [tokenize(p.text) for p in self.passages]
+        corpus = [heads[id(p.article)] + t for p, t in zip(self.passages, texts, strict=True)]
+        self._terms = [frozenset(doc) for doc in corpus]
+        self._text_terms = [frozenset(t) for t in texts]
         self.bm25 = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+        self.sparse = SparseBM25(self.bm25)
+        number = {id(a): n for n, a in enumerate(collection.articles)}
+        self._article_of = np.array([number[id(p.article)] for p in self.passages])
+        article_docs: list[list[str]] = [list(heads[id(a)]) for a in collection.articles]
+        for p, t in zip(self.passages, texts, strict=True):
+            repeat = LEDE_REPEAT if p.paragraph == 1 else 1
+            article_docs[number[id(p.article)]].extend(t * repeat)
+        self.articles = SparseBM25(BM25Plus(article_docs, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA))
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
+        surface = Counter(w for p in self.passages for w in words(p.text))
+        surface.update(w for a in collection.articles for w in words(a.title))
+        self._spellings = [w for w, _ in surface.most_common() if len(w) > 2 and not w.isdigit()]
 
     @property
     def vocabulary(self) -> dict[str, float]:
         """Term -> IDF, for every term of the collection."""
-        return self.bm25.idf  # type: ignore[no-any-return]
+        return self.sparse.idf
 
     def weight(self, term: str) -> float:
         """IDF of a term; unknown terms weigh as the rarest."""
-        return float(self.bm25.idf.get(term, self._unknown_idf))
+        return self.sparse.idf.get(term, self._unknown_idf)
 
-    def search(self, question: str, top_k: int) -> list[Hit]:
-        """Top passages that answer `question`, best first; empty when none does."""
-        terms = query_terms(question)
-        if not terms or not any(t in self.bm25.idf for t in terms):
+    def query(self, question: str) -> Query:
+        """Analyse a question: terms, spelling fixes for unknown words, name-like words."""
+        corrections: list[tuple[str, str]] = []
+        names: set[str] = set()
+        terms: list[str] = []
+        for position, match in enumerate(_SURFACE.finditer(normalize(question))):
+            word = match.group(0)
+            for term in tokenize(word):
+                if term in self.sparse.idf or term in _FILLER_STEMS:
+                    terms.append(term)
+                    continue
+                fixed = self.spelling(word)
+                if fixed is not None:
+                    fixed = fixed.upper() if word.isupper() else fixed
+                    fixed = fixed.capitalize() if word[0].isupper() and fixed.islower() else fixed
+                    corrections.append((word, fixed))
+                    terms.extend(tokenize(fixed))
+                    continue
+                terms.append(term)
+                if (word[0].isupper() and position > 0) or (word.isupper() and len(word) > 1):
+                    names.add(term)
+        content = [t for t in terms if t not in _FILLER_STEMS]
+        return Query(question, tuple(content or terms), tuple(corrections), frozenset(names))
+
+    def spelling(self, word: str) -> str | None:
+        """The collection's most frequent word within one edit (two for long words), if any."""
+        lower = word.casefold()
+        if len(lower) < 4 or lower in STOP_WORDS or not lower.isalpha():
+            return None
+        limit = 1 if len(lower) <= 7 else 2
+        found = process.extractOne(
+            lower, self._spellings, scorer=DamerauLevenshtein.distance, score_cutoff=limit
+        )
+        return str(found[0]) if found else None
+
+    def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
+        """(passage index, score) of the `count` best passages for `terms`, best first.
+
+        Exact BM25Plus candidates (bot/bm25.py), reranked: the normalised passage score plus
+        ARTICLE_WEIGHT x the normalised score of the passage's article. Passages matching no
+        term are left out.
+        """
+        ids, scores = self.sparse.top(terms, max(count, CANDIDATES))
+        if len(ids) == 0:
             return []
-        scores = np.asarray(self.bm25.get_scores(terms), dtype=float) - self._floor(terms)
-        wanted = set(terms)
-        total = sum(self.weight(t) for t in wanted)
-        count = min(CANDIDATES, len(scores))
-        candidates = np.argpartition(-scores, count - 1)[:count]
-        ranked = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        article_ids, article_scores = self.articles.top(terms, len(self.collection.articles))
+        by_article = np.zeros(len(self.collection.articles))
+        by_article[article_ids] = article_scores / (article_scores.max() or 1.0)
+        fused = scores / (scores.max() or 1.0)
+        fused += ARTICLE_WEIGHT * by_article[self._article_of[ids]]
+        order = np.lexsort((ids, -fused))[:count]
+        return [(int(ids[i]), float(fused[i])) for i in order]
+
+    def search(self, question: str | Query, top_k: int) -> list[Hit]:
+        """Top passages that answer `question`, best first; empty when none does."""
+        query = question if isinstance(question, Query) else self.query(question)
+        if not query.terms:
+            return []
+        wanted = set(query.terms)
+        total = sum(self._coverage_weight(t, query) for t in wanted)
         hits: list[Hit] = []
-        for i in ranked:
-            if scores[i] <= 0 or (hits and scores[i] < MIN_SCORE_RATIO * hits[0].score):
+        chosen: list[int] = []
+        for i, score in self.rank(query.terms, CANDIDATES):
+            if hits and score < MIN_SCORE_RATIO * hits[0].score:
                 break
-            coverage = sum(self.weight(t) for t in wanted & self._terms[i]) / total
-            if coverage < MIN_COVERAGE:
+            matched = sum(self._coverage_weight(t, query) for t in wanted & self._terms[i])
+            coverage = matched / total
+            if coverage < MIN_COVERAGE or self._repeats(i, chosen):
                 continue
+            chosen.append(i)
             passage = self.passages[i]
-            sentence = best_sentence(passage.text, question, self)
-            hits.append(Hit(len(hits) + 1, passage, float(scores[i]), coverage, sentence))
+            sentence = best_sentence(passage.text, query, self)
+            hits.append(Hit(len(hits) + 1, passage, score, coverage, sentence))
             if len(hits) == top_k:
                 break
         return hits
 
-    def _floor(self, terms: list[str]) -> float:
-        """The score rank_bm25's BM25Plus gives a passage that matches none of `terms`."""
-        return float(sum(self.bm25.idf.get(t, 0.0) for t in terms) * BM25_DELTA)
+    def _coverage_weight(self, term: str, query: Query) -> float:
+        if term in self.sparse.idf:
+            return self.sparse.idf[term]
+        share = 1.0 if term in query.names else UNKNOWN_WORD_SHARE
+        return share * self._unknown_idf
 
-
-_FILLER_STEMS = frozenset(stem(w) for w in QUESTION_FILLER)
+    def _repeats(self, i: int, chosen: list[int]) -> bool:
+        """Is passage i a near-duplicate (Jaccard of its words) of a passage already chosen?"""
+        mine = self._text_terms[i]
+        for j in chosen:
+            theirs = self._text_terms[j]
+            union = len(mine | theirs)
+            if union and len(mine & theirs) / union >= NEAR_DUPLICATE:
+                return True
+        return False
 
 
 def query_terms(question: str) -> list[str]:
@@ -140,20 +269,18 @@ def question_kind(question: str) -> str | None:
     return None
 
 
-def best_sentence(text: str, question: str, index: SearchIndex) -> tuple[int, int]:
+def best_sentence(text: str, question: str | Query, index: SearchIndex) -> tuple[int, int]:
     """Offsets of the sentence of `text` that best answers `question`."""
-    wanted = set(query_terms(question))
-    kind = question_kind(question)
+    query = question if isinstance(question, Query) else index.query(question)
+    wanted = set(query.terms)
+    kind = question_kind(query.text)
     best, best_score = (0, len(text)), -1.0
     for start, end in sentence_spans(text):
         sentence = text[start:end]
         score = sum(index.weight(t) for t in wanted & set(tokenize(sentence)))
-        if (kind == "when" and _DATE.search(sentence)) or (
-            kind == "number" and _NUMBER.search(sentence)
-        ):
-            score *= 1.5
-        elif kind == "who" and _NAME.search(sentence):
-            score *= 1.25
+        wanted_pattern = {"when": _DATE, "number": _NUMBER, "who": _NAME}.get(kind or "")
+        if wanted_pattern is not None and wanted_pattern.search(sentence):
+            score *= KIND_BONUS
         if score > best_score:
             best, best_score = (start, end), score
     return best

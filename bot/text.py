@@ -57,6 +57,65 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 _stemmer = Stemmer.Stemmer("english")
 
+# News names a country and its people interchangeably ("German jobs" / "Germany's economy");
+# the stemmer does not join them, so the adjective and plural forms map to the country.
+_DEMONYMS = {
+    "afghanistan": "afghan afghans",
+    "america": "american americans",
+    "argentina": "argentine argentinian argentinians",
+    "australia": "australian australians",
+    "austria": "austrian austrians",
+    "belgium": "belgian belgians",
+    "brazil": "brazilian brazilians",
+    "britain": "british briton britons",
+    "canada": "canadian canadians",
+    "china": "chinese",
+    "cuba": "cuban cubans",
+    "denmark": "danish dane danes",
+    "egypt": "egyptian egyptians",
+    "europe": "european europeans",
+    "finland": "finnish finn finns",
+    "france": "french frenchman",
+    "germany": "german germans",
+    "greece": "greek greeks",
+    "india": "indian indians",
+    "indonesia": "indonesian indonesians",
+    "iran": "iranian iranians",
+    "iraq": "iraqi iraqis",
+    "ireland": "irish",
+    "israel": "israeli israelis",
+    "italy": "italian italians",
+    "japan": "japanese",
+    "korea": "korean koreans",
+    "mexico": "mexican mexicans",
+    "netherlands": "dutch",
+    "nigeria": "nigerian nigerians",
+    "norway": "norwegian norwegians",
+    "pakistan": "pakistani pakistanis",
+    "poland": "polish pole poles",
+    "portugal": "portuguese",
+    "qatar": "qatari qataris",
+    "russia": "russian russians",
+    "saudi": "saudis",
+    "scotland": "scottish scot scots",
+    "spain": "spanish spaniard spaniards",
+    "sweden": "swedish swede swedes",
+    "switzerland": "swiss",
+    "syria": "syrian syrians",
+    "taiwan": "taiwanese",
+    "thailand": "thai thais",
+    "turkey": "turkish turk turks",
+    "ukraine": "ukrainian ukrainians",
+    "vietnam": "vietnamese",
+    "wales": "welsh",
+    "africa": "african africans",
+    "asia": "asian asians",
+    "arabia": "arab arabs arabian",
+}
+DEMONYMS = {form: country for country, forms in _DEMONYMS.items() for form in forms.split()}
+# Other words news writes two ways.
+DEMONYMS.update({"percentage": "percent", "pct": "percent"})
+
 
 def normalize(text: str) -> str:
     """NFKC-normalise, fold typographic quotes and dashes, drop invisible characters."""
@@ -69,13 +128,13 @@ def stem(word: str) -> str:
     """Snowball (Porter2) English stem of a case-folded word; numbers are kept as they are."""
     if word.isdigit():
         return word
-    return str(_stemmer.stemWord(word))
+    return str(_stemmer.stemWord(DEMONYMS.get(word, word)))
 
 
 def words(text: str) -> list[str]:
     """Case-folded words of `text`, punctuation-insensitive, numbers kept whole."""
     text = normalize(text).casefold()
-    text = _THOUSANDS.sub("", text)
+    text = _THOUSANDS.sub("", text).replace("%", " percent ")
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     text = _POSSESSIVE.sub("", text)
     return _WORD.findall(text)

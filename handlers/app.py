@@ -81,6 +81,7 @@ def add_handlers(app: NewsApp) -> None:
     app.add_handler(CommandHandler("sources", sources.sources, filters=only_messages))
     app.add_handler(CommandHandler("source", sources.source, filters=only_messages))
     app.add_handler(CommandHandler("ask", ask.ask_command, filters=only_messages))
+    app.add_handler(CommandHandler("new", ask.new_topic, filters=only_messages))
     app.add_handler(
         MessageHandler(
             filters.COMMAND & filters.ChatType.PRIVATE & only_messages, ask.unknown_command

@@ -48,8 +48,21 @@ async def answer(update: Update, context: Context, question: str) -> None:
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    reply = await asyncio.to_thread(get_services(context).room.ask, question)
+    reply = await asyncio.to_thread(get_services(context).room.ask, question, conversation(update))
     await send(update, context, reply, kind="question", started=started)
+
+
+async def new_topic(update: Update, context: Context) -> None:
+    """/new: forget the previous question of this conversation."""
+    started = time.perf_counter()
+    reply = get_services(context).room.new(conversation(update))
+    await send(update, context, reply, kind="command", started=started)
+
+
+def conversation(update: Update) -> tuple[int, int]:
+    """Follow-ups are per reader and chat: (chat id, user id)."""
+    chat, user = update.effective_chat, update.effective_user
+    return (chat.id if chat else 0, user.id if user else 0)
 
 
 async def unknown_command(update: Update, context: Context) -> None:

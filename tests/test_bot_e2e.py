@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.chat import COMMANDS
 from bot.config import Settings
 from handlers.common import SERVICES_KEY, NewsApp, Services
 from handlers.errors import SORRY
@@ -50,13 +51,8 @@ async def test_start_greets_and_registers_the_command_menu(
     (reply,) = await emulator.wait_for(CHAT)
     assert "Hello, Reader1001!" in reply["text"]
     assert "What do the articles say about" in reply["text"]
-    assert [c["command"] for c in emulator.commands] == [
-        "ask",
-        "sources",
-        "source",
-        "help",
-        "start",
-    ]
+    assert [c["command"] for c in emulator.commands] == [name for name, _ in COMMANDS]
+    assert {"ask", "new", "sources", "source", "help", "start"} == {n for n, _ in COMMANDS}
     assert emulator.errors == []
 
 
@@ -244,3 +240,22 @@ async def test_token_never_in_database(
     await emulator.wait_for(CHAT, 1)
     await flushed(bot)
     assert TOKEN.encode() not in await asyncio.to_thread(Path(settings.db_path).read_bytes)
+
+
+async def test_follow_up_typo_and_new_through_telegram(
+    bot: NewsApp, emulator: BotApiEmulator
+) -> None:
+    """A follow-up is read with the previous question, /new forgets it, typos are announced."""
+    await emulator.send_text("Taliban prisoners")
+    await emulator.wait_for(CHAT, 1)
+    await emulator.send_text("and how many were released?")
+    follow = (await emulator.wait_for(CHAT, 2))[1]
+    assert follow["text"].startswith("Following on from “Taliban prisoners”")
+    assert "5,000 prisoners already released" in follow["text"]
+    await emulator.send_command("new")
+    fresh = (await emulator.wait_for(CHAT, 3))[2]
+    assert "Fresh start" in fresh["text"]
+    await emulator.send_text("When will US trops leave Afganistan?")
+    fixed = (await emulator.wait_for(CHAT, 4))[3]
+    assert fixed["text"].startswith("Showing results for “When will US troops leave Afghanistan?”")
+    assert emulator.errors == []

@@ -108,3 +108,61 @@ def test_huge_question_is_answered_within_limits(seed_room: Newsroom) -> None:
     reply = seed_room.ask("Taliban " * 12_500)
     assert reply.answer is not None
     assert all(len(m) <= 4096 for m in reply.messages)
+
+
+def test_follow_up_is_read_with_the_previous_question(seed_room: Newsroom) -> None:
+    """'and how many were released?' after 'Taliban prisoners' finds the 5,000 released."""
+    who = ("chat", 1)
+    seed_room.new(who)
+    seed_room.ask("Taliban prisoners", who)
+    reply = seed_room.ask("and how many were released?", who)
+    assert reply.answer is not None
+    assert reply.answer.follows == "Taliban prisoners"
+    assert "Following on from" in reply.messages[0]
+    start, end = reply.answer.hits[0].best_sentence
+    assert "5,000 prisoners already released" in reply.answer.hits[0].passage.text[start:end]
+
+
+def test_new_forgets_and_conversations_are_separate(seed_room: Newsroom) -> None:
+    """/new drops the context; another reader never inherits it."""
+    seed_room.ask("Taliban prisoners", "ann")
+    assert seed_room.ask("and how many were released?", "bob").answer.follows is None  # type: ignore[union-attr]
+    seed_room.handle("/new", "ann")
+    assert seed_room.ask("and how many were released?", "ann").answer.follows is None  # type: ignore[union-attr]
+
+
+def test_memory_expires_and_stays_bounded() -> None:
+    """Topics are forgotten after their time and the oldest go first when full."""
+    from bot.chat import Memory
+
+    memory = Memory(seconds=0.0, size=2)
+    memory.remember("a", "one")
+    assert memory.topic("a") is None
+    memory = Memory(seconds=60, size=2)
+    for who in "abc":
+        memory.remember(who, who)
+    assert memory.topic("a") is None
+    assert memory.topic("c") == "c"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("and how many were released?", True),
+        ("what about Doha?", True),
+        ("when did they leave?", True),
+        ("Taliban prisoners", False),
+        ("How many prisoners were released by the Afghan government last year?", False),
+    ],
+)
+def test_follow_up_detection(text: str, expected: bool) -> None:
+    """Short questions that start with 'and'/'what about' or point back are follow-ups."""
+    from bot.chat import is_follow_up
+
+    assert is_follow_up(text) is expected
+
+
+def test_spelling_fix_is_announced(seed_room: Newsroom) -> None:
+    """A corrected question says what was searched for."""
+    reply = seed_room.ask("Talban prisoners")
+    assert "Showing results for “Taliban prisoners”" in reply.messages[0]

@@ -86,3 +86,44 @@ def test_how_many_prefers_the_sentence_with_the_number(seed_room: Newsroom) -> N
     hits = seed_room.index.search("How many prisoners were released by the Afghan government?", 1)
     start, end = hits[0].best_sentence
     assert "5,000" in hits[0].passage.text[start:end]
+
+
+def test_typos_are_corrected_to_the_collection_vocabulary(seed_room: Newsroom) -> None:
+    """Unknown words within an edit of a collection word are fixed, keeping their case."""
+    query = seed_room.index.query("When will US trops leave Afganistan?")
+    assert query.corrections == (("trops", "troops"), ("Afganistan", "Afghanistan"))
+    assert query.corrected == "When will US troops leave Afghanistan?"
+    hits = seed_room.index.search(query, 3)
+    assert "Sept. 11" in hits[0].passage.text
+
+
+def test_names_are_not_corrected_into_other_words(seed_room: Newsroom) -> None:
+    """A word with no close spelling in the collection stays as it is (and is not answered)."""
+    query = seed_room.index.query("What did Macron say about the Taliban?")
+    assert query.corrections == ()
+    assert "macron" in query.names
+
+
+def test_near_duplicate_passages_are_shown_once() -> None:
+    """The same wire paragraph in two articles appears once in the answer."""
+    wire = "Zebras escaped from the city zoo on Monday, police said, and were caught by noon."
+    first = parse_article(f"Zoo escape\n\n{wire}\n\nKeepers were surprised.", "a.txt")
+    second = parse_article(f"Animals on the loose\n\n{wire}\n\nTraffic stopped.", "b.txt")
+    articles = (first, second)
+    index = SearchIndex(Collection(articles, tuple(p for a in articles for p in passages_of(a))))
+    hits = index.search("zebras escaped zoo", 3)
+    assert [h.passage.text for h in hits].count(wire) == 1
+
+
+def test_an_unknown_ordinary_word_does_not_block_an_answer(seed_room: Newsroom) -> None:
+    """'still' and 'date' are not in the article, yet these questions are answered."""
+    assert seed_room.index.search("How many US troops are still in Afghanistan?", 3)
+    hits = seed_room.index.search("By what date will American combat troops withdraw?", 1)
+    assert "Sept. 11" in hits[0].passage.text
+
+
+def test_demonyms_match_countries() -> None:
+    """'German' finds 'Germany'."""
+    article = parse_article("Title\n\nGermany's economy grew.\n\nFrance votes.", "g.txt")
+    index = SearchIndex(Collection((article,), tuple(passages_of(article))))
+    assert index.search("German economy", 1)[0].passage.text == "Germany's economy grew."

@@ -1,0 +1,95 @@
+"""The inverted-index BM25 against rank_bm25's own get_scores: same top-10, same scores."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Plus
+
+from bot.articles import load_collection
+from bot.bm25 import SparseBM25
+from bot.text import tokenize
+from tests.conftest import BBC
+
+
+def zipf_corpus(docs: int, vocabulary: int, seed: int) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(vocabulary)]
+    lengths = rng.integers(1, 60, size=docs)
+    ranks = rng.zipf(1.2, size=int(lengths.sum())) % vocabulary
+    corpus, start = [], 0
+    for length in lengths:
+        corpus.append([words[r] for r in ranks[start : start + length]])
+        start += length
+    return corpus
+
+
+def assert_same_top10(model: BM25Plus, sparse: SparseBM25, queries: list[list[str]]) -> None:
+    for query in queries:
+        reference = np.asarray(model.get_scores(query))
+        expected = np.lexsort((np.arange(len(reference)), -reference))[:10]
+        expected = [i for i in expected if reference[i] > sparse.floor(query) + 1e-12]
+        ids, scores = sparse.top(query, 10)
+        assert ids.tolist() == expected, query
+        assert np.allclose(scores + sparse.floor(query), reference[ids], rtol=0, atol=1e-9)
+
+
+def random_queries(corpus: list[list[str]], count: int, seed: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    queries = []
+    for _ in range(count):
+        doc = rng.choice(corpus)
+        query = rng.sample(doc, min(len(doc), rng.randint(1, 5)))
+        if rng.random() < 0.2:
+            query.append("never-seen-term")
+        if rng.random() < 0.2:
+            query.append(query[0])  # rank_bm25 counts a repeated term twice
+        queries.append(query)
+    return queries
+
+
+def test_synthetic_zipf_corpus_matches_rank_bm25() -> None:
+    """3,000 queries over 3,000 Zipf-distributed passages: identical top-10 and scores."""
+    corpus = zipf_corpus(3000, 5000, seed=7)
+    model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
+    assert_same_top10(model, SparseBM25(model), random_queries(corpus, 3000, seed=11))
+
+
+@pytest.mark.parametrize(("k1", "b", "delta"), [(0.9, 0.4, 0.5), (2.0, 1.0, 0.0)])
+def test_other_parameters_match_too(k1: float, b: float, delta: float) -> None:
+    """The equivalence does not depend on the parameters."""
+    corpus = zipf_corpus(500, 800, seed=3)
+    model = BM25Plus(corpus, k1=k1, b=b, delta=delta)
+    assert_same_top10(model, SparseBM25(model), random_queries(corpus, 500, seed=5))
+
+
+@pytest.mark.skipif(
+    not BBC.is_dir(), reason="the BBC sample (../shared/corpora/bbc-dev) is absent"
+)
+def test_bbc_sample_matches_rank_bm25() -> None:
+    """Real news passages and headline queries: identical top-10 and scores."""
+    collection = load_collection(BBC)
+    corpus = [tokenize(p.text) for p in collection.passages[:4000]]
+    model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
+    queries = [tokenize(a.title) for a in collection.articles[:1000]]
+    queries += random_queries(corpus, 1000, seed=13)
+    assert_same_top10(model, SparseBM25(model), [q for q in queries if q])
+
+
+def test_boosts_scale_term_contributions() -> None:
+    """A boost of 2 on a term equals repeating it."""
+    corpus = zipf_corpus(200, 300, seed=1)
+    sparse = SparseBM25(BM25Plus(corpus))
+    query = corpus[0][:2]
+    twice, _ = sparse.top([*query, query[0]], 10)
+    boosted, _ = sparse.top(query, 10, boosts=[2.0, 1.0])
+    assert twice.tolist() == boosted.tolist()
+
+
+def test_no_matching_term_gives_nothing() -> None:
+    """Unknown terms and k=0 return empty arrays."""
+    sparse = SparseBM25(BM25Plus([["a", "b"], ["c"]]))
+    assert len(sparse.top(["zzz"], 5)[0]) == 0
+    assert len(sparse.top(["a"], 0)[0]) == 0
