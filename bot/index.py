@@ -5,16 +5,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rank_bm25 import BM25Plus
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.articles import Collection, Passage
-from bot.bm25 import SparseBM25
+from bot.bm25 import BM25Index
 from bot.text import (
     QUESTION_FILLER,
     STOP_WORDS,
@@ -117,35 +116,23 @@ class EmptyCollectionError(ValueError):
 class SearchIndex:
     """Passages and articles indexed for BM25Plus, with reranking and an answerability test."""
 
-    def __init__(self, collection: Collection, titles: bool = True) -> None:
+    def __init__(
+        self, collection: Collection, titles: bool = True, built: Indexes | None = None
+    ) -> None:
         if not collection.passages:
             raise EmptyCollectionError("no articles with text to search")
         self.collection = collection
         self.passages: Sequence[Passage] = collection.passages
-        # `titles=False` searches the passage text alone (known-item evaluation, where the
-        # headline is the query and must not be searchable).
-        heads = {
-            id(a): tokenize(f"{a.title}\n{a.subtitle or ''}") if titles else []
-            for a in collection.articles
-        }
-        texts = [tokenize(p.text) for p in self.passages]
-        corpus = [heads[id(p.article)] + t for p, t in zip(self.passages, texts, strict=True)]
-        self._terms = [frozenset(doc) for doc in corpus]
-        self._text_terms = [frozenset(t) for t in texts]
-        self.bm25 = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
-        self.sparse = SparseBM25(self.bm25)
+        built = built or build_indexes(collection, titles)
+        self.sparse, self.articles, self._spellings = (
+            built.passages,
+            built.articles,
+            built.spellings,
+        )
         number = {id(a): n for n, a in enumerate(collection.articles)}
         self._article_of = np.array([number[id(p.article)] for p in self.passages])
-        article_docs: list[list[str]] = [list(heads[id(a)]) for a in collection.articles]
-        for p, t in zip(self.passages, texts, strict=True):
-            repeat = LEDE_REPEAT if p.paragraph == 1 else 1
-            article_docs[number[id(p.article)]].extend(t * repeat)
-        self.articles = SparseBM25(BM25Plus(article_docs, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA))
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
-        surface = Counter(w for p in self.passages for w in words(p.text))
-        surface.update(w for a in collection.articles for w in words(a.title))
-        self._spellings = [w for w, _ in surface.most_common() if len(w) > 2 and not w.isdigit()]
 
     @property
     def vocabulary(self) -> dict[str, float]:
@@ -221,7 +208,7 @@ class SearchIndex:
         for i, score in self.rank(query.terms, CANDIDATES):
             if hits and score < MIN_SCORE_RATIO * hits[0].score:
                 break
-            matched = sum(self._coverage_weight(t, query) for t in wanted & self._terms[i])
+            matched = sum(self._coverage_weight(t, query) for t in wanted & self._has(i, wanted))
             coverage = matched / total
             if coverage < MIN_COVERAGE or self._repeats(i, chosen):
                 continue
@@ -239,15 +226,58 @@ class SearchIndex:
         share = 1.0 if term in query.names else UNKNOWN_WORD_SHARE
         return share * self._unknown_idf
 
+    def _has(self, i: int, terms: set[str]) -> set[str]:
+        """Which of `terms` passage i contains (title and subtitle included)."""
+        doc = np.array([i], dtype=np.int32)
+        return {t for t in terms if t in self.sparse.idf and self.sparse.contains(t, doc)[0]}
+
     def _repeats(self, i: int, chosen: list[int]) -> bool:
         """Is passage i a near-duplicate (Jaccard of its words) of a passage already chosen?"""
-        mine = self._text_terms[i]
+        mine = set(tokenize(self.passages[i].text))
         for j in chosen:
-            theirs = self._text_terms[j]
+            theirs = set(tokenize(self.passages[j].text))
             union = len(mine | theirs)
             if union and len(mine & theirs) / union >= NEAR_DUPLICATE:
                 return True
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Indexes:
+    """What SearchIndex builds from a collection, and what the cache saves."""
+
+    passages: BM25Index
+    articles: BM25Index
+    spellings: list[str]
+
+
+def build_indexes(
+    collection: Collection, titles: bool = True, progress: Callable[[int], None] | None = None
+) -> Indexes:
+    """Tokenise every passage once; index passages and articles; collect spellings."""
+    heads = {
+        id(a): tokenize(f"{a.title}\n{a.subtitle or ''}") if titles else []
+        for a in collection.articles
+    }
+    surface: Counter[str] = Counter()
+    for article in collection.articles:
+        surface.update(words(article.title))
+    texts: list[list[str]] = []
+    for n, passage in enumerate(collection.passages):
+        found = words(passage.text)
+        surface.update(found)
+        texts.append([stem(w) for w in found if w not in STOP_WORDS])
+        if progress is not None and n % 10_000 == 9_999:
+            progress(10_000)
+    corpus = (heads[id(p.article)] + t for p, t in zip(collection.passages, texts, strict=True))
+    passages = BM25Index.build(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    number = {id(a): n for n, a in enumerate(collection.articles)}
+    article_docs: list[list[str]] = [list(heads[id(a)]) for a in collection.articles]
+    for p, t in zip(collection.passages, texts, strict=True):
+        article_docs[number[id(p.article)]].extend(t * (LEDE_REPEAT if p.paragraph == 1 else 1))
+    articles = BM25Index.build(article_docs, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    spellings = [w for w, _ in surface.most_common() if len(w) > 2 and not w.isdigit()]
+    return Indexes(passages, articles, spellings)
 
 
 def query_terms(question: str) -> list[str]:

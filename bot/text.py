@@ -52,6 +52,7 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
 # Dotted acronyms ("U.S.", "U.K.") collapse to one word, so "U.S." and "US" match.
 _ACRONYM = re.compile(r"\b[^\W\d_](?:\.[^\W\d_])+\b\.?")
+_DOTTED = re.compile(r"\w\.\w")
 _POSSESSIVE = re.compile(r"'s\b|(?<=s)'(?=\s|$)")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -119,6 +120,8 @@ DEMONYMS.update({"percentage": "percent", "pct": "percent"})
 
 def normalize(text: str) -> str:
     """NFKC-normalise, fold typographic quotes and dashes, drop invisible characters."""
+    if text.isascii():  # nothing to normalise, and the common case
+        return text
     text = unicodedata.normalize("NFKC", text).translate(_FOLD)
     return _INVISIBLE.sub("", text)
 
@@ -134,9 +137,15 @@ def stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """Case-folded words of `text`, punctuation-insensitive, numbers kept whole."""
     text = normalize(text).casefold()
-    text = _THOUSANDS.sub("", text).replace("%", " percent ")
-    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
-    text = _POSSESSIVE.sub("", text)
+    # Each rewrite only where its character occurs: this runs for every passage.
+    if "," in text or "." in text:
+        text = _THOUSANDS.sub("", text)
+    if "%" in text:
+        text = text.replace("%", " percent ")
+    if _DOTTED.search(text):
+        text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    if "'" in text:
+        text = _POSSESSIVE.sub("", text)
     return _WORD.findall(text)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
 from bot.articles import load_collection
-from bot.bm25 import SparseBM25
+from bot.bm25 import BM25Index
 from bot.text import tokenize
 from tests.conftest import BBC
 
@@ -26,7 +27,7 @@ def zipf_corpus(docs: int, vocabulary: int, seed: int) -> list[list[str]]:
     return corpus
 
 
-def assert_same_top10(model: BM25Plus, sparse: SparseBM25, queries: list[list[str]]) -> None:
+def assert_same_top10(model: BM25Plus, sparse: BM25Index, queries: list[list[str]]) -> None:
     for query in queries:
         reference = np.asarray(model.get_scores(query))
         expected = np.lexsort((np.arange(len(reference)), -reference))[:10]
@@ -34,6 +35,10 @@ def assert_same_top10(model: BM25Plus, sparse: SparseBM25, queries: list[list[st
         ids, scores = sparse.top(query, 10)
         assert ids.tolist() == expected, query
         assert np.allclose(scores + sparse.floor(query), reference[ids], rtol=0, atol=1e-9)
+
+
+def index_of(corpus: list[list[str]], k1: float, b: float, delta: float) -> BM25Index:
+    return BM25Index.build(corpus, k1=k1, b=b, delta=delta)
 
 
 def random_queries(corpus: list[list[str]], count: int, seed: int) -> list[list[str]]:
@@ -54,7 +59,9 @@ def test_synthetic_zipf_corpus_matches_rank_bm25() -> None:
     """3,000 queries over 3,000 Zipf-distributed passages: identical top-10 and scores."""
     corpus = zipf_corpus(3000, 5000, seed=7)
     model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
-    assert_same_top10(model, SparseBM25(model), random_queries(corpus, 3000, seed=11))
+    assert_same_top10(
+        model, index_of(corpus, 1.2, 0.75, 1.0), random_queries(corpus, 3000, seed=11)
+    )
 
 
 @pytest.mark.parametrize(("k1", "b", "delta"), [(0.9, 0.4, 0.5), (2.0, 1.0, 0.0)])
@@ -62,7 +69,7 @@ def test_other_parameters_match_too(k1: float, b: float, delta: float) -> None:
     """The equivalence does not depend on the parameters."""
     corpus = zipf_corpus(500, 800, seed=3)
     model = BM25Plus(corpus, k1=k1, b=b, delta=delta)
-    assert_same_top10(model, SparseBM25(model), random_queries(corpus, 500, seed=5))
+    assert_same_top10(model, index_of(corpus, k1, b, delta), random_queries(corpus, 500, seed=5))
 
 
 @pytest.mark.skipif(
@@ -75,13 +82,13 @@ def test_bbc_sample_matches_rank_bm25() -> None:
     model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
     queries = [tokenize(a.title) for a in collection.articles[:1000]]
     queries += random_queries(corpus, 1000, seed=13)
-    assert_same_top10(model, SparseBM25(model), [q for q in queries if q])
+    assert_same_top10(model, index_of(corpus, 1.2, 0.75, 1.0), [q for q in queries if q])
 
 
 def test_boosts_scale_term_contributions() -> None:
     """A boost of 2 on a term equals repeating it."""
     corpus = zipf_corpus(200, 300, seed=1)
-    sparse = SparseBM25(BM25Plus(corpus))
+    sparse = index_of(corpus, 1.5, 0.75, 1.0)
     query = corpus[0][:2]
     twice, _ = sparse.top([*query, query[0]], 10)
     boosted, _ = sparse.top(query, 10, boosts=[2.0, 1.0])
@@ -90,6 +97,26 @@ def test_boosts_scale_term_contributions() -> None:
 
 def test_no_matching_term_gives_nothing() -> None:
     """Unknown terms and k=0 return empty arrays."""
-    sparse = SparseBM25(BM25Plus([["a", "b"], ["c"]]))
+    sparse = index_of([["a", "b"], ["c"]], 1.5, 0.75, 1.0)
     assert len(sparse.top(["zzz"], 5)[0]) == 0
     assert len(sparse.top(["a"], 0)[0]) == 0
+
+
+def test_idf_is_rank_bm25s(tmp_path: Path) -> None:
+    """IDF, average length and saved-then-loaded postings agree with rank_bm25's model."""
+    corpus = zipf_corpus(300, 400, seed=2)
+    model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
+    index = index_of(corpus, 1.2, 0.75, 1.0)
+    assert index.idf == model.idf
+    assert index.avgdl == model.avgdl
+    index.save(tmp_path / "ix")
+    loaded = BM25Index.load(tmp_path / "ix")
+    assert_same_top10(model, loaded, random_queries(corpus, 200, seed=3))
+
+
+def test_inconsistent_saved_index_is_refused(tmp_path: Path) -> None:
+    """Files that disagree (a truncated postings file) raise ValueError, not garbage."""
+    index_of(zipf_corpus(50, 60, seed=4), 1.2, 0.75, 1.0).save(tmp_path / "ix")
+    np.save(tmp_path / "ix" / "tfs.npy", np.zeros(3, dtype=np.uint32))
+    with pytest.raises(ValueError, match="do not agree"):
+        BM25Index.load(tmp_path / "ix")
