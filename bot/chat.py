@@ -52,9 +52,11 @@ class Reply:
 class Newsroom:
     """Answers commands and questions from one collection of articles."""
 
-    def __init__(self, collection: Collection, top_k: int = 3) -> None:
+    def __init__(
+        self, collection: Collection, top_k: int = 3, index: SearchIndex | None = None
+    ) -> None:
         self.collection = collection
-        self.index = SearchIndex(collection)
+        self.index = index or SearchIndex(collection)
         self.top_k = top_k
         self.examples = example_questions(self.index)
         self.memory = Memory()

@@ -14,10 +14,11 @@ from typing import Any
 import click
 
 from bot.answer import answer, html_to_text, render_text, to_json
-from bot.articles import load_collection
+from bot.articles import Collection, load_collection
+from bot.cache import load_or_build, size_on_disk
 from bot.chat import Newsroom
 from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
-from bot.index import EmptyCollectionError, SearchIndex
+from bot.index import SearchIndex
 
 log = logging.getLogger("newsbot")
 
@@ -47,26 +48,34 @@ def settings_from(articles: Path | None) -> Settings:
     return settings
 
 
-def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
-    """Load the articles and build the index, or exit with a clear message."""
-    started = time.perf_counter()
+def collection_from(settings: Settings) -> Collection:
+    """Load the articles, or exit with a clear message when there are none."""
     collection = load_collection(settings.articles_dir)
-    try:
-        room = Newsroom(collection, top_k=settings.top_k)
-    except EmptyCollectionError:
+    if not collection.passages:
         fail(
             f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
             "or point NEWSBOT_ARTICLES_DIR at your articles folder"
         )
-        raise
+    return collection
+
+
+def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
+    """Load the articles and the index (from the cache when it is current)."""
+    started = time.perf_counter()
+    collection = collection_from(settings)
+    result = load_or_build(collection, settings.cache_dir)
+    room = Newsroom(
+        collection, top_k=settings.top_k, index=SearchIndex(collection, built=result.indexes)
+    )
     log.log(
         logging.INFO if announce else logging.DEBUG,
-        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms",
+        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms (index %s)",
         len(collection.articles),
         len(collection.passages),
         len(collection.skipped),
         settings.articles_dir,
         (time.perf_counter() - started) * 1000,
+        result.status,
     )
     return room
 
@@ -141,6 +150,30 @@ def sources(as_json: bool, articles: Path | None) -> None:
         click.echo(
             f"{row['number']:>4}. {row['title']}  [{row['id']}, {row['passages']} passages]{date}"
         )
+
+
+@main.command(name="index")
+@click.option("--force", is_flag=True, help="Rebuild even if the cache is current.")
+@articles_option
+def index_command(force: bool, articles: Path | None) -> None:
+    """Build the search index cache ahead of time and print a summary."""
+    settings = settings_from(articles)
+    started = time.perf_counter()
+    collection = collection_from(settings)
+    parsed = time.perf_counter() - started
+    with click.progressbar(
+        length=len(collection.passages), label="Indexing passages", file=sys.stderr
+    ) as bar:
+        result = load_or_build(collection, settings.cache_dir, force=force, progress=bar.update)
+        bar.update(len(collection.passages))
+    took = time.perf_counter() - started
+    click.echo(
+        f"{result.status.capitalize()} the index of {len(collection.articles)} articles "
+        f"({len(collection.passages)} passages, {len(collection.skipped)} skipped, "
+        f"{len(result.indexes.passages.terms)} terms) in {took:.2f} s "
+        f"(reading articles {parsed:.2f} s); {size_on_disk(result.folder) / 1e6:.1f} MB "
+        f"in {result.folder}"
+    )
 
 
 @main.command(name="eval")

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     telegram_base_url: str | None = Field(default=None, alias="TELEGRAM_BASE_URL")
     articles_dir: Path = Field(default=Path("seeds"), alias="NEWSBOT_ARTICLES_DIR")
     db_path: Path = Field(default=Path("data/newsbot.sqlite3"), alias="NEWSBOT_DB")
+    cache_dir: Path = Field(default=Path("data/cache"), alias="NEWSBOT_CACHE_DIR")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     log_level: str = Field(default="INFO", alias="NEWSBOT_LOG_LEVEL")
 

@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, SEEDS
+
+CACHE = Path(tempfile.mkdtemp(prefix="newsbot-test-cache-"))
 
 
 def newsbot(
@@ -19,6 +22,7 @@ def newsbot(
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))
     }
+    environment["NEWSBOT_CACHE_DIR"] = str(CACHE)
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -129,3 +133,14 @@ def test_bad_article_files_are_skipped_with_a_warning(tmp_path: Path, content: b
     assert result.returncode == 0
     assert "Skipping bad.txt" in result.stderr
     assert "Zebras escaped" in result.stdout
+
+
+def test_index_command_builds_then_loads(tmp_path: Path) -> None:
+    """`newsbot index` builds the cache and prints a summary; the second run loads it."""
+    env = {"NEWSBOT_CACHE_DIR": str(tmp_path / "cache")}
+    first = newsbot("index", env=env)
+    second = newsbot("index", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Built the index of 1 articles (10 passages, 0 skipped")
+    assert "MB in" in first.stdout
+    assert second.stdout.startswith("Loaded the index")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,13 +82,14 @@ def test_bbc_known_item_search_beats_the_baseline() -> None:
     assert ours["hit@1"] > base["hit@1"]  # type: ignore[operator]
 
 
-def test_eval_command_prints_json() -> None:
+def test_eval_command_prints_json(tmp_path: Path) -> None:
     """`newsbot eval FILE --json` prints both systems' figures."""
     result = subprocess.run(
         [sys.executable, "-m", "bot", "eval", str(QA), "--json"],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "NEWSBOT_CACHE_DIR": str(tmp_path / "cache")},
         timeout=60,
         check=False,
     )
