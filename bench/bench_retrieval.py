@@ -51,12 +51,16 @@ def serve(folder: Path, questions_file: Path) -> None:
         t = time.perf_counter()
         index.top(tokenize(question), TOP)
         latencies.append((time.perf_counter() - t) * 1000)
-    print(json.dumps({
-        "load_s": load_s,
-        "p50_ms": percentile(latencies, 50),
-        "p99_ms": percentile(latencies, 99),
-        "rss_mb": peak_rss_mb(),
-    }))
+    print(
+        json.dumps(
+            {
+                "load_s": load_s,
+                "p50_ms": percentile(latencies, 50),
+                "p99_ms": percentile(latencies, 99),
+                "rss_mb": peak_rss_mb(),
+            }
+        )
+    )
 
 
 def baseline(tokens: list[list[str]], asked: list[str], index: BM25Index) -> dict[str, float]:
@@ -94,9 +98,17 @@ def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
         questions_file = Path(tmp) / "questions.json"
         questions_file.write_text(json.dumps(asked))
         child = subprocess.run(
-            [sys.executable, "-m", "bench.bench_retrieval", "--serve", str(folder),
-             str(questions_file)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_retrieval",
+                "--serve",
+                str(folder),
+                str(questions_file),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         served = json.loads(child.stdout)
     base = baseline(tokens, asked[:baseline_count], index) if baseline_count else None
@@ -129,9 +141,11 @@ def main() -> None:
     if args.serve:
         serve(*args.serve)
         return
-    header = (f"{'passages':>9} {'terms':>8} {'build s':>8} {'(tok+ix)':>11} {'load s':>7} "
-              f"{'disk MB':>8} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'rank_bm25 p50':>14} {'speed-up':>9}")
+    header = (
+        f"{'passages':>9} {'terms':>8} {'build s':>8} {'(tok+ix)':>11} {'load s':>7} "
+        f"{'disk MB':>8} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'rank_bm25 p50':>14} {'speed-up':>9}"
+    )
     print(header, flush=True)
     for size in args.sizes:
         # rank_bm25 takes ~0.7 s a question at 1M passages: fewer questions there.
@@ -144,8 +158,11 @@ def main() -> None:
             f"{r['rank_bm25_p50_ms']:>11.1f} ms {r['speedup_p50']:>8.0f}x",
             flush=True,
         )
-        print("  " + json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                                 for k, v in r.items()}), flush=True)
+        print(
+            "  "
+            + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

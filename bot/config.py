@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     db_path: Path = Field(default=Path("data/newsbot.sqlite3"), alias="NEWSBOT_DB")
     cache_dir: Path = Field(default=Path("data/cache"), alias="NEWSBOT_CACHE_DIR")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
+    rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
     log_level: str = Field(default="INFO", alias="NEWSBOT_LOG_LEVEL")
 
     @field_validator("telegram_bot_token", "telegram_base_url", mode="before")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
 import Stemmer
 
 # A compact English stop list (function words, auxiliaries, question words). "us" is left
@@ -52,9 +53,7 @@ _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
 _ACRONYM = re.compile(r"\b[^\W\d_](?:\.[^\W\d_])+\b\.?")
 _JOINED = re.compile(r"\w[.,]\w")
 # Every ASCII character that is not a letter or a digit separates words (as [^\W_]+ does).
-_ASCII_SEPARATORS = str.maketrans(
-    {chr(c): " " for c in range(128) if not chr(c).isalnum()}
-)
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _POSSESSIVE = re.compile(r"'s\b|(?<=s)'(?=\s|$)")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 

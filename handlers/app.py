@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot.chat import COMMANDS, Newsroom
 from bot.config import Settings, StartupError
+from bot.loopwatch import LoopWatch
 from bot.storage import ConversationLog, DatabaseError
 from handlers import ask, errors, media, sources, start
 from handlers.common import SERVICES_KEY, NewsApp, Services, get_services
@@ -54,7 +55,9 @@ def build_application(settings: Settings, room: Newsroom) -> NewsApp:
     builder = (
         Application.builder()
         .token(token)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram allows about 30 messages a second overall; 0 lifts the limit (local
+        # Bot API servers, benchmarks). Retries cover 429s, also for multi-part replies.
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit, max_retries=3))
         .concurrent_updates(True)
         .defaults(
             Defaults(
@@ -99,7 +102,11 @@ def _make_post_init(settings: Settings, room: Newsroom):  # type: ignore[no-unty
         """Open the log, share the services, and register the command menu."""
         conversation_log = ConversationLog(settings.db_path)
         await conversation_log.open()
-        app.bot_data[SERVICES_KEY] = Services(room=room, log=conversation_log, settings=settings)
+        watch = LoopWatch()
+        watch.start()
+        app.bot_data[SERVICES_KEY] = Services(
+            room=room, log=conversation_log, settings=settings, watch=watch
+        )
         try:
             await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
         except TelegramError as exc:
@@ -118,6 +125,7 @@ async def _post_shutdown(app: NewsApp) -> None:
     assert isinstance(services, Services)
     await services.log.close()
     log.info("Conversation log closed (%d turns written this run)", services.log.written)
+    log.info("Event loop: %s", await services.watch.stop())
 
 
 def _no_startup_traceback(record: logging.LogRecord) -> bool:

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.chat import Newsroom, Reply
 from bot.config import Settings
+from bot.loopwatch import LoopWatch
 from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Services:
     room: Newsroom
     log: ConversationLog
     settings: Settings
+    watch: LoopWatch
 
 
 def get_services(context: Context) -> Services:

@@ -121,6 +121,7 @@ class BotApiEmulator:
         self.errors: list[tuple[str, str]] = []  # (method, description) of refused calls
         self.faults: dict[str, list[Fault]] = {}
         self._query_ids = itertools.count(1)
+        self._reply_waiters: dict[int, list[asyncio.Future[dict[str, Any]]]] = {}
         self.base_url = ""
         self._runner: web.AppRunner | None = None
 
@@ -420,9 +421,18 @@ class BotApiEmulator:
         return message
 
     async def _record_sent(self, message: dict[str, Any]) -> None:
+        for waiter in self._reply_waiters.pop(message["chat"]["id"], []):
+            if not waiter.done():
+                waiter.set_result(message)
         async with self._bot_sent:
             self.sent.append(message)
             self._bot_sent.notify_all()
+
+    def next_reply(self, chat_id: int) -> asyncio.Future[dict[str, Any]]:
+        """A future for the next message the bot sends to this chat (cheap, for load tests)."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._reply_waiters.setdefault(chat_id, []).append(future)
+        return future
 
     # -- user side ------------------------------------------------------------------------------
 
