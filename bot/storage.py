@@ -185,6 +185,7 @@ class ConversationLog:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._writing = asyncio.Lock()  # one transaction at a time: the writer and flush()
         self.written = 0
         self.failures = 0
 
@@ -262,7 +263,13 @@ class ConversationLog:
                 delay = min(delay * 2, RETRY_MAX_S)
 
     async def _write_batch(self) -> bool:
+        async with self._writing:
+            return await self._write_batch_locked()
+
+    async def _write_batch_locked(self) -> bool:
         batch = self._queue[:BATCH_MAX]
+        if not batch:
+            return True
         assert self._db is not None
         try:
             await self._db.execute("BEGIN IMMEDIATE")

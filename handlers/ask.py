@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, MessageEntityType
+from telegram.error import TelegramError
 
 from handlers.common import Context, get_services, is_group, send
+
+log = logging.getLogger(__name__)
+
+TYPING_AFTER_S = 0.2
 
 
 async def ask_command(update: Update, context: Context) -> None:
@@ -47,8 +53,18 @@ async def answer(update: Update, context: Context, question: str) -> None:
     started = time.perf_counter()
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    reply = await asyncio.to_thread(get_services(context).room.ask, question, conversation(update))
+    search = asyncio.ensure_future(
+        asyncio.to_thread(get_services(context).room.ask, question, conversation(update))
+    )
+    # "Typing…" only when the reader would notice the wait: a reply within TYPING_AFTER_S
+    # arrives before the indicator could show, and the call would halve the bot's capacity.
+    done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER_S)
+    if not done:
+        try:
+            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        except TelegramError as exc:  # a lost chat action is no reason to lose the answer
+            log.debug("Chat action failed: %s", exc)
+    reply = await search
     await send(update, context, reply, kind="question", started=started)
 
 
