@@ -159,3 +159,19 @@ async def test_turn_round_trips_through_json() -> None:
     """Turns saved to the side file read back equal."""
     original = turn(7)
     assert Turn.from_json(original.to_json()) == original
+
+
+async def test_flush_while_the_writer_runs_loses_nothing(tmp_path: Path) -> None:
+    """flush() and the background writer never open two transactions at once."""
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    for n in range(2000):
+        log.record(turn(n))
+        if n % 100 == 0:
+            await asyncio.sleep(0)
+    results = await asyncio.gather(log.flush(), log.flush())
+    assert all(results)
+    await log.close()
+    assert rows(path, "SELECT count(*) FROM messages") == [(2000,)]
+    assert log.failures == 0
