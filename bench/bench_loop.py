@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bench.corpus import generate, questions
@@ -108,8 +107,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=50)
     asyncio.run(main_async(parser.parse_args()))
 
-
-run: Callable[[], None] = main
 
 if __name__ == "__main__":
     main()

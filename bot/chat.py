@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.answer import (
     EMPTY_QUESTION,
@@ -46,7 +46,6 @@ class Reply:
 
     messages: tuple[str, ...]
     answer: Answer | None = None
-    searched: bool = field(default=False)
 
 
 class Newsroom:
@@ -168,7 +167,7 @@ class Newsroom:
         result = answer(self.index, question, self.top_k, follows=topic)
         if who is not None and topic is None:
             self.memory.remember(who, question)
-        return Reply(tuple(render_html(result)), answer=result, searched=True)
+        return Reply(tuple(render_html(result)), answer=result)
 
     def new(self, who: Hashable | None = None) -> Reply:
         """/new: forget the conversation's last question."""
