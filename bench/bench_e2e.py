@@ -14,18 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.emulator.process import bot_env, start_newsbot
+from tests.emulator.server import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,25 +55,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
     total = per_user * args.users
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "log.sqlite3"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-        env.update(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_BASE_URL=emulator.base_url,
-            NEWSBOT_ARTICLES_DIR=str(args.articles),
-            NEWSBOT_DB=str(db),
+        env = bot_env(
+            emulator.base_url,
+            args.articles,
+            db,
             NEWSBOT_CACHE_DIR=str(Path(tmp) / "cache"),
             NEWSBOT_RATE_LIMIT="0",
         )
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        bot = await start_newsbot(env, Path(tmp))
         try:
             await emulator.wait_until(lambda: bool(emulator.commands), timeout=120)
             latencies: list[float] = []

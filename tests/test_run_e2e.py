@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, SEEDS
+from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
 
 pytestmark = pytest.mark.e2e
@@ -22,24 +21,13 @@ async def test_newsbot_run_answers_logs_and_shuts_down_on_sigterm(
 ) -> None:
     """The real command: reply to a question, then SIGTERM flushes the log; no token in output."""
     db = tmp_path / "data" / "log.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=emulator.base_url,
-        NEWSBOT_ARTICLES_DIR=str(SEEDS),
-        NEWSBOT_DB=str(db),
+    env = bot_env(
+        emulator.base_url,
+        SEEDS,
+        db,
         NEWSBOT_LOG_LEVEL="DEBUG",  # httpx logs every request URL at this level
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_newsbot(env, tmp_path)
     try:
         await emulator.wait_until(lambda: bool(emulator.commands), timeout=30)
         await emulator.send_command("start")
@@ -68,28 +56,11 @@ async def test_newsbot_run_answers_logs_and_shuts_down_on_sigterm(
 
 
 def run_env(emulator: BotApiEmulator, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=emulator.base_url,
-        NEWSBOT_ARTICLES_DIR=str(SEEDS),
-        NEWSBOT_DB=str(tmp_path / "log.sqlite3"),
-    )
-    env.update(extra)
-    return env
+    return bot_env(emulator.base_url, SEEDS, tmp_path / "log.sqlite3", **extra)
 
 
 async def run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_newsbot(env, cwd)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, (stdout + stderr).decode()
