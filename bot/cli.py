@@ -165,7 +165,7 @@ def index_command(force: bool, articles: Path | None) -> None:
         length=len(collection.passages), label="Indexing passages", file=sys.stderr
     ) as bar:
         result = load_or_build(collection, settings.cache_dir, force=force, progress=bar.update)
-        bar.update(len(collection.passages))
+        bar.update(len(collection.passages) - bar.pos)  # the rest, or all when loaded
     took = time.perf_counter() - started
     click.echo(
         f"{result.status.capitalize()} the index of {len(collection.articles)} articles "
