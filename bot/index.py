@@ -164,8 +164,7 @@ class SearchIndex:
                 terms.append(term)
                 if (word[0].isupper() and position > 0) or (word.isupper() and len(word) > 1):
                     names.add(term)
-        content = [t for t in terms if t not in _FILLER_STEMS]
-        return Query(question, tuple(content or terms), tuple(corrections), frozenset(names))
+        return Query(question, tuple(without_filler(terms)), tuple(corrections), frozenset(names))
 
     def spelling(self, word: str) -> str | None:
         """The collection's most frequent word within one edit (two for long words), if any."""
@@ -204,15 +203,18 @@ class SearchIndex:
         wanted = set(query.terms)
         total = sum(self._coverage_weight(t, query) for t in wanted)
         hits: list[Hit] = []
-        chosen: list[int] = []
+        chosen: list[set[str]] = []  # the words of each passage shown so far
         for i, score in self.rank(query.terms, CANDIDATES):
             if hits and score < MIN_SCORE_RATIO * hits[0].score:
                 break
             matched = sum(self._coverage_weight(t, query) for t in wanted & self._has(i, wanted))
             coverage = matched / total
-            if coverage < MIN_COVERAGE or self._repeats(i, chosen):
+            if coverage < MIN_COVERAGE:
                 continue
-            chosen.append(i)
+            mine = set(tokenize(self.passages[i].text))
+            if any(near_duplicate(mine, theirs) for theirs in chosen):
+                continue
+            chosen.append(mine)
             passage = self.passages[i]
             sentence = best_sentence(passage.text, query, self)
             hits.append(Hit(len(hits) + 1, passage, score, coverage, sentence))
@@ -230,16 +232,6 @@ class SearchIndex:
         """Which of `terms` passage i contains (title and subtitle included)."""
         doc = np.array([i], dtype=np.int32)
         return {t for t in terms if t in self.sparse.idf and self.sparse.contains(t, doc)[0]}
-
-    def _repeats(self, i: int, chosen: list[int]) -> bool:
-        """Is passage i a near-duplicate (Jaccard of its words) of a passage already chosen?"""
-        mine = set(tokenize(self.passages[i].text))
-        for j in chosen:
-            theirs = set(tokenize(self.passages[j].text))
-            union = len(mine | theirs)
-            if union and len(mine & theirs) / union >= NEAR_DUPLICATE:
-                return True
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,9 +272,19 @@ def build_indexes(
     return Indexes(passages, articles, spellings)
 
 
+def near_duplicate(mine: set[str], theirs: set[str]) -> bool:
+    """Two passages sharing NEAR_DUPLICATE of their words (Jaccard): the same text twice."""
+    union = len(mine | theirs)
+    return bool(union) and len(mine & theirs) / union >= NEAR_DUPLICATE
+
+
 def query_terms(question: str) -> list[str]:
     """The question's tokens, minus conversational filler unless nothing else is left."""
-    terms = tokenize(question)
+    return without_filler(tokenize(question))
+
+
+def without_filler(terms: list[str]) -> list[str]:
+    """Terms minus conversational filler, unless nothing else is left."""
     content = [t for t in terms if t not in _FILLER_STEMS]
     return content or terms
 
