@@ -5,16 +5,20 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.articles import Article
 from bot.index import Hit, SearchIndex
 
-# Telegram's limit on one message's text.
+# Telegram's limit on one message's text, in UTF-16 code units (see tg_len).
 MESSAGE_LIMIT = 4096
 TITLE_CHARS = 200
+# An answer fetches this many pages of hits; "More" shows the pages after the first.
+MORE_PAGES = 4
+# Room kept on every page for its "Passages 4–6 of 9" line.
+FOOTER_ROOM = 64
 NO_ANSWER = (
     "I couldn't find that in the articles. Try other words, or see what they cover with /sources."
 )
@@ -46,11 +50,16 @@ class Answer:
         return None
 
 
-def answer(index: SearchIndex, question: str, top_k: int, follows: str | None = None) -> Answer:
-    """Search the index for `question` (read after `follows`, if given) and time it."""
+def answer(
+    index: SearchIndex, question: str, top_k: int, follows: str | None = None, pages: int = 1
+) -> Answer:
+    """Search the index for `question` (read after `follows`, if given) and time it.
+
+    With `pages` > 1 the answer holds up to `pages * top_k` hits, for "More".
+    """
     started = time.perf_counter()
     query = index.query(f"{follows} {question}" if follows else question)
-    hits = index.search(query, top_k)
+    hits = index.search(query, top_k * max(1, pages))
     return Answer(
         question,
         tuple(hits),
@@ -58,6 +67,11 @@ def answer(index: SearchIndex, question: str, top_k: int, follows: str | None = 
         searched_for=query.corrected,
         follows=follows,
     )
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def esc(text: str) -> str:
@@ -73,9 +87,20 @@ def shorten(text: str, limit: int = TITLE_CHARS) -> str:
     return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
 
 
-def source_line(article: Article, paragraph: int | None = None) -> str:
-    """Citation as HTML: title, file, ¶ number, then dateline/date/outlet/link when known."""
-    parts = [f"<i>{esc(shorten(article.title))}</i>", esc(article.file_name)]
+ArticleLink = Callable[[Article], str | None]
+
+
+def source_line(
+    article: Article, paragraph: int | None = None, open_link: str | None = None
+) -> str:
+    """Citation as HTML: title, file, ¶ number, then dateline/date/outlet/link when known.
+
+    `open_link` (a t.me deep link) makes the title open the whole article in the bot.
+    """
+    title = f"<i>{esc(shorten(article.title))}</i>"
+    if open_link:
+        title = f'<a href="{html.escape(open_link, quote=True)}">{title}</a>'
+    parts = [title, esc(article.file_name)]
     if paragraph is not None:
         parts.append(f"¶ {paragraph}")
     parts += [esc(x) for x in (article.dateline, article.published, article.outlet) if x]
@@ -89,13 +114,14 @@ def plain_source(article: Article, paragraph: int | None = None) -> str:
     return html_to_text(source_line(article, paragraph))
 
 
-def hit_blocks(hit: Hit) -> list[str]:
+def hit_blocks(hit: Hit, link: ArticleLink | None = None, limit: int = MESSAGE_LIMIT) -> list[str]:
     """A hit as HTML: the passage quoted with its best sentence in bold, then its source."""
     text = hit.passage.text
     start, end = hit.best_sentence
     segments = [(text[:start], False), (text[start:end], True), (text[end:], False)]
-    source = source_line(hit.passage.article, hit.passage.paragraph)
-    quotes = quote_html(segments, limit=MESSAGE_LIMIT - len(source) - 1)
+    article = hit.passage.article
+    source = source_line(article, hit.passage.paragraph, link(article) if link else None)
+    quotes = quote_html(segments, limit=limit - tg_len(source) - 1)
     quotes[-1] += "\n" + source
     return quotes
 
@@ -110,7 +136,7 @@ def quote_html(segments: Iterable[tuple[str, bool]], limit: int) -> list[str]:
     current = ""
     for text, bold in segments:
         while text:
-            room = limit - len(current) - len("<blockquote></blockquote><b></b>")
+            room = limit - tg_len(current) - len("<blockquote></blockquote><b></b>")
             take = _fit(text, room)
             if take == 0:
                 pieces.append(current)
@@ -127,12 +153,12 @@ def _fit(text: str, room: int) -> int:
     """How many leading characters of `text` fit in `room` once escaped (0 if none)."""
     if room <= 0:
         return 0
-    if len(esc(text)) <= room:
+    if tg_len(esc(text)) <= room:
         return len(text)
     low, high = 0, min(len(text), room)
     while low < high:  # the longest prefix whose escaped form fits
         mid = (low + high + 1) // 2
-        if len(esc(text[:mid])) <= room:
+        if tg_len(esc(text[:mid])) <= room:
             low = mid
         else:
             high = mid - 1
@@ -145,9 +171,9 @@ def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT, sep: str = "\n\n") -
     messages: list[str] = []
     current = ""
     for block in blocks:
-        if len(block) > limit:
+        if tg_len(block) > limit:
             raise ValueError("a block is longer than a message")
-        if current and len(current) + len(sep) + len(block) > limit:
+        if current and tg_len(current) + len(sep) + tg_len(block) > limit:
             messages.append(current)
             current = block
         else:
@@ -166,6 +192,46 @@ def render_html(result: Answer) -> list[str]:
     for hit in result.hits:
         blocks += hit_blocks(hit)
     return pack(blocks)
+
+
+def render_pages(result: Answer, per_page: int, link: ArticleLink | None = None) -> list[str]:
+    """The answer as pages of one message each: up to `per_page` hits that fit in a message.
+
+    The first page starts with the preface; with several pages, each ends with
+    "Passages 4–6 of 9". A passage too long for a page on its own is cut with "…".
+    """
+    preface = result.preface()
+    if not result.answered:
+        return [esc(f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER)]
+    limit = MESSAGE_LIMIT - FOOTER_ROOM
+    head = f"<i>{esc(preface)}</i>" if preface else ""
+    pages: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
+    current: list[str] = [head] if head else []
+    first = 1
+    for rank, hit in enumerate(result.hits, start=1):
+        pieces = hit_blocks(hit, link, limit=limit - tg_len(head) - 8)
+        block = pieces[0]
+        if len(pieces) > 1:  # keep the source line, which ends the last piece
+            block += "\n…\n" + pieces[-1].rsplit("\n", 1)[-1]
+        taken = rank - first
+        used = tg_len("\n\n".join(current))
+        if taken and (taken >= per_page or used + 2 + tg_len(block) > limit):
+            pages.append(current)
+            spans.append((first, rank - 1))
+            current, first = [], rank
+        current.append(block)
+    pages.append(current)
+    spans.append((first, len(result.hits)))
+    if len(pages) == 1:
+        return ["\n\n".join(pages[0])]
+    total = len(result.hits)
+    return [
+        "\n\n".join(blocks) + f"\n\n<i>Passages {a}–{b} of {total}</i>"
+        if a != b
+        else "\n\n".join(blocks) + f"\n\n<i>Passage {a} of {total}</i>"
+        for blocks, (a, b) in zip(pages, spans, strict=True)
+    ]
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.text import sentence_spans
@@ -53,6 +53,12 @@ class Article:
     published: str | None = None
     outlet: str | None = None
     language: str | None = None
+    modified: float = 0.0  # the file's modification time (seconds since the epoch)
+
+    @property
+    def newest_first_key(self) -> tuple[str, float]:
+        """Sort key, newest first when reversed: the published date, else the file's time."""
+        return (self.published or "", self.modified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +103,12 @@ def load_collection(folder: Path) -> Collection:
     for path in _article_files(folder):
         rel = path.relative_to(folder).as_posix()
         try:
-            articles.append(parse_article(_read_text(path), rel))
-        except ArticleError as exc:
-            log.warning("Skipping %s: %s", rel, exc)
-            skipped.append((rel, str(exc)))
+            article = parse_article(_read_text(path), rel)
+            articles.append(replace(article, modified=path.stat().st_mtime))
+        except (ArticleError, OSError) as exc:  # OSError: the file went away while reading
+            reason = str(exc) if isinstance(exc, ArticleError) else f"cannot be read ({exc})"
+            log.warning("Skipping %s: %s", rel, reason)
+            skipped.append((rel, reason))
     passages = tuple(p for a in articles for p in passages_of(a))
     return Collection(tuple(articles), passages, tuple(skipped))
 

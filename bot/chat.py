@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from bot.answer import (
     EMPTY_QUESTION,
     MESSAGE_LIMIT,
+    MORE_PAGES,
     Answer,
     answer,
     esc,
+    hit_blocks,
     pack,
     quote_html,
-    render_html,
+    render_pages,
     shorten,
     source_line,
+    tg_len,
 )
 from bot.articles import Article, Collection
 from bot.index import SearchIndex
@@ -35,17 +40,151 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", "Forget the previous question (start a new topic)"),
     ("sources", "List the articles I can quote"),
     ("source", "Show one article: /source N"),
+    ("forget", "Delete everything logged about you"),
     ("help", "How to ask, and the commands"),
     ("start", "Greeting and example questions"),
 )
+# Shown in the command menu of admins only (and answered to admins only).
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("stats", "Questions, answers and feedback (admins)"),
+    ("reload", "Re-read the articles folder (admins)"),
+)
+STALE_BUTTON = "This answer is from before a restart or an update of the articles: ask again."
+INLINE_RESULTS = 5
+INLINE_EXCERPT_CHARS = 1500
+DEEP_LINK = re.compile(r"source_([1-9]\d{0,8})")
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline keyboard button: callback data (at most 64 bytes) or a link."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What to send back: HTML messages, and the answer behind them when there is one."""
+    """What to send back: HTML messages, and the answer behind them when there is one.
+
+    `buttons` go under the last message; `notice` is the short pop-up acknowledgement of a
+    button press.
+    """
 
     messages: tuple[str, ...]
     answer: Answer | None = None
+    buttons: Keyboard = ()
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageAction:
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class VoteAction:
+    vote: int  # +1 helpful, -1 not helpful
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetAction:
+    confirmed: bool
+
+
+ButtonAction = PageAction | VoteAction | ForgetAction
+VOTES = {"f:up": 1, "f:down": -1}
+
+
+def parse_button(data: str | None) -> ButtonAction | None:
+    """The action behind a button's callback data, or None when the data is not ours."""
+    if not data or len(data.encode()) > 64:
+        return None
+    if match := re.fullmatch(r"p:([1-9]\d?)", data):
+        return PageAction(int(match[1]))
+    if data in VOTES:
+        return VoteAction(VOTES[data])
+    if data in ("forget:yes", "forget:no"):
+        return ForgetAction(data == "forget:yes")
+    return None
+
+
+def answer_buttons(page: int, pages: int) -> Keyboard:
+    """Back / More when there are several pages, then 👍 / 👎."""
+    nav = []
+    if page > 1:
+        nav.append(Button("« Back", f"p:{page - 1}"))
+    if page < pages:
+        nav.append(Button("More »", f"p:{page + 1}"))
+    votes = (Button("👍", "f:up"), Button("👎", "f:down"))
+    return (tuple(nav), votes) if nav else (votes,)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResult:
+    """One inline-mode result: shown as title and description, sent as `message` (HTML)."""
+
+    id: str
+    title: str
+    description: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a reload changed: article titles added, updated and removed; files skipped."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    total: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        """One line for the log."""
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.skipped)} skipped; {self.total} articles"
+        )
+
+    def html(self) -> str:
+        """The reply to /reload."""
+        if not self.changed:
+            lines = [f"No changes: {self.total} articles, as before."]
+        else:
+            lines = [f"<b>Articles reloaded</b>: {self.total} articles now."]
+            for label, titles in (
+                ("Added", self.added),
+                ("Updated", self.updated),
+                ("Removed", self.removed),
+            ):
+                if titles:
+                    shown = ", ".join(f"<i>{esc(shorten(t, 80))}</i>" for t in titles[:10])
+                    more = f" and {len(titles) - 10} more" if len(titles) > 10 else ""
+                    lines.append(f"{label} ({len(titles)}): {shown}{more}")
+        if self.skipped:
+            shown = "; ".join(f"{esc(f)} ({esc(r)})" for f, r in self.skipped[:10])
+            lines.append(f"Skipped {len(self.skipped)} unreadable file(s): {shown}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """One generation of the articles and their index, swapped whole on reload."""
+
+    collection: Collection
+    index: SearchIndex
+    examples: tuple[str, ...]
+    generation: int
+    numbers: dict[str, int] = field(default_factory=dict)  # article id -> /source number
 
 
 class Newsroom:
@@ -54,16 +193,52 @@ class Newsroom:
     def __init__(
         self, collection: Collection, top_k: int = 3, index: SearchIndex | None = None
     ) -> None:
-        self.collection = collection
-        self.index = index or SearchIndex(collection)
         self.top_k = top_k
-        self.examples = example_questions(self.index)
+        self._library = _library(collection, index or SearchIndex(collection), 1)
         self.memory = Memory()
+        self.bot_username: str | None = None
+        self._pages: Lru[Hashable, tuple[int, Answer]] = Lru(PAGES_KEPT)
+        self._votes: Lru[Hashable, int] = Lru(VOTES_KEPT)
+        self.reloading = threading.Lock()
+
+    @property
+    def collection(self) -> Collection:
+        return self._library.collection
+
+    @property
+    def index(self) -> SearchIndex:
+        return self._library.index
+
+    @property
+    def examples(self) -> tuple[str, ...]:
+        return self._library.examples
+
+    @property
+    def generation(self) -> int:
+        """Starts at 1, one more at each reload that changed the articles."""
+        return self._library.generation
+
+    def replace(self, collection: Collection, index: SearchIndex) -> Changes:
+        """Swap in a new collection and index (one assignment: atomic for readers)."""
+        old = self._library
+        changes = compare(old.collection, collection)
+        if changes.changed:
+            self._library = _library(collection, index, old.generation + 1)
+        return changes
+
+    def link(self, article: Article) -> str | None:
+        """A t.me deep link that opens `article` in a private chat with the bot."""
+        number = self._library.numbers.get(article.id)
+        if not self.bot_username or number is None:
+            return None
+        return f"https://t.me/{self.bot_username}?start=source_{number}"
 
     # -- commands -------------------------------------------------------------------------
 
-    def start(self, name: str | None = None) -> Reply:
-        """Greeting, how to ask, and example questions."""
+    def start(self, name: str | None = None, payload: str = "") -> Reply:
+        """Greeting, how to ask, and example questions; a deep link opens its article."""
+        if match := DEEP_LINK.fullmatch(payload.strip()):
+            return self.source(match[1])
         hello = f"Hello, {esc(name)}!" if name else "Hello!"
         count = len(self.collection.articles)
         lines = [
@@ -77,8 +252,8 @@ class Newsroom:
         ]
         return Reply(("\n".join(lines),))
 
-    def help(self) -> Reply:
-        """Commands and tips."""
+    def help(self, admin: bool = False) -> Reply:
+        """Commands and tips (and the admin commands, for admins)."""
         lines = [
             "<b>How to ask</b>",
             "Send a question in plain words. I reply with the passages from the articles that "
@@ -94,7 +269,14 @@ class Newsroom:
             "with your previous question; /new starts afresh.",
             "• Small typos are fixed; I say what I searched for.",
             "• In groups, use /ask, mention me, or reply to one of my messages.",
+            "• Under an answer: <i>More</i> for further passages, 👍 / 👎 to tell the "
+            "newsroom whether it helped.",
+            f"• In any chat, type @{esc(self.bot_username or 'botname')} and a question to "
+            "share a passage.",
         ]
+        if admin:
+            lines += ["", "<b>Admin commands</b>"]
+            lines += [f"/{name} — {esc(text)}" for name, text in ADMIN_COMMANDS]
         return Reply(("\n".join(lines),))
 
     def sources(self, arg: str = "") -> Reply:
@@ -164,10 +346,124 @@ class Newsroom:
         if len(question) > MAX_QUESTION_CHARS:
             question = question[:MAX_QUESTION_CHARS]
         topic = self.memory.topic(who) if who is not None and is_follow_up(question) else None
-        result = answer(self.index, question, self.top_k, follows=topic)
+        library = self._library
+        result = answer(library.index, question, self.top_k, follows=topic, pages=MORE_PAGES)
         if who is not None and topic is None:
             self.memory.remember(who, question)
-        return Reply(tuple(render_html(result)), answer=result)
+        pages = render_pages(result, self.top_k, self.link)
+        buttons = answer_buttons(1, len(pages)) if result.answered else ()
+        return Reply((pages[0],), answer=result, buttons=buttons)
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    def keep(self, where: Hashable, result: Answer) -> None:
+        """Remember a sent answer (by chat and message id) for its More/Back buttons."""
+        self._pages.put(where, (self.generation, result))
+
+    def page(self, where: Hashable, page: int) -> Reply:
+        """Page `page` of the answer sent as `where`, or a notice that the button is stale."""
+        kept = self._pages.get(where)
+        if kept is None or kept[0] != self.generation:
+            return Reply((), notice=STALE_BUTTON)
+        result = kept[1]
+        pages = render_pages(result, self.top_k, self.link)
+        if not 1 <= page <= len(pages):
+            return Reply((), notice=STALE_BUTTON)
+        return Reply(
+            (pages[page - 1],),
+            answer=result,
+            buttons=answer_buttons(page, len(pages)),
+            notice=f"Page {page} of {len(pages)}",
+        )
+
+    def vote(self, where: Hashable, vote: int) -> Reply:
+        """Acknowledge a 👍 / 👎 (where: chat, message and user); pressing again changes it."""
+        before = self._votes.get(where)
+        self._votes.put(where, vote)
+        word = "helpful" if vote > 0 else "not helpful"
+        if before == vote:
+            return Reply((), notice=f"You already marked this answer as {word}.")
+        if before is not None:
+            return Reply((), notice=f"Vote changed: marked as {word}.")
+        return Reply((), notice=f"Thanks! Marked as {word}.")
+
+    # -- privacy ------------------------------------------------------------------------------
+
+    def forget_prompt(self) -> Reply:
+        """/forget: ask for confirmation first."""
+        text = (
+            "This deletes everything I have logged about you: your questions, my replies, "
+            "your 👍/👎 votes and your inline searches. It cannot be undone.\n\n"
+            "Delete it all?"
+        )
+        buttons = ((Button("Yes, delete", "forget:yes"), Button("No, keep it", "forget:no")),)
+        return Reply((text,), buttons=buttons)
+
+    def forgotten(self, user_id: int, deleted: int) -> Reply:
+        """After /forget is confirmed: the conversation memory goes too."""
+        self.memory.forget_user(user_id)
+        self._votes.drop(lambda key: isinstance(key, tuple) and key[-1] == user_id)
+        return Reply(
+            (
+                f"Done: deleted {deleted} logged message{'s' if deleted != 1 else ''} of yours "
+                "and everything linked to them. Anything you send from now on is logged again.",
+            ),
+            notice="Deleted.",
+        )
+
+    def forget_cancelled(self) -> Reply:
+        return Reply(("Nothing was deleted.",), notice="Kept.")
+
+    # -- inline mode --------------------------------------------------------------------------
+
+    def inline(self, query: str) -> list[InlineResult]:
+        """`@bot question` in any chat: the best passages; no question: the newest articles."""
+        query = " ".join(query.split())[:MAX_QUESTION_CHARS]
+        library = self._library
+        if not any(w not in STOP_WORDS for w in words(query)):
+            newest = sorted(
+                library.collection.articles, key=lambda a: a.newest_first_key, reverse=True
+            )
+            return [self._inline_article(a) for a in newest[:INLINE_RESULTS]]
+        result = answer(library.index, query, INLINE_RESULTS)
+        found = []
+        for hit in result.hits:
+            passage = hit.passage
+            limit = MESSAGE_LIMIT - 8
+            pieces = hit_blocks(hit, self.link, limit=limit)
+            message = (
+                pieces[0]
+                if len(pieces) == 1
+                else pieces[0] + "\n…\n" + (pieces[-1].rsplit("\n", 1)[-1])
+            )
+            start, end = hit.best_sentence
+            found.append(
+                InlineResult(
+                    id=_result_id(
+                        f"{passage.article.id}\x00{passage.paragraph}\x00{passage.part}"
+                    ),
+                    title=shorten(passage.article.title, 100),
+                    description=shorten(passage.text[start:end], 200),
+                    message=message,
+                )
+            )
+        return found
+
+    def _inline_article(self, article: Article) -> InlineResult:
+        first = article.paragraphs[0] if article.paragraphs else ""
+        excerpt = shorten(first, INLINE_EXCERPT_CHARS)
+        message = (
+            f"<b>{esc(shorten(article.title, 300))}</b>\n<blockquote>{esc(excerpt)}</blockquote>"
+            f"\n{source_line(article, 1 if first else None, self.link(article))}"
+        )
+        if tg_len(message) > MESSAGE_LIMIT:
+            message = f"<b>{esc(shorten(article.title, 300))}</b>"
+        return InlineResult(
+            id=_result_id(f"article\x00{article.id}"),
+            title=shorten(article.title, 100),
+            description=shorten(article.subtitle or first, 200),
+            message=message,
+        )
 
     def new(self, who: Hashable | None = None) -> Reply:
         """/new: forget the conversation's last question."""
@@ -183,7 +479,7 @@ class Newsroom:
         command, _, arg = text[1:].partition(" ")
         command = command.split("@", 1)[0].lower()
         routes: dict[str, Callable[[], Reply]] = {
-            "start": lambda: self.start(),
+            "start": lambda: self.start(payload=arg),
             "help": self.help,
             "sources": lambda: self.sources(arg),
             "source": lambda: self.source(arg),
@@ -252,6 +548,79 @@ class Memory:
     def forget(self, who: Hashable) -> None:
         with self._lock:
             self._topics.pop(who, None)
+
+    def forget_user(self, user_id: int) -> None:
+        """Every conversation of this user, in any chat ((chat, user) keys)."""
+        with self._lock:
+            for key in [k for k in self._topics if isinstance(k, tuple) and k[-1] == user_id]:
+                del self._topics[key]
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+PAGES_KEPT = 20_000
+VOTES_KEPT = 20_000
+
+
+class Lru(Generic[K, V]):
+    """A bounded, thread-safe mapping that forgets the least recently used entries."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def drop(self, which: Callable[[K], bool]) -> None:
+        with self._lock:
+            for key in [k for k in self._items if which(k)]:
+                del self._items[key]
+
+
+def _result_id(text: str) -> str:
+    """A short, stable inline result id (Telegram allows 1-64 bytes)."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _library(collection: Collection, index: SearchIndex, generation: int) -> Library:
+    return Library(
+        collection,
+        index,
+        tuple(example_questions(index)),
+        generation,
+        {a.id: n for n, a in enumerate(collection.articles, start=1)},
+    )
+
+
+def _fingerprint(article: Article) -> tuple[object, ...]:
+    return (article.title, article.subtitle, article.dateline, article.paragraphs)
+
+
+def compare(old: Collection, new: Collection) -> Changes:
+    """What changed between two loads of the articles folder."""
+    before = {a.id: a for a in old.articles}
+    after = {a.id: a for a in new.articles}
+    return Changes(
+        added=tuple(a.title for i, a in after.items() if i not in before),
+        updated=tuple(
+            a.title
+            for i, a in after.items()
+            if i in before and _fingerprint(before[i]) != _fingerprint(a)
+        ),
+        removed=tuple(a.title for i, a in before.items() if i not in after),
+        skipped=new.skipped,
+        total=len(new.articles),
+    )
 
 
 def _number(text: str) -> int | None:

@@ -1,13 +1,17 @@
-"""The `newsbot` command line: ask, sources, chat, run."""
+"""The `newsbot` command line: ask, sources, chat, run, index, eval, stats, export."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import dataclasses
 import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +257,94 @@ def _print_misses(metrics: Any, show: bool, limit: int = 100) -> None:
         click.echo("newsbot misses:")
         for line in metrics.misses[:limit]:
             click.echo(f"  {line}")
+
+
+def _log_path(settings: Settings) -> Path:
+    """The log database, migrated to the current schema, or exit when there is none."""
+    from bot.storage import ConversationLog, DatabaseError
+
+    path = settings.db_path
+    if not path.is_file():
+        fail(f"there is no conversation log at {path} yet (set NEWSBOT_DB, or run the bot first)")
+
+    async def migrate() -> None:
+        log_db = ConversationLog(path)
+        await log_db.open()
+        await log_db.close()
+
+    try:
+        asyncio.run(migrate())
+    except DatabaseError as exc:
+        fail(str(exc))
+    return path
+
+
+@main.command()
+@click.option(
+    "--chart", type=click.Path(path_type=Path, dir_okay=False), help="Write a PNG chart."
+)
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(chart: Path | None, days: int, as_json: bool) -> None:
+    """Questions, share answered, top (unanswered) questions, feedback, cited articles."""
+    from bot.stats import chart_png, stats_text
+    from bot.storage import DatabaseError, read_stats
+
+    settings = settings_from(None)
+    try:
+        report = read_stats(_log_path(settings), days=days)
+    except DatabaseError as exc:
+        fail(str(exc))
+    titles = {a.id: a.title for a in load_collection(settings.articles_dir).articles}
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
+    else:
+        click.echo(stats_text(report, titles))
+    if chart is not None:
+        try:
+            chart.write_bytes(chart_png(report))
+        except OSError as exc:
+            fail(f"cannot write {chart}: {exc.strerror}")
+        click.echo(f"Chart written to {chart}", err=True)
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only turns from DATE on."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
+)
+def export(fmt: str, since: datetime | None, out: Path | None) -> None:
+    """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
+    from bot.storage import EXPORT_FIELDS, DatabaseError, export_rows
+
+    settings = settings_from(None)
+    path = _log_path(settings)
+    try:
+        stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}")
+    count = 0
+    try:
+        writer = csv.DictWriter(stream, EXPORT_FIELDS) if fmt == "csv" else None
+        if writer is not None:
+            writer.writeheader()
+        for row in export_rows(path, since.date() if since else None):
+            if writer is not None:
+                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
+            else:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    except DatabaseError as exc:
+        fail(str(exc))
+    finally:
+        if out:
+            stream.close()
+    click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
 
 
 @main.command()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import install_redaction
 
@@ -47,6 +47,28 @@ class Settings(BaseSettings):
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
     log_level: str = Field(default="INFO", alias="NEWSBOT_LOG_LEVEL")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="NEWSBOT_ADMIN_IDS"
+    )
+    allowed_chats: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="NEWSBOT_ALLOWED_CHATS"
+    )
+    retention_days: int = Field(default=0, ge=0, le=36500, alias="NEWSBOT_RETENTION_DAYS")
+    watch: bool = Field(default=False, alias="NEWSBOT_WATCH")
+
+    @field_validator("admin_ids", "allowed_chats", mode="before")
+    @classmethod
+    def _id_list(cls, value: Any) -> Any:
+        # "123, -100456 789": Telegram ids separated by commas or spaces.
+        if isinstance(value, str):
+            items = value.replace(",", " ").split()
+            try:
+                return frozenset(int(item) for item in items)
+            except ValueError:
+                raise ValueError(
+                    "must be Telegram ids (whole numbers) separated by commas"
+                ) from None
+        return value
 
     @field_validator("telegram_bot_token", "telegram_base_url", mode="before")
     @classmethod
@@ -83,6 +105,18 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+    def allows(self, chat_id: int | None, user_id: int | None) -> bool:
+        """May this chat (or, with no chat, e.g. inline mode, this user) use the bot?
+
+        Everyone may without an allowlist; admins always may.
+        """
+        if not self.allowed_chats or self.is_admin(user_id):
+            return True
+        return (chat_id if chat_id is not None else user_id) in self.allowed_chats
 
     @property
     def token(self) -> str | None:

@@ -14,9 +14,9 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +76,60 @@ class Turn:
     received_at: str = field(default_factory=utc_now)
     sent_at: str = field(default_factory=utc_now)
     hits: tuple[HitRow, ...] = ()
+    bot_message_id: int | None = None  # the reply's message that carries its buttons
+    question: str | None = None  # the question as read (without /ask or the @mention)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
 
-    @classmethod
-    def from_json(cls, line: str) -> Turn:
-        data = json.loads(line)
-        data["chat"] = ChatRow(**data["chat"])
-        data["user"] = UserRow(**data["user"]) if data["user"] else None
-        data["hits"] = tuple(HitRow(**h) for h in data["hits"])
-        return cls(**data)
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """A reader's 👍 (+1) or 👎 (-1) on one of the bot's answers; a new vote replaces it."""
+
+    chat_id: int
+    message_id: int  # the bot's message the buttons were under
+    user_id: int
+    vote: int
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineSearch:
+    """An inline-mode query (`@bot question` typed in any chat) and how many results it got."""
+
+    user_id: int
+    query: str
+    results: int
+    latency_ms: float
+    at: str = field(default_factory=utc_now)
+
+
+Row = Turn | Vote | InlineSearch
+ROW_TYPES: dict[str, type[Row]] = {"turn": Turn, "vote": Vote, "inline": InlineSearch}
+
+
+def row_to_json(row: Row) -> str:
+    kind = next(k for k, t in ROW_TYPES.items() if isinstance(row, t))
+    return json.dumps({"type": kind, **asdict(row)}, ensure_ascii=False)
+
+
+def row_from_json(line: str) -> Row:
+    data = json.loads(line)
+    kind = data.pop("type", "turn")
+    if kind == "vote":
+        return Vote(**data)
+    if kind == "inline":
+        return InlineSearch(**data)
+    data["chat"] = ChatRow(**data["chat"])
+    data["user"] = UserRow(**data["user"]) if data["user"] else None
+    data["hits"] = tuple(HitRow(**h) for h in data["hits"])
+    return Turn(**data)
+
+
+def row_user(row: Row) -> int | None:
+    return row.user_id
 
 
 # -- schema: ordered, named migrations, each recorded once applied --------------------------
@@ -142,7 +185,40 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (("001_initial", m001_initial),)
+async def m002_feedback_inline(db: aiosqlite.Connection) -> None:
+    """Votes on answers, inline queries, the reply's message id, and indexes for purging."""
+    await db.executescript(
+        """
+        ALTER TABLE replies ADD COLUMN bot_message_id INTEGER;
+        ALTER TABLE messages ADD COLUMN question TEXT;
+        CREATE TABLE feedback (
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, message_id, user_id)
+        );
+        CREATE INDEX feedback_user ON feedback(user_id);
+        CREATE TABLE inline_queries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL,
+            query TEXT NOT NULL,
+            results INTEGER NOT NULL,
+            latency_ms REAL NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX inline_queries_user ON inline_queries(user_id);
+        CREATE INDEX messages_received ON messages(received_at);
+        CREATE INDEX replies_bot_message ON replies(bot_message_id);
+        """
+    )
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("001_initial", m001_initial),
+    ("002_feedback_inline", m002_feedback_inline),
+)
 
 
 async def migrate(db: aiosqlite.Connection) -> list[str]:
@@ -181,7 +257,7 @@ class ConversationLog:
         self.path = path
         self.pending_path = path.with_name(path.name + ".pending.jsonl")
         self._db: aiosqlite.Connection | None = None
-        self._queue: list[Turn] = []
+        self._queue: list[Row] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
@@ -209,9 +285,9 @@ class ConversationLog:
         self._restore_pending()
         self._writer = asyncio.create_task(self._write_loop(), name="conversation-log-writer")
 
-    def record(self, turn: Turn) -> None:
-        """Queue a turn for writing; never blocks, never raises."""
-        self._queue.append(turn)
+    def record(self, row: Row) -> None:
+        """Queue a turn (or a vote, or an inline search) for writing; never blocks or raises."""
+        self._queue.append(row)
         self._wake.set()
 
     @property
@@ -274,8 +350,13 @@ class ConversationLog:
         try:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                for turn in batch:
-                    await self._insert(turn)
+                for row in batch:
+                    if isinstance(row, Turn):
+                        await self._insert(row)
+                    elif isinstance(row, Vote):
+                        await self._insert_vote(row)
+                    else:
+                        await self._insert_inline(row)
                 await self._db.commit()
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -322,7 +403,7 @@ class ConversationLog:
             )
         cursor = await db.execute(
             "INSERT INTO messages (chat_id, user_id, telegram_message_id, update_id, kind, text, "
-            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "received_at, question) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 chat.id,
                 user.id if user else None,
@@ -331,17 +412,19 @@ class ConversationLog:
                 turn.kind,
                 turn.text,
                 turn.received_at,
+                turn.question,
             ),
         )
         cursor = await db.execute(
-            "INSERT INTO replies (message_id, text, answered, latency_ms, sent_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO replies (message_id, text, answered, latency_ms, sent_at, "
+            "bot_message_id) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 cursor.lastrowid,
                 turn.reply,
                 None if turn.answered is None else int(turn.answered),
                 round(turn.latency_ms, 3),
                 turn.sent_at,
+                turn.bot_message_id,
             ),
         )
         reply_id = cursor.lastrowid
@@ -351,13 +434,106 @@ class ConversationLog:
             [(reply_id, h.rank, h.article_id, h.paragraph, h.score) for h in turn.hits],
         )
 
+    async def _insert_vote(self, vote: Vote) -> None:
+        assert self._db is not None
+        await self._db.execute(
+            "INSERT INTO feedback (chat_id, message_id, user_id, vote, at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(chat_id, message_id, user_id) DO UPDATE SET vote = excluded.vote, "
+            "at = excluded.at",
+            (vote.chat_id, vote.message_id, vote.user_id, vote.vote, vote.at),
+        )
+
+    async def _insert_inline(self, search: InlineSearch) -> None:
+        assert self._db is not None
+        await self._db.execute(
+            "INSERT INTO inline_queries (user_id, query, results, latency_ms, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                search.user_id,
+                search.query,
+                search.results,
+                round(search.latency_ms, 3),
+                search.at,
+            ),
+        )
+
+    # -- privacy ------------------------------------------------------------------------------
+
+    async def forget(self, user_id: int) -> int:
+        """Delete everything logged about a user (queued rows too); the messages deleted.
+
+        Raises DatabaseError when the database cannot be changed now; the queued rows of
+        the user are dropped all the same.
+        """
+        assert self._db is not None
+        async with self._writing:
+            before = len(self._queue)
+            self._queue = [row for row in self._queue if row_user(row) != user_id]
+            dropped = before - len(self._queue)  # queued turns, votes and searches
+            db = self._db
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                async with db.execute(
+                    "SELECT count(*) FROM messages WHERE user_id = ?", (user_id,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                deleted = int(row[0]) if row else 0
+                await db.execute("DELETE FROM messages WHERE user_id = ?", (user_id,))
+                await db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
+                await db.execute("DELETE FROM inline_queries WHERE user_id = ?", (user_id,))
+                await db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+                await db.execute(
+                    "DELETE FROM chats WHERE id = ? AND type = 'private' AND NOT EXISTS "
+                    "(SELECT 1 FROM messages WHERE chat_id = chats.id)",
+                    (user_id,),
+                )
+                await db.commit()
+            except sqlite3.Error as exc:
+                with contextlib.suppress(Exception):
+                    await db.rollback()
+                raise DatabaseError(f"cannot delete from {self.path}: {exc}") from None
+        log.info(
+            "Forgot user %d: %d logged message(s), %d queued row(s)", user_id, deleted, dropped
+        )
+        return deleted
+
+    async def purge(self, days: int, now: datetime | None = None) -> dict[str, int]:
+        """Delete rows older than `days` days (retention); the rows deleted per table."""
+        assert self._db is not None
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).isoformat(
+            timespec="milliseconds"
+        )
+        deleted: dict[str, int] = {}
+        statements = {
+            "messages": "DELETE FROM messages WHERE received_at < ?",
+            "feedback": "DELETE FROM feedback WHERE at < ?",
+            "inline_queries": "DELETE FROM inline_queries WHERE at < ?",
+            "users": "DELETE FROM users WHERE last_seen < ? AND NOT EXISTS "
+            "(SELECT 1 FROM messages WHERE user_id = users.id)",
+            "chats": "DELETE FROM chats WHERE last_seen < ? AND NOT EXISTS "
+            "(SELECT 1 FROM messages WHERE chat_id = chats.id)",
+        }
+        async with self._writing:
+            db = self._db
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                for table, sql in statements.items():
+                    cursor = await db.execute(sql, (cutoff,))
+                    deleted[table] = cursor.rowcount
+                await db.commit()
+            except sqlite3.Error as exc:
+                with contextlib.suppress(Exception):
+                    await db.rollback()
+                raise DatabaseError(f"cannot purge {self.path}: {exc}") from None
+        return deleted
+
     def _save_pending(self) -> None:
         if not self._queue:
             return
         try:
             fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as out:
-                out.writelines(turn.to_json() + "\n" for turn in self._queue)
+                out.writelines(row_to_json(row) + "\n" for row in self._queue)
         except OSError as exc:
             log.error("Could not write %d log turn(s) anywhere: %s", len(self._queue), exc)
             return
@@ -373,7 +549,7 @@ class ConversationLog:
             return
         try:
             lines = self.pending_path.read_text(encoding="utf-8").splitlines()
-            turns = [Turn.from_json(line) for line in lines if line.strip()]
+            turns = [row_from_json(line) for line in lines if line.strip()]
             self.pending_path.unlink()
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.error("Could not read saved log turns from %s: %s", self.pending_path, exc)
@@ -408,3 +584,167 @@ class ConversationLog:
                 return [dict(row) for row in await cursor.fetchall()]
         finally:
             self._db.row_factory = None
+
+
+# -- reports: synchronous reads for `newsbot stats`, `newsbot export` and /stats ----------------
+# (the bot runs them in a worker thread, on their own connection: WAL lets them read while the
+# writer writes.)
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: str  # YYYY-MM-DD (UTC)
+    questions: int
+    answered: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogStats:
+    """What readers asked, what the articles answered, and how readers rated the answers."""
+
+    today: tuple[int, int]  # (questions, answered)
+    week: tuple[int, int]
+    all_time: tuple[int, int]
+    top_questions: tuple[tuple[str, int], ...]
+    top_unanswered: tuple[tuple[str, int], ...]
+    votes_up: int
+    votes_down: int
+    top_articles: tuple[tuple[str, int], ...]  # (article id, passages cited)
+    per_day: tuple[DayCount, ...]
+    readers: int
+    inline_queries: int
+
+
+def _read(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise DatabaseError(f"there is no conversation log at {path} yet")
+    try:
+        db = sqlite3.connect(path, timeout=5)
+        db.execute("PRAGMA query_only = 1")
+        db.execute("SELECT count(*) FROM replies WHERE bot_message_id IS NULL").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"cannot read the log database {path}: {exc}") from None
+    return db
+
+
+def _one(db: sqlite3.Connection, sql: str, *args: Any) -> tuple[int, int]:
+    row = db.execute(sql, args).fetchone()
+    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
+
+QUESTION = "COALESCE(m.question, m.text)"
+
+
+def read_stats(path: Path, now: datetime | None = None, days: int = 30, top: int = 10) -> LogStats:
+    """The report behind /stats and `newsbot stats`, for the `days` days up to `now`."""
+    now = now or datetime.now(UTC)
+    today = now.date()
+    db = _read(path)
+    try:
+        base = (
+            "SELECT count(*), COALESCE(sum(r.answered), 0) FROM messages m "
+            "JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question'"
+        )
+        since = base + " AND m.received_at >= ?"
+
+        def ranked(where: str) -> tuple[tuple[str, int], ...]:
+            rows = db.execute(
+                f"SELECT max({QUESTION}), count(*) AS n FROM messages m "
+                f"JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question' {where} "
+                f"GROUP BY lower({QUESTION}) ORDER BY n DESC, lower({QUESTION}) LIMIT ?",
+                (top,),
+            ).fetchall()
+            return tuple((str(q), int(n)) for q, n in rows)
+
+        first = today - timedelta(days=days - 1)
+        by_day = {
+            d: (int(n), int(a or 0))
+            for d, n, a in db.execute(
+                "SELECT substr(m.received_at, 1, 10) AS d, count(*), sum(r.answered) "
+                "FROM messages m JOIN replies r ON r.message_id = m.id "
+                "WHERE m.kind = 'question' AND m.received_at >= ? GROUP BY d",
+                (first.isoformat(),),
+            )
+        }
+        per_day = tuple(
+            DayCount(d, *by_day.get(d, (0, 0)))
+            for d in ((first + timedelta(days=i)).isoformat() for i in range(days))
+        )
+        up, down = _one(db, "SELECT sum(vote > 0), sum(vote < 0) FROM feedback")
+        articles = db.execute(
+            "SELECT article_id, count(*) AS n FROM hits GROUP BY article_id "
+            "ORDER BY n DESC, article_id LIMIT ?",
+            (top,),
+        ).fetchall()
+        readers = db.execute(
+            "SELECT count(DISTINCT user_id) FROM messages WHERE kind = 'question'"
+        ).fetchone()
+        inline = db.execute("SELECT count(*) FROM inline_queries").fetchone()
+        return LogStats(
+            today=_one(db, since, today.isoformat()),
+            week=_one(db, since, (today - timedelta(days=6)).isoformat()),
+            all_time=_one(db, base),
+            top_questions=ranked(""),
+            top_unanswered=ranked("AND r.answered = 0"),
+            votes_up=up,
+            votes_down=down,
+            top_articles=tuple((str(a), int(n)) for a, n in articles),
+            per_day=per_day,
+            readers=int(readers[0]) if readers else 0,
+            inline_queries=int(inline[0]) if inline else 0,
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot read the log database {path}: {exc}") from None
+    finally:
+        db.close()
+
+
+EXPORT_FIELDS = (
+    "received_at",
+    "chat_id",
+    "chat_type",
+    "user_id",
+    "username",
+    "kind",
+    "text",
+    "question",
+    "answered",
+    "latency_ms",
+    "reply",
+    "sent_at",
+    "hits",
+    "votes_up",
+    "votes_down",
+)
+
+
+def export_rows(path: Path, since: date | None = None) -> Iterator[dict[str, Any]]:
+    """Every logged turn (oldest first) with its hits and votes, for `newsbot export`."""
+    db = _read(path)
+    db.row_factory = sqlite3.Row
+    try:
+        cursor = db.execute(
+            "SELECT m.received_at, m.chat_id, c.type AS chat_type, m.user_id, u.username, "
+            "m.kind, m.text, m.question, r.answered, r.latency_ms, r.text AS reply, r.sent_at, "
+            "(SELECT json_group_array(json_object('rank', h.rank, 'article_id', h.article_id, "
+            "'paragraph', h.paragraph, 'score', h.score)) FROM (SELECT * FROM hits "
+            "WHERE reply_id = r.id ORDER BY rank) AS h) AS hits, "
+            "(SELECT count(*) FROM feedback f WHERE f.chat_id = m.chat_id "
+            "AND f.message_id = r.bot_message_id AND f.vote > 0) AS votes_up, "
+            "(SELECT count(*) FROM feedback f WHERE f.chat_id = m.chat_id "
+            "AND f.message_id = r.bot_message_id AND f.vote < 0) AS votes_down "
+            "FROM messages m JOIN replies r ON r.message_id = m.id "
+            "LEFT JOIN chats c ON c.id = m.chat_id LEFT JOIN users u ON u.id = m.user_id "
+            "WHERE m.received_at >= ? ORDER BY m.id",
+            ((since.isoformat() if since else ""),),
+        )
+        for row in cursor:
+            record = dict(row)
+            record["hits"] = json.loads(record["hits"] or "[]")
+            if record["answered"] is not None:
+                record["answered"] = bool(record["answered"])
+            yield record
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot read the log database {path}: {exc}") from None
+    finally:
+        db.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+from datetime import timedelta
 
 # Opt in to python-telegram-bot's timedelta durations now (RetryAfter.retry_after and
 # friends); otherwise every flood-control error also emits a PTBDeprecationWarning.
@@ -15,20 +18,27 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.chat import COMMANDS, Newsroom
 from bot.config import Settings, StartupError
 from bot.loopwatch import LoopWatch
+from bot.reload import watch_folder
 from bot.storage import ConversationLog, DatabaseError
-from handlers import ask, errors, media, sources, start
-from handlers.common import SERVICES_KEY, NewsApp, Services, get_services
+from handlers import admin, ask, buttons, errors, inline, media, privacy, sources, start
+from handlers.common import SERVICES_KEY, NewsApp, Services, get_services, get_services_of
 
 log = logging.getLogger(__name__)
+
+# The retention purge runs this long after start, then daily.
+RETENTION_FIRST_S = 2.0
 
 NOT_TEXT = (
     filters.PHOTO
@@ -79,12 +89,18 @@ def build_application(settings: Settings, room: Newsroom) -> NewsApp:
 def add_handlers(app: NewsApp) -> None:
     """Register every handler, commands first."""
     only_messages = filters.UpdateType.MESSAGES
+    app.add_handler(TypeHandler(Update, admin.allowlist), group=-1)
     app.add_handler(CommandHandler("start", start.start, filters=only_messages))
     app.add_handler(CommandHandler("help", start.help_command, filters=only_messages))
     app.add_handler(CommandHandler("sources", sources.sources, filters=only_messages))
     app.add_handler(CommandHandler("source", sources.source, filters=only_messages))
     app.add_handler(CommandHandler("ask", ask.ask_command, filters=only_messages))
     app.add_handler(CommandHandler("new", ask.new_topic, filters=only_messages))
+    app.add_handler(CommandHandler("forget", privacy.forget, filters=only_messages))
+    app.add_handler(CommandHandler("stats", admin.stats, filters=only_messages))
+    app.add_handler(CommandHandler("reload", admin.reload, filters=only_messages))
+    app.add_handler(CallbackQueryHandler(buttons.on_button))
+    app.add_handler(InlineQueryHandler(inline.on_inline_query))
     app.add_handler(
         MessageHandler(
             filters.COMMAND & filters.ChatType.PRIVATE & only_messages, ask.unknown_command
@@ -104,25 +120,54 @@ def _make_post_init(settings: Settings, room: Newsroom):  # type: ignore[no-unty
         await conversation_log.open()
         watch = LoopWatch()
         watch.start()
-        app.bot_data[SERVICES_KEY] = Services(
-            room=room, log=conversation_log, settings=settings, watch=watch
-        )
-        try:
-            await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
-        except TelegramError as exc:
-            log.warning("Could not register the command menu: %s", exc)
+        services = Services(room=room, log=conversation_log, settings=settings, watch=watch)
+        app.bot_data[SERVICES_KEY] = services
+        room.bot_username = app.bot.username
+        await _register_commands(app, settings)
+        if settings.retention_days and app.job_queue is not None:
+            app.job_queue.run_repeating(
+                privacy.purge_old_rows,
+                interval=timedelta(days=1),
+                first=RETENTION_FIRST_S,
+                name="retention",
+            )
+        if settings.watch:
+            services.tasks.append(
+                asyncio.create_task(
+                    watch_folder(
+                        settings.articles_dir,
+                        lambda: admin.reload_from_watch(services),
+                        services.stop,
+                    ),
+                    name="articles-watch",
+                )
+            )
         me = app.bot.username
         log.info("newsbot is running as @%s with %d articles", me, len(room.collection.articles))
 
     return post_init
 
 
+async def _register_commands(app: NewsApp, settings: Settings) -> None:
+    """The command menu: everyone's commands, plus the admin commands in admins' chats."""
+    try:
+        await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+    except TelegramError as exc:
+        log.warning("Could not register the command menu: %s", exc)
+    for admin_id in sorted(settings.admin_ids):
+        await start.admin_menu(app.bot, get_services_of(app), admin_id)
+
+
 async def _post_shutdown(app: NewsApp) -> None:
-    """Write every queued log row before the process ends."""
+    """Stop the folder watch; write every queued log row before the process ends."""
     if SERVICES_KEY not in app.bot_data:
         return
     services = app.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
+    services.stop.set()
+    for task in services.tasks:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=5)
     await services.log.close()
     log.info("Conversation log closed (%d turns written this run)", services.log.written)
     log.info("Event loop: %s", await services.watch.stop())

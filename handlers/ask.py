@@ -65,7 +65,7 @@ async def answer(update: Update, context: Context, question: str) -> None:
         except TelegramError as exc:  # a lost chat action is no reason to lose the answer
             log.debug("Chat action failed: %s", exc)
     reply = await search
-    await send(update, context, reply, kind="question", started=started)
+    await send(update, context, reply, kind="question", started=started, question=question)
 
 
 async def new_topic(update: Update, context: Context) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
-from telegram import Chat, Message, Update, User
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
+from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.chat import Newsroom, Reply
+from bot.chat import Keyboard, Newsroom, Reply
 from bot.config import Settings
 from bot.loopwatch import LoopWatch
 from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow
@@ -39,11 +44,21 @@ class Services:
     log: ConversationLog
     settings: Settings
     watch: LoopWatch
+    refused: set[int] = field(default_factory=set)  # chats already told they are not allowed
+    stop: asyncio.Event = field(default_factory=asyncio.Event)  # ends background tasks
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    admin_menus: set[int] = field(default_factory=set)  # admins whose command menu is set
 
 
 def get_services(context: Context) -> Services:
     """The shared services, put in bot_data by post_init."""
     services = context.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services
+
+
+def get_services_of(app: NewsApp) -> Services:
+    services = app.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     return services
 
@@ -69,6 +84,42 @@ def user_row(user: User | None) -> UserRow | None:
     )
 
 
+T = TypeVar("T")
+SEND_ATTEMPTS = 3
+SEND_RETRY_S = 0.5
+
+
+async def deliver(call: Callable[[], Awaitable[T]], attempts: int = SEND_ATTEMPTS) -> T:
+    """Make a Bot API call, retrying connection failures and 5xx answers with backoff.
+
+    Flood control (429) is the rate limiter's to retry. A timeout is not retried: Telegram
+    may have delivered the message already, and a reader must never get it twice.
+    """
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except NetworkError as exc:
+            if isinstance(exc, BadRequest | TimedOut) or attempt + 1 == attempts:
+                raise
+            log.warning(
+                "Telegram call failed (%s): retry %d of %d", exc, attempt + 1, attempts - 1
+            )
+            await asyncio.sleep(SEND_RETRY_S * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    """The core's buttons as Telegram's inline keyboard."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in buttons
+        ]
+    )
+
+
 async def send(
     update: Update,
     context: Context,
@@ -77,15 +128,38 @@ async def send(
     kind: str,
     started: float,
     text: str | None = None,
+    question: str | None = None,
 ) -> None:
-    """Send the reply's messages (as replies in groups) and queue the turn for the log."""
+    """Send the reply's messages (as replies in groups) and queue the turn for the log.
+
+    The buttons go under the last message; an answer is kept for its More/Back buttons.
+    """
     message = update.effective_message
+    chat = update.effective_chat
     assert message is not None
-    assert update.effective_chat is not None
-    quote = is_group(update.effective_chat)
-    for part in reply.messages:
-        await message.reply_html(part, do_quote=quote)
-    record(update, context, reply, kind=kind, started=started, text=text)
+    assert chat is not None
+    quote = is_group(chat)
+    last: Message | None = None
+    try:
+        for n, part in enumerate(reply.messages, start=1):
+            markup = keyboard(reply.buttons) if n == len(reply.messages) else None
+            last = await deliver(
+                partial(message.reply_html, part, do_quote=quote, reply_markup=markup)
+            )
+    except TimedOut as exc:  # probably delivered: log the turn, don't apologise twice
+        log.warning("Sending a reply timed out (it may still arrive): %s", exc)
+    if last is not None and reply.answer is not None and reply.buttons:
+        get_services(context).room.keep((chat.id, last.message_id), reply.answer)
+    record(
+        update,
+        context,
+        reply,
+        kind=kind,
+        started=started,
+        text=text,
+        question=question,
+        bot_message_id=last.message_id if last is not None else None,
+    )
 
 
 def record(
@@ -96,6 +170,8 @@ def record(
     kind: str,
     started: float,
     text: str | None = None,
+    question: str | None = None,
+    bot_message_id: int | None = None,
 ) -> None:
     """Queue one turn for the conversation log."""
     message = update.effective_message
@@ -120,6 +196,8 @@ def record(
             update_id=update.update_id,
             received_at=message.date.isoformat(timespec="milliseconds"),
             hits=hits,
+            bot_message_id=bot_message_id,
+            question=question,
         )
     )
 

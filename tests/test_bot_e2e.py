@@ -52,7 +52,9 @@ async def test_start_greets_and_registers_the_command_menu(
     assert "Hello, Reader1001!" in reply["text"]
     assert "What do the articles say about" in reply["text"]
     assert [c["command"] for c in emulator.commands] == [name for name, _ in COMMANDS]
-    assert {"ask", "new", "sources", "source", "help", "start"} == {n for n, _ in COMMANDS}
+    assert {"ask", "new", "sources", "source", "forget", "help", "start"} == {
+        n for n, _ in COMMANDS
+    }
     assert emulator.errors == []
 
 

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import ChatRow, ConversationLog, DatabaseError, HitRow, Turn, UserRow
+from bot.storage import (
+    ChatRow,
+    ConversationLog,
+    DatabaseError,
+    HitRow,
+    Turn,
+    UserRow,
+    row_from_json,
+    row_to_json,
+)
 
 
 def turn(n: int, text: str = "When will US troops leave?") -> Turn:
@@ -42,7 +51,10 @@ async def test_schema_is_migrated_once_in_wal_mode_owner_only(tmp_path: Path) ->
     again = ConversationLog(path)
     await again.open()
     await again.close()
-    assert rows(path, "SELECT name FROM _migrations") == [("001_initial",)]
+    assert rows(path, "SELECT name FROM _migrations") == [
+        ("001_initial",),
+        ("002_feedback_inline",),
+    ]
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -158,7 +170,7 @@ async def test_corrupt_file_is_one_clear_error_naming_it(tmp_path: Path) -> None
 async def test_turn_round_trips_through_json() -> None:
     """Turns saved to the side file read back equal."""
     original = turn(7)
-    assert Turn.from_json(original.to_json()) == original
+    assert row_from_json(row_to_json(original)) == original
 
 
 async def test_flush_while_the_writer_runs_loses_nothing(tmp_path: Path) -> None:

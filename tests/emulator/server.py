@@ -84,6 +84,19 @@ class Fault:
     times: int = 1
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded (sendPhoto...)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+CAPTION_LIMIT = 1024
+
+
 @dataclass
 class Chat:
     id: int
@@ -116,6 +129,7 @@ class BotApiEmulator:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.commands: list[dict[str, Any]] = []
+        self.scoped_commands: dict[str, list[dict[str, Any]]] = {}  # by JSON of the scope
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.inline_answers: dict[str, dict[str, Any]] = {}
         self.errors: list[tuple[str, str]] = []  # (method, description) of refused calls
@@ -193,7 +207,11 @@ class BotApiEmulator:
             return raw
         if request.can_read_body:
             form = await request.post()
-            raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+            for key, value in form.items():
+                if isinstance(value, str):
+                    raw[key] = value
+                else:  # an uploaded file (multipart/form-data)
+                    raw[key] = Upload(value.filename, value.content_type, value.file.read())
         params: dict[str, Any] = {}
         for key, value in raw.items():
             if key in STRING_FIELDS or not isinstance(value, str):
@@ -295,11 +313,58 @@ class BotApiEmulator:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(description) <= 256:
                 raise ApiError(400, "Bad Request: command description is invalid")
-        self.commands = commands
+        scope = params.get("scope")
+        if scope and scope.get("type") != "default":
+            if scope.get("type") == "chat" and int(scope.get("chat_id", 0)) not in self.chats:
+                raise ApiError(400, "Bad Request: chat not found")
+            self.scoped_commands[json.dumps(scope, sort_keys=True)] = commands
+        else:
+            self.commands = commands
         return True
 
     async def api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        scope = params.get("scope")
+        if scope and scope.get("type") != "default":
+            return self.scoped_commands.get(json.dumps(scope, sort_keys=True), [])
         return self.commands
+
+    async def api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        photo = params.get("photo")
+        if not isinstance(photo, Upload):
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if len(photo.data) > PHOTO_MAX_BYTES:
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        if not photo.data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        caption = None
+        if params.get("caption"):
+            caption = self._check_text(str(params["caption"]), params.get("parse_mode"))
+            if utf16_len(caption) > CAPTION_LIMIT:
+                raise ApiError(400, "Bad Request: message caption is too long")
+        reply_to = self._reply_to(chat, params)
+        message: dict[str, Any] = {
+            "message_id": next(chat.next_id),
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+            "from": dict(BOT_USER),
+            "photo": [
+                {
+                    "file_id": f"photo-{len(self.sent)}",
+                    "file_unique_id": f"p{len(self.sent)}",
+                    "width": 900,
+                    "height": 450,
+                    "file_size": len(photo.data),
+                }
+            ],
+        }
+        if caption:
+            message["caption"] = caption
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        chat.messages[message["message_id"]] = dict(message, _photo=photo.data)
+        await self._record_sent(dict(message, _photo=photo.data))
+        return message
 
     async def api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id", ""))
@@ -331,9 +396,13 @@ class BotApiEmulator:
         if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
             raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
         for result in results:
+            if result.get("type") == "article" and not result.get("title"):
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
             content = result.get("input_message_content") or {}
             if "message_text" in content:
                 self._check_text(content["message_text"], content.get("parse_mode"))
+            elif result.get("type") == "article":
+                raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
         self.inline_answers[query_id] = params
         async with self._bot_sent:
             self._bot_sent.notify_all()
