@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=Path("data/cache"), alias="NEWSBOT_CACHE_DIR")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
+    telegram_timeout: float = Field(default=10.0, gt=0, le=300, alias="NEWSBOT_TELEGRAM_TIMEOUT")
     log_level: str = Field(default="INFO", alias="NEWSBOT_LOG_LEVEL")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), alias="NEWSBOT_ADMIN_IDS"

@@ -37,8 +37,10 @@ class _Redactor:
 
 
 def install_redaction(*secrets: str) -> None:
-    """Redact `secrets` from every log record made from now on, by every logger."""
+    """Redact `secrets` (and those redacted already) from every log record made from now on."""
     factory = logging.getLogRecordFactory()
-    while isinstance(factory, _Redactor):  # installing twice replaces, not stacks
+    known: list[str] = []
+    while isinstance(factory, _Redactor):  # installing twice adds secrets, not layers
+        known += factory.secrets
         factory = factory.factory
-    logging.setLogRecordFactory(_Redactor(factory, secrets))
+    logging.setLogRecordFactory(_Redactor(factory, [*known, *secrets]))

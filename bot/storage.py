@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
 BATCH_MAX = 500
+LOGGED_UPDATES_KEPT = 1000
 
 
 def utc_now() -> str:
@@ -264,6 +265,9 @@ class ConversationLog:
         self._writing = asyncio.Lock()  # one transaction at a time: the writer and flush()
         self.written = 0
         self.failures = 0
+        # Update ids of the latest logged turns, read at open: Telegram re-sends updates that
+        # were fetched but not confirmed when the bot was killed; these were answered already.
+        self.logged_updates: frozenset[int] = frozenset()
 
     async def open(self) -> None:
         """Open (creating if needed, owner-only) and migrate the database; start the writer."""
@@ -277,6 +281,12 @@ class ConversationLog:
             with contextlib.suppress(sqlite3.OperationalError):  # read-only: keep going
                 await self._db.execute("PRAGMA journal_mode = WAL")
             applied = await migrate(self._db)
+            async with self._db.execute(
+                "SELECT update_id FROM messages WHERE update_id IS NOT NULL "
+                "ORDER BY id DESC LIMIT ?",
+                (LOGGED_UPDATES_KEPT,),
+            ) as cursor:
+                self.logged_updates = frozenset(int(r[0]) for r in await cursor.fetchall())
         except sqlite3.DatabaseError as exc:
             await self._close_db()
             raise DatabaseError(f"cannot open the log database {self.path}: {exc}") from None
@@ -350,13 +360,7 @@ class ConversationLog:
         try:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                for row in batch:
-                    if isinstance(row, Turn):
-                        await self._insert(row)
-                    elif isinstance(row, Vote):
-                        await self._insert_vote(row)
-                    else:
-                        await self._insert_inline(row)
+                await self._insert_batch(batch)
                 await self._db.commit()
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -372,90 +376,122 @@ class ConversationLog:
         self.written += len(batch)
         return True
 
-    async def _insert(self, turn: Turn) -> None:
+    async def _next_id(self, table: str) -> int:
+        """The next AUTOINCREMENT id of `table` (inside the write transaction)."""
+        assert self._db is not None
+        async with self._db.execute(
+            f"SELECT max(COALESCE((SELECT max(id) FROM {table}), 0), COALESCE((SELECT seq "
+            f"FROM sqlite_sequence WHERE name = '{table}'), 0))"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0] if row else 0) + 1
+
+    async def _insert_batch(self, batch: list[Row]) -> None:
+        """A batch of rows, one statement per table (executemany): each statement is one hop
+        to the database thread, so a busy event loop delays the log by milliseconds per
+        batch, not per turn."""
         assert self._db is not None
         db = self._db
-        chat = turn.chat
-        await db.execute(
-            "INSERT INTO chats (id, type, title, username, first_seen, last_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
-            "title = excluded.title, username = excluded.username, last_seen = excluded.last_seen",
-            (chat.id, chat.type, chat.title, chat.username, turn.received_at, turn.received_at),
-        )
-        user = turn.user
-        if user is not None:
-            await db.execute(
+        turns = [row for row in batch if isinstance(row, Turn)]
+        if turns:
+            await db.executemany(
+                "INSERT INTO chats (id, type, title, username, first_seen, last_seen) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
+                "title = excluded.title, username = excluded.username, "
+                "last_seen = excluded.last_seen",
+                [
+                    (
+                        t.chat.id,
+                        t.chat.type,
+                        t.chat.title,
+                        t.chat.username,
+                        t.received_at,
+                        t.received_at,
+                    )
+                    for t in turns
+                ],
+            )
+            await db.executemany(
                 "INSERT INTO users (id, is_bot, username, first_name, last_name, language_code, "
                 "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO "
                 "UPDATE SET username = excluded.username, first_name = excluded.first_name, "
                 "last_name = excluded.last_name, language_code = excluded.language_code, "
                 "last_seen = excluded.last_seen",
-                (
-                    user.id,
-                    int(user.is_bot),
-                    user.username,
-                    user.first_name,
-                    user.last_name,
-                    user.language_code,
-                    turn.received_at,
-                    turn.received_at,
-                ),
+                [
+                    (
+                        u.id,
+                        int(u.is_bot),
+                        u.username,
+                        u.first_name,
+                        u.last_name,
+                        u.language_code,
+                        t.received_at,
+                        t.received_at,
+                    )
+                    for t in turns
+                    if (u := t.user) is not None
+                ],
             )
-        cursor = await db.execute(
-            "INSERT INTO messages (chat_id, user_id, telegram_message_id, update_id, kind, text, "
-            "received_at, question) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                chat.id,
-                user.id if user else None,
-                turn.telegram_message_id,
-                turn.update_id,
-                turn.kind,
-                turn.text,
-                turn.received_at,
-                turn.question,
-            ),
-        )
-        cursor = await db.execute(
-            "INSERT INTO replies (message_id, text, answered, latency_ms, sent_at, "
-            "bot_message_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                cursor.lastrowid,
-                turn.reply,
-                None if turn.answered is None else int(turn.answered),
-                round(turn.latency_ms, 3),
-                turn.sent_at,
-                turn.bot_message_id,
-            ),
-        )
-        reply_id = cursor.lastrowid
-        await db.executemany(
-            "INSERT INTO hits (reply_id, rank, article_id, paragraph, score) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(reply_id, h.rank, h.article_id, h.paragraph, h.score) for h in turn.hits],
-        )
-
-    async def _insert_vote(self, vote: Vote) -> None:
-        assert self._db is not None
-        await self._db.execute(
-            "INSERT INTO feedback (chat_id, message_id, user_id, vote, at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(chat_id, message_id, user_id) DO UPDATE SET vote = excluded.vote, "
-            "at = excluded.at",
-            (vote.chat_id, vote.message_id, vote.user_id, vote.vote, vote.at),
-        )
-
-    async def _insert_inline(self, search: InlineSearch) -> None:
-        assert self._db is not None
-        await self._db.execute(
-            "INSERT INTO inline_queries (user_id, query, results, latency_ms, at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                search.user_id,
-                search.query,
-                search.results,
-                round(search.latency_ms, 3),
-                search.at,
-            ),
-        )
+            first_message = await self._next_id("messages")
+            first_reply = await self._next_id("replies")
+            await db.executemany(
+                "INSERT INTO messages (id, chat_id, user_id, telegram_message_id, update_id, "
+                "kind, text, received_at, question) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        first_message + n,
+                        t.chat.id,
+                        t.user_id,
+                        t.telegram_message_id,
+                        t.update_id,
+                        t.kind,
+                        t.text,
+                        t.received_at,
+                        t.question,
+                    )
+                    for n, t in enumerate(turns)
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO replies (id, message_id, text, answered, latency_ms, sent_at, "
+                "bot_message_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        first_reply + n,
+                        first_message + n,
+                        t.reply,
+                        None if t.answered is None else int(t.answered),
+                        round(t.latency_ms, 3),
+                        t.sent_at,
+                        t.bot_message_id,
+                    )
+                    for n, t in enumerate(turns)
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO hits (reply_id, rank, article_id, paragraph, score) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (first_reply + n, h.rank, h.article_id, h.paragraph, h.score)
+                    for n, t in enumerate(turns)
+                    for h in t.hits
+                ],
+            )
+        votes = [row for row in batch if isinstance(row, Vote)]
+        if votes:
+            await db.executemany(
+                "INSERT INTO feedback (chat_id, message_id, user_id, vote, at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_id, message_id, user_id) DO UPDATE "
+                "SET vote = excluded.vote, at = excluded.at",
+                [(v.chat_id, v.message_id, v.user_id, v.vote, v.at) for v in votes],
+            )
+        searches = [row for row in batch if isinstance(row, InlineSearch)]
+        if searches:
+            await db.executemany(
+                "INSERT INTO inline_queries (user_id, query, results, latency_ms, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(q.user_id, q.query, q.results, round(q.latency_ms, 3), q.at) for q in searches],
+            )
 
     # -- privacy ------------------------------------------------------------------------------
 
@@ -555,6 +591,9 @@ class ConversationLog:
             log.error("Could not read saved log turns from %s: %s", self.pending_path, exc)
             return
         self._queue[:0] = turns
+        self.logged_updates |= {
+            t.update_id for t in turns if isinstance(t, Turn) and t.update_id is not None
+        }
         self._wake.set()
         log.info("Restored %d saved log turn(s) from %s", len(turns), self.pending_path)
 

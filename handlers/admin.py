@@ -95,6 +95,14 @@ async def reload_from_watch(services: Services) -> None:
     log.info("Articles reloaded by the folder watch: %s", changes.summary())
 
 
+async def skip_logged_updates(update: Update, context: Context) -> None:
+    """Runs first: an update already in the log (Telegram re-sends the last unconfirmed batch
+    after a crash) is not answered twice."""
+    if update.update_id in get_services(context).log.logged_updates:
+        log.info("Update %d was answered before a restart: skipped", update.update_id)
+        raise ApplicationHandlerStop
+
+
 async def allowlist(update: Update, context: Context) -> None:
     """Runs before every handler: chats outside NEWSBOT_ALLOWED_CHATS get one polite refusal."""
     services = get_services(context)

@@ -29,6 +29,7 @@ from telegram.ext import (
 
 from bot.chat import COMMANDS, Newsroom
 from bot.config import Settings, StartupError
+from bot.logs import install_redaction
 from bot.loopwatch import LoopWatch
 from bot.reload import watch_folder
 from bot.storage import ConversationLog, DatabaseError
@@ -62,6 +63,7 @@ def build_application(settings: Settings, room: Newsroom) -> NewsApp:
     token = settings.token
     if token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    install_redaction(token)  # whoever builds the bot: the token never reaches a log
     builder = (
         Application.builder()
         .token(token)
@@ -69,6 +71,16 @@ def build_application(settings: Settings, room: Newsroom) -> NewsApp:
         # Bot API servers, benchmarks). Retries cover 429s, also for multi-part replies.
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit, max_retries=3))
         .concurrent_updates(True)
+        # One timeout for connecting, sending and reading each Bot API call (getUpdates adds
+        # its long-poll time). A timed-out send is not repeated: it may have arrived.
+        .connect_timeout(settings.telegram_timeout)
+        .read_timeout(settings.telegram_timeout)
+        .write_timeout(settings.telegram_timeout)
+        .pool_timeout(settings.telegram_timeout)
+        .get_updates_connect_timeout(settings.telegram_timeout)
+        .get_updates_read_timeout(settings.telegram_timeout)
+        .get_updates_write_timeout(settings.telegram_timeout)
+        .get_updates_pool_timeout(settings.telegram_timeout)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -89,6 +101,7 @@ def build_application(settings: Settings, room: Newsroom) -> NewsApp:
 def add_handlers(app: NewsApp) -> None:
     """Register every handler, commands first."""
     only_messages = filters.UpdateType.MESSAGES
+    app.add_handler(TypeHandler(Update, admin.skip_logged_updates), group=-2)
     app.add_handler(TypeHandler(Update, admin.allowlist), group=-1)
     app.add_handler(CommandHandler("start", start.start, filters=only_messages))
     app.add_handler(CommandHandler("help", start.help_command, filters=only_messages))

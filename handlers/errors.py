@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.chat import Reply
-from handlers.common import SERVICES_KEY, Context, record
+from handlers.common import SERVICES_KEY, Context, deliver, record
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ async def on_error(update: object, context: Context) -> None:
         return
     started = time.perf_counter()
     try:
-        await context.bot.send_message(update.effective_chat.id, SORRY)
+        chat_id = update.effective_chat.id
+        await deliver(lambda: context.bot.send_message(chat_id, SORRY))
     except TelegramError as exc:
         log.warning("Could not send the apology either: %s", exc)
     if SERVICES_KEY in context.bot_data and update.effective_message is not None:

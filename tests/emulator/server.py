@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,10 @@ class BotApiEmulator:
         self.inline_answers: dict[str, dict[str, Any]] = {}
         self.errors: list[tuple[str, str]] = []  # (method, description) of refused calls
         self.faults: dict[str, list[Fault]] = {}
+        # Chaos: each call of a method fails with a probability, as one of the given faults.
+        self.chaos: dict[str, tuple[float, list[Fault]]] = {}
+        self.chaos_hits: dict[str, int] = {}
+        self._rng = random.Random(7)
         self._query_ids = itertools.count(1)
         self._reply_waiters: dict[int, list[asyncio.Future[dict[str, Any]]]] = {}
         self.base_url = ""
@@ -226,6 +231,10 @@ class BotApiEmulator:
     def _take_fault(self, method: str) -> Fault | None:
         queue = self.faults.get(method)
         if not queue:
+            chance, kinds = self.chaos.get(method, (0.0, []))
+            if kinds and self._rng.random() < chance:
+                self.chaos_hits[method] = self.chaos_hits.get(method, 0) + 1
+                return self._rng.choice(kinds)
             return None
         fault = queue[0]
         fault.times -= 1
@@ -490,6 +499,7 @@ class BotApiEmulator:
         return message
 
     async def _record_sent(self, message: dict[str, Any]) -> None:
+        message["_at"] = time.monotonic()
         for waiter in self._reply_waiters.pop(message["chat"]["id"], []):
             if not waiter.done():
                 waiter.set_result(message)

@@ -1,0 +1,164 @@
+"""Telegram faults, injected by the emulator: the bot recovers, answers once, leaks nothing.
+
+Each case breaks `getUpdates` or `sendMessage` a few times (flood control, 5xx, responses
+slower than the client's timeout, dropped connections) while five readers ask at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.chat import Newsroom
+from bot.config import Settings, load_settings
+from handlers.common import SERVICES_KEY, NewsApp, Services
+from handlers.errors import SORRY
+from tests.conftest import SEEDS, start_bot, stop_bot
+from tests.emulator.server import TOKEN, BotApiEmulator, Fault
+
+pytestmark = pytest.mark.e2e
+READERS = [7001, 7002, 7003, 7004, 7005]
+QUESTION = "How many Taliban prisoners were released?"
+TIMEOUT_S = 1.0  # NEWSBOT_TELEGRAM_TIMEOUT in these tests: "slow" means slower than this
+
+FAULTS: dict[str, Fault] = {
+    "flood-429": Fault(status=429, description="Too Many Requests: retry after 1", retry_after=1),
+    "internal-500": Fault(status=500, description="Internal Server Error"),
+    "bad-gateway-502": Fault(status=502, description="Bad Gateway"),
+    "dropped": Fault(status=0, drop=True),
+}
+
+
+def settings_for(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
+    return load_settings(
+        env_file=None,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=emulator.base_url,
+        NEWSBOT_ARTICLES_DIR=SEEDS,
+        NEWSBOT_DB=tmp_path / "log.sqlite3",
+        NEWSBOT_TELEGRAM_TIMEOUT=str(TIMEOUT_S),
+    )
+
+
+async def ask_all(emulator: BotApiEmulator) -> None:
+    await asyncio.gather(*(emulator.send_text(QUESTION, chat_id=c) for c in READERS))
+
+
+async def answered_once_and_logged(
+    app: NewsApp, emulator: BotApiEmulator, settings: Settings, timeout: float = 20
+) -> list[dict[str, Any]]:
+    """Every reader got exactly one message, and every turn reached the log."""
+    for chat in READERS:
+        await emulator.wait_for(chat, 1, timeout=timeout)
+    await emulator.settle(1.2)  # long enough for a duplicate to show up
+    replies = [emulator.sent_to(chat) for chat in READERS]
+    assert [len(r) for r in replies] == [1] * len(READERS), replies
+    services = app.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    for _ in range(50):
+        if services.log.written + services.log.queued >= len(READERS):
+            break
+        await asyncio.sleep(0.05)
+    assert await services.log.flush()
+    with sqlite3.connect(settings.db_path) as db:
+        logged = db.execute("SELECT chat_id FROM messages ORDER BY chat_id").fetchall()
+    assert logged == [(c,) for c in READERS]
+    return [r[0] for r in replies]
+
+
+@pytest.mark.parametrize("method", ["getUpdates", "sendMessage"])
+@pytest.mark.parametrize("name", list(FAULTS))
+async def test_recovers_from_a_fault_and_answers_each_question_once(
+    tmp_path: Path,
+    emulator: BotApiEmulator,
+    seed_room: Newsroom,
+    method: str,
+    name: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # httpx request lines (with URLs) included
+    settings = settings_for(tmp_path, emulator)
+    app = await start_bot(settings, seed_room)
+    try:
+        fault = FAULTS[name]
+        emulator.inject(
+            method,
+            Fault(fault.status, fault.description, fault.retry_after, fault.delay, fault.drop, 2),
+        )
+        await ask_all(emulator)
+        replies = await answered_once_and_logged(app, emulator, settings)
+        assert all("5,000 prisoners" in r["text"] for r in replies)
+        assert not emulator.faults.get(method), "the fault was never hit"
+    finally:
+        await stop_bot(app)
+    assert TOKEN not in caplog.text
+    assert "Traceback" not in "\n".join(r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("method", ["getUpdates", "sendMessage"])
+async def test_slower_than_the_timeout_is_answered_once(
+    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom, method: str
+) -> None:
+    """A response slower than the client timeout: Telegram still acts on the call, so a
+    timed-out send must not be repeated, and a timed-out getUpdates is asked again."""
+    settings = settings_for(tmp_path, emulator)
+    app = await start_bot(settings, seed_room)
+    try:
+        # getUpdates may take its long-poll time (1 s here) on top of the timeout.
+        delay = TIMEOUT_S + (2.0 if method == "getUpdates" else 0.6)
+        emulator.inject(method, Fault(status=0, delay=delay, times=1))
+        await ask_all(emulator)
+        await answered_once_and_logged(app, emulator, settings)
+    finally:
+        await stop_bot(app)
+
+
+async def test_a_reply_that_cannot_be_sent_becomes_one_apology(
+    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+) -> None:
+    """sendMessage failing more often than the retries: one apology, the turn logged."""
+    settings = settings_for(tmp_path, emulator)
+    app = await start_bot(settings, seed_room)
+    try:
+        emulator.inject("sendMessage", Fault(status=500, times=4))
+        await emulator.send_text(QUESTION, chat_id=READERS[0])
+        (reply,) = await emulator.wait_for(READERS[0], timeout=20)
+        assert reply["text"] == SORRY
+        await emulator.settle(1.2)
+        assert len(emulator.sent_to(READERS[0])) == 1
+        services = app.bot_data[SERVICES_KEY]
+        assert isinstance(services, Services)
+        await asyncio.sleep(0.1)
+        assert await services.log.flush()
+        with sqlite3.connect(settings.db_path) as db:
+            assert db.execute(
+                "SELECT m.kind, r.text FROM messages m JOIN replies r ON r.message_id = m.id"
+            ).fetchall() == [("error", SORRY)]
+    finally:
+        await stop_bot(app)
+
+
+async def test_updates_already_logged_are_not_answered_again(
+    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+) -> None:
+    """After a crash Telegram re-sends the last unconfirmed batch: logged ones are skipped."""
+    settings = settings_for(tmp_path, emulator)
+    app = await start_bot(settings, seed_room)
+    await emulator.send_text(QUESTION, chat_id=READERS[0])
+    await emulator.wait_for(READERS[0])
+    await stop_bot(app)
+    # The crash: the emulator forgets that the update was confirmed, and re-sends it.
+    emulator._confirmed = 0
+    app = await start_bot(settings, seed_room)
+    try:
+        await emulator.send_text(QUESTION, chat_id=READERS[1])
+        await emulator.wait_for(READERS[1])
+        await emulator.settle(0.8)
+        assert len(emulator.sent_to(READERS[0])) == 1
+    finally:
+        await stop_bot(app)

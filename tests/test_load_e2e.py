@@ -1,0 +1,77 @@
+"""Load, faults and restarts through the real `newsbot run` process: none lost, none twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.bench_load import run_load
+from tests.conftest import SEEDS
+from tests.emulator.process import bot_env, start_newsbot
+from tests.emulator.server import BotApiEmulator
+
+pytestmark = pytest.mark.e2e
+# What a SIGKILL may lose: the turns replied to in this last moment before the kill.
+SIGKILL_WINDOW_S = 0.5
+
+
+async def test_short_load_with_faults_and_a_restart() -> None:
+    """The CI version of bench/bench_load.py: 20 readers, 300 questions, faults, a restart."""
+    result = await run_load(users=20, questions=300, articles=SEEDS)
+    assert result["problems"] == []
+    assert result["turns_logged"] == 300
+
+
+async def test_sigkill_loses_at_most_the_last_moment(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """Kill -9 under load: every turn replied to more than SIGKILL_WINDOW_S earlier is logged."""
+    db = tmp_path / "log.sqlite3"
+    env = bot_env(emulator.base_url, SEEDS, db, NEWSBOT_RATE_LIMIT="0")
+    bot = await start_newsbot(env, tmp_path)
+    asked: dict[int, list[int]] = {}
+
+    async def reader(chat: int) -> None:
+        while True:
+            reply = emulator.next_reply(chat)
+            message = await emulator.send_text("How many Taliban prisoners?", chat_id=chat)
+            asked.setdefault(chat, []).append(message["message_id"])
+            await reply
+
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
+        readers = [asyncio.create_task(reader(3000 + n)) for n in range(10)]
+        await asyncio.sleep(2.0)
+        killed_at = time.monotonic()
+        bot.kill()
+        await bot.wait()
+        for task in readers:
+            task.cancel()
+        for task in readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    with sqlite3.connect(db) as conn:
+        logged = set(conn.execute("SELECT chat_id, telegram_message_id FROM messages"))
+    replied = 0
+    lost_ages = []
+    for chat, ids in asked.items():
+        for question_id, reply in zip(ids, emulator.sent_to(chat), strict=False):
+            replied += 1
+            if (chat, question_id) not in logged:
+                lost_ages.append(killed_at - reply["_at"])
+    print(  # the figure the README quotes: pytest -s tests/test_load_e2e.py -k sigkill
+        f"SIGKILL under load: {replied} turns replied, {len(lost_ages)} not logged, the oldest "
+        f"of them replied {max(lost_ages, default=0.0) * 1000:.0f} ms before the kill"
+    )
+    assert replied > 100  # the bot was under load when killed
+    assert max(lost_ages, default=0.0) <= SIGKILL_WINDOW_S, sorted(lost_ages)
+    assert len(logged) >= replied - len(lost_ages)
