@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import BotApiEmulator, Fault
+from tests.emulator.server import TOKEN, BotApiEmulator, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS_FROM, RESTART_AT, FAULTS_UNTIL = 0.3, 0.5, 0.7
@@ -182,6 +182,8 @@ async def run_load(
         problems.append(f"{len(asked - logged)} turns missing from the log")
     if replies != run.total:
         problems.append(f"{replies} replies logged for {run.total} questions")
+    if any(TOKEN in log for log in logs):
+        problems.append("the bot token appeared in the bot's output")
     if any(exits):
         problems.append(f"bot exit codes {exits}: {logs[-1][-2000:]}")
     return {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,24 @@ from tests.emulator.server import TOKEN, BotApiEmulator
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-dev"
+
+
+@pytest.fixture(autouse=True)
+def no_token_leaks(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Every end-to-end test: all its log records, at DEBUG (httpx logs request URLs there),
+    and every message the bot sent, are scanned for the bot token."""
+    if request.node.get_closest_marker("e2e") is None:
+        yield
+        return
+    caplog.set_level(logging.DEBUG)
+    emulator = request.getfixturevalue("emulator") if "emulator" in request.fixturenames else None
+    yield
+    assert TOKEN not in caplog.text, "the bot token reached a log record"
+    if emulator is not None:
+        sent = json.dumps(emulator.sent, default=str, ensure_ascii=False)
+        assert TOKEN not in sent, "the bot token reached a message"
 
 
 @pytest.fixture(scope="session")

@@ -162,3 +162,49 @@ async def test_updates_already_logged_are_not_answered_again(
         assert len(emulator.sent_to(READERS[0])) == 1
     finally:
         await stop_bot(app)
+
+
+async def test_locked_database_does_not_stop_replies_and_loses_no_row(
+    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+) -> None:
+    """Another process holds the log's write lock: readers are still answered; the turns are
+    written once the lock clears; what is still locked at shutdown waits in a side file."""
+    settings = settings_for(tmp_path, emulator)
+    app = await start_bot(settings, seed_room)
+    blocker = sqlite3.connect(settings.db_path, timeout=0)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        await ask_all(emulator)
+        for chat in READERS:
+            await emulator.wait_for(chat)  # answered while the database is locked
+        services = app.bot_data[SERVICES_KEY]
+        assert isinstance(services, Services)
+        await asyncio.sleep(0.2)
+        assert services.log.queued == len(READERS) and services.log.written == 0
+        blocker.rollback()  # the lock clears: the writer's retry lands the rows
+        for _ in range(100):
+            if services.log.queued == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert services.log.written == len(READERS)
+
+        blocker.execute("BEGIN EXCLUSIVE")  # locked again, through shutdown
+        await emulator.send_text(QUESTION, chat_id=READERS[0])
+        await emulator.wait_for(READERS[0], 2)
+        await asyncio.sleep(0.1)
+    finally:
+        await stop_bot(app)
+        blocker.rollback()
+        blocker.close()
+    pending = settings.db_path.with_name(settings.db_path.name + ".pending.jsonl")
+    assert len(pending.read_text(encoding="utf-8").splitlines()) == 1
+    app = await start_bot(settings, seed_room)  # the next start writes it
+    try:
+        services = app.bot_data[SERVICES_KEY]
+        assert isinstance(services, Services)
+        assert await services.log.flush()
+    finally:
+        await stop_bot(app)
+    with sqlite3.connect(settings.db_path) as db:
+        assert db.execute("SELECT count(*) FROM messages").fetchone() == (len(READERS) + 1,)
+    assert not pending.exists()

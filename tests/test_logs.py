@@ -41,11 +41,13 @@ def test_exception_text_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
     assert REDACTED in formatted
 
 
-def test_installing_twice_does_not_stack() -> None:
-    """A second install replaces the first."""
+def test_installing_twice_adds_secrets_without_stacking() -> None:
+    """A second install (the CLI, then build_application) keeps both secrets, one layer."""
     install_redaction("a-secret")
     install_redaction("b-secret")
     record = logging.getLogger("x").makeRecord(
         "x", logging.INFO, "f", 1, "a-secret b-secret", None, None
     )
-    assert record.getMessage() == f"a-secret {REDACTED}"
+    assert record.getMessage() == f"{REDACTED} {REDACTED}"
+    factory = logging.getLogRecordFactory()
+    assert not isinstance(getattr(factory, "factory", None), type(factory))
