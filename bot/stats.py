@@ -89,12 +89,14 @@ def chart_png(stats: LogStats) -> bytes:
     ]
     figure = Figure(figsize=(9, 4.5), dpi=100, layout="constrained")
     ax = figure.add_subplot()
-    ax.bar(days, questions, color="#4C78A8", label="questions")
+    x = list(range(len(days)))  # positions, labelled with the dates
+    ax.bar(x, questions, color="#4C78A8", label="questions")
+    ax.set_xticks(x, days)
     ax.set_ylabel("questions per day")
     ax.set_ylim(bottom=0, top=max([*questions, 1]) * 1.15)
     ax.tick_params(axis="x", labelrotation=60, labelsize=8)
     right = ax.twinx()
-    right.plot(days, share, color="#F58518", marker="o", markersize=3, label="answered")
+    right.plot(x, share, color="#F58518", marker="o", markersize=3, label="answered")
     right.set_ylim(0, 105)
     right.set_ylabel("answered (%)")
     ax.set_title(f"newsbot: questions per day and share answered, last {len(days)} days")
