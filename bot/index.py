@@ -204,11 +204,18 @@ class SearchIndex:
         total = sum(self._coverage_weight(t, query) for t in wanted)
         hits: list[Hit] = []
         chosen: list[set[str]] = []  # the words of each passage shown so far
-        for i, score in self.rank(query.terms, CANDIDATES):
+        ranked = self.rank(query.terms, CANDIDATES)
+        # The share of the question's weight each candidate covers, one term at a time.
+        candidates = np.array([i for i, _ in ranked], dtype=np.int32)
+        matched = np.zeros(len(candidates))
+        for term in wanted:
+            if term in self.sparse.idf:
+                found = self.sparse.contains(term, candidates)
+                matched += self._coverage_weight(term, query) * found
+        for (i, score), covered in zip(ranked, matched.tolist(), strict=True):
             if hits and score < MIN_SCORE_RATIO * hits[0].score:
                 break
-            matched = sum(self._coverage_weight(t, query) for t in wanted & self._has(i, wanted))
-            coverage = matched / total
+            coverage = covered / total
             if coverage < MIN_COVERAGE:
                 continue
             mine = set(tokenize(self.passages[i].text))
@@ -227,11 +234,6 @@ class SearchIndex:
             return self.sparse.idf[term]
         share = 1.0 if term in query.names else UNKNOWN_WORD_SHARE
         return share * self._unknown_idf
-
-    def _has(self, i: int, terms: set[str]) -> set[str]:
-        """Which of `terms` passage i contains (title and subtitle included)."""
-        doc = np.array([i], dtype=np.int32)
-        return {t for t in terms if t in self.sparse.idf and self.sparse.contains(t, doc)[0]}
 
 
 @dataclass(frozen=True, slots=True)
