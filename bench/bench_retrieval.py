@@ -25,7 +25,7 @@ from bench.corpus import generate, questions
 from bot.bm25 import BM25Index
 from bot.cache import size_on_disk
 from bot.index import BM25_B, BM25_DELTA, BM25_K1
-from bot.text import tokenize
+from bot.text import PARALLEL_MIN_TEXTS, default_workers, encode, tokenize
 
 TOP = 10
 
@@ -85,12 +85,24 @@ def baseline(tokens: list[list[str]], asked: list[str], index: BM25Index) -> dic
 def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
     texts = generate(size)
     asked = questions(texts, query_count)
+    # newsbot's build path (bot.index.build_indexes): tokenize into term ids, in worker
+    # processes when there are many passages, then postings from (term, passage) pairs.
     started = time.perf_counter()
-    tokens = [tokenize(t) for t in texts]
+    encoded = encode(texts)
     tokenize_s = time.perf_counter() - started
     started = time.perf_counter()
-    index = BM25Index.build(tokens, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    index = BM25Index.from_pairs(
+        list(encoded.terms),
+        encoded.ids,
+        np.repeat(np.arange(size, dtype=np.int64), encoded.lengths),
+        encoded.lengths,
+        k1=BM25_K1,
+        b=BM25_B,
+        delta=BM25_DELTA,
+    )
     index_s = time.perf_counter() - started
+    # rank_bm25 gets the same documents as token lists (not timed).
+    tokens = [tokenize(t) for t in texts] if baseline_count else []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "index"
         index.save(folder)
@@ -116,6 +128,7 @@ def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
         "passages": size,
         "terms": len(index.terms),
         "postings": len(index.doc_ids),
+        "workers": default_workers() if size >= PARALLEL_MIN_TEXTS else 1,
         "tokenize_s": tokenize_s,
         "index_s": index_s,
         "build_s": tokenize_s + index_s,

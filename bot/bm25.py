@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,21 +74,56 @@ class BM25Index:
         if not lengths:
             raise ValueError("no documents")
         doc_len = np.asarray(lengths, dtype=np.int64)
-        vocab_size = max(len(vocabulary), 1)
-        term_ids = np.asarray(flat, dtype=np.int64)
-        docs = np.repeat(np.arange(len(lengths), dtype=np.int64), doc_len)
-        # One key per (term, document): sorted unique keys are the postings, grouped by term.
-        keys, tf = np.unique(term_ids * len(lengths) + docs, return_counts=True)
-        posting_terms = keys // len(lengths)
-        offsets = np.zeros(vocab_size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(posting_terms, minlength=vocab_size), out=offsets[1:])
-        terms = sorted(vocabulary, key=vocabulary.__getitem__)
-        return cls(
-            terms,
-            offsets,
-            (keys % len(lengths)).astype(np.int32),
-            tf.astype(np.uint32),
+        return cls.from_pairs(
+            list(vocabulary),
+            np.asarray(flat, dtype=np.int64),
+            np.repeat(np.arange(len(lengths), dtype=np.int64), doc_len),
             doc_len,
+            k1,
+            b,
+            delta,
+        )
+
+    @classmethod
+    def from_pairs(
+        cls,
+        terms: Sequence[str],
+        term_ids: NDArray[np.integer[Any]],
+        docs: NDArray[np.integer[Any]],
+        doc_len: NDArray[np.int64],
+        k1: float,
+        b: float,
+        delta: float,
+    ) -> BM25Index:
+        """Index one (term id, document) pair per token occurrence, in any order.
+
+        `terms[i]` names term id i; `doc_len` holds each document's token count (what
+        rank_bm25 normalises by). Terms that occur in no document are dropped.
+        """
+        if len(doc_len) == 0:
+            raise ValueError("no documents")
+        n = len(doc_len)
+        # One key per occurrence; sorted, equal keys are one posting and their count its tf.
+        keys = term_ids.astype(np.int64) * n + docs.astype(np.int64)
+        keys.sort()
+        if len(keys):
+            starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+            tf = np.diff(np.append(starts, len(keys)))
+            keys = keys[starts]
+        else:
+            tf = np.empty(0, dtype=np.int64)
+        posting_terms = keys // n  # ascending: postings are grouped by term
+        firsts = np.flatnonzero(np.concatenate(([True], posting_terms[1:] != posting_terms[:-1])))
+        used = posting_terms[firsts] if len(keys) else posting_terms
+        df = np.diff(np.append(firsts, len(keys))) if len(keys) else posting_terms
+        offsets = np.zeros(len(used) + 1, dtype=np.int64)
+        np.cumsum(df, out=offsets[1:])
+        return cls(
+            [terms[i] for i in used.tolist()],
+            offsets,
+            (keys % n).astype(np.int32),
+            tf.astype(np.uint32),
+            np.asarray(doc_len, dtype=np.int64),
             k1,
             b,
             delta,

@@ -17,6 +17,7 @@ from bot.bm25 import BM25Index
 from bot.text import (
     QUESTION_FILLER,
     STOP_WORDS,
+    encode,
     normalize,
     sentence_spans,
     stem,
@@ -246,32 +247,79 @@ class Indexes:
 
 
 def build_indexes(
-    collection: Collection, titles: bool = True, progress: Callable[[int], None] | None = None
+    collection: Collection,
+    titles: bool = True,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> Indexes:
-    """Tokenise every passage once; index passages and articles; collect spellings."""
-    heads = {
-        id(a): tokenize(f"{a.title}\n{a.subtitle or ''}") if titles else []
-        for a in collection.articles
-    }
+    """Tokenise every passage once (in worker processes for large collections); index
+    passages (title and subtitle prepended) and articles (lede twice); collect spellings.
+
+    The documents are exactly the token lists rank_bm25 would be given
+    (`tokenize(head) + tokenize(passage)`); they are assembled as term ids with numpy.
+    """
+    passages = collection.passages
+    articles = collection.articles
+    encoded = encode([p.text for p in passages], workers, surface=True, progress=progress)
+    terms = encoded.terms
+    heads = [
+        [terms.setdefault(t, len(terms)) for t in tokenize(f"{a.title}\n{a.subtitle or ''}")]
+        if titles
+        else []
+        for a in articles
+    ]
+    head_len = np.array([len(h) for h in heads], dtype=np.int64)
+    head_ids = np.array([t for h in heads for t in h], dtype=np.int32)
+    head_start = np.cumsum(head_len) - head_len
+    number = {id(a): n for n, a in enumerate(articles)}
+    article_of = np.array([number[id(p.article)] for p in passages], dtype=np.int64)
+    text_len = encoded.lengths
+    vocabulary = list(terms)
+
+    # Passage documents: their article's head terms, then their own.
+    passage_no = np.arange(len(passages), dtype=np.int64)
+    own_docs = np.repeat(passage_no, text_len)
+    per_head = head_len[article_of]
+    head_docs = np.repeat(passage_no, per_head)
+    first = np.repeat(np.cumsum(per_head) - per_head, per_head)
+    at = np.repeat(head_start[article_of], per_head) + np.arange(len(head_docs)) - first
+    passages_index = BM25Index.from_pairs(
+        vocabulary,
+        np.concatenate((head_ids[at], encoded.ids)),
+        np.concatenate((head_docs, own_docs)),
+        per_head + text_len,
+        BM25_K1,
+        BM25_B,
+        BM25_DELTA,
+    )
+
+    # Article documents: the head, then every passage, the lede LEDE_REPEAT times.
+    lede = np.array([p.paragraph == 1 for p in passages], dtype=bool)
+    times = np.where(lede, LEDE_REPEAT, 1)
+    per_token = np.repeat(times, text_len)
+    article_len = head_len + np.bincount(
+        article_of, weights=text_len * times, minlength=len(articles)
+    ).astype(np.int64)
+    articles_index = BM25Index.from_pairs(
+        vocabulary,
+        np.concatenate((head_ids, np.repeat(encoded.ids, per_token))),
+        np.concatenate(
+            (
+                np.repeat(np.arange(len(articles), dtype=np.int64), head_len),
+                np.repeat(article_of[own_docs], per_token),
+            )
+        ),
+        article_len,
+        BM25_K1,
+        BM25_B,
+        BM25_DELTA,
+    )
     surface: Counter[str] = Counter()
-    for article in collection.articles:
+    for article in articles:
         surface.update(words(article.title))
-    texts: list[list[str]] = []
-    for n, passage in enumerate(collection.passages):
-        found = words(passage.text)
-        surface.update(found)
-        texts.append([stem(w) for w in found if w not in STOP_WORDS])
-        if progress is not None and n % 10_000 == 9_999:
-            progress(10_000)
-    corpus = (heads[id(p.article)] + t for p, t in zip(collection.passages, texts, strict=True))
-    passages = BM25Index.build(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
-    number = {id(a): n for n, a in enumerate(collection.articles)}
-    article_docs: list[list[str]] = [list(heads[id(a)]) for a in collection.articles]
-    for p, t in zip(collection.passages, texts, strict=True):
-        article_docs[number[id(p.article)]].extend(t * (LEDE_REPEAT if p.paragraph == 1 else 1))
-    articles = BM25Index.build(article_docs, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    surface.update(encoded.surface)
     spellings = [w for w, _ in surface.most_common() if len(w) > 2 and not w.isdigit()]
-    return Indexes(passages, articles, spellings)
+    return Indexes(passages_index, articles_index, spellings)
 
 
 def near_duplicate(mine: set[str], theirs: set[str]) -> bool:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
+from bot import text
 from bot.articles import load_collection
 from bot.bm25 import BM25Index
+from bot.index import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, build_indexes
 from bot.text import tokenize
-from tests.conftest import BBC
+from tests.conftest import BBC, SEEDS
 
 
 def zipf_corpus(docs: int, vocabulary: int, seed: int) -> list[list[str]]:
@@ -120,3 +123,44 @@ def test_inconsistent_saved_index_is_refused(tmp_path: Path) -> None:
     np.save(tmp_path / "ix" / "tfs.npy", np.zeros(3, dtype=np.uint32))
     with pytest.raises(ValueError, match="do not agree"):
         BM25Index.load(tmp_path / "ix")
+
+
+def test_encoded_in_worker_processes_equals_tokenize(monkeypatch: pytest.MonkeyPatch) -> None:
+    """encode() (two spawned workers) gives exactly tokenize()'s tokens and word counts."""
+    monkeypatch.setattr(text, "PARALLEL_MIN_TEXTS", 10)
+    texts = [
+        "When will all US troops leave Afghanistan?",
+        "The U.S. released 5,000 Taliban prisoners — Biden’s plan.",
+        "",
+        "the of and",  # stop words only: an empty document
+        "Zürich’s café: 3.5% growth, said the Swiss bank's chief.",
+    ] * 12
+    for workers in (1, 2):
+        encoded = text.encode(texts, workers=workers, surface=True)
+        vocabulary = list(encoded.terms)
+        starts = np.cumsum(encoded.lengths) - encoded.lengths
+        for n, sample in enumerate(texts):
+            ids = encoded.ids[starts[n] : starts[n] + encoded.lengths[n]]
+            assert [vocabulary[i] for i in ids] == tokenize(sample)
+        assert encoded.surface == Counter(w for t in texts for w in text.words(t))
+
+
+def test_build_from_pairs_equals_rank_bm25_with_titles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_indexes' numpy assembly (head terms + passage terms, lede twice) gives the
+    documents rank_bm25 would be given, with one worker or two."""
+    monkeypatch.setattr(text, "PARALLEL_MIN_TEXTS", 10)
+    collection = load_collection(SEEDS)
+    heads = {a.id: tokenize(f"{a.title}\n{a.subtitle or ''}") for a in collection.articles}
+    documents = [heads[p.article.id] + tokenize(p.text) for p in collection.passages]
+    model = BM25Plus(documents, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    queries = [tokenize(q) for q in ("Taliban prisoners", "US troops leave", "Qatar accord")]
+    built = [build_indexes(collection, workers=w) for w in (1, 2)]
+    for indexes in built:
+        assert_same_top10(model, indexes.passages, queries)
+        article = heads[collection.articles[0].id] + [
+            t
+            for p in collection.passages
+            for t in tokenize(p.text) * (LEDE_REPEAT if p.paragraph == 1 else 1)
+        ]
+        assert indexes.articles.doc_len.tolist() == [len(article)]
+    assert built[0].spellings == built[1].spellings
