@@ -14,13 +14,16 @@ import argparse
 import asyncio
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.corpus import generate, questions
 from bot.articles import Article, Collection, passages_of
 from bot.chat import Newsroom
 from bot.loopwatch import LoopWatch
+from bot.reload import settle_memory
 from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow
+from bot.text import default_workers
 
 PER_ARTICLE = 10
 
@@ -40,7 +43,12 @@ def collection(size: int) -> Collection:
 
 
 async def load(
-    room: Newsroom, log: ConversationLog, asked: list[str], workers: int, off_loop: bool
+    room: Newsroom,
+    log: ConversationLog,
+    asked: list[str],
+    workers: int,
+    off_loop: bool,
+    searches: ThreadPoolExecutor,
 ) -> tuple[float, str]:
     watch = LoopWatch()
     watch.start()
@@ -51,7 +59,9 @@ async def load(
             question = queue.pop()
             started = time.perf_counter()
             if off_loop:
-                reply = await asyncio.to_thread(room.ask, question, n)
+                reply = await asyncio.get_running_loop().run_in_executor(
+                    searches, room.ask, question, n
+                )
             else:
                 reply = room.ask(question, n)
             result = reply.answer
@@ -83,7 +93,10 @@ async def main_async(args: argparse.Namespace) -> None:
     built = time.perf_counter()
     corpus = collection(args.passages)
     room = Newsroom(corpus)
+    settle_memory()  # as `newsbot run` does after loading
     print(f"{len(corpus.passages)} passages indexed in {time.perf_counter() - built:.1f} s")
+    # The bot's search threads: one per CPU (handlers.common.Services.searches).
+    searches = ThreadPoolExecutor(default_workers(), "search")
     asked = questions([p.text for p in corpus.passages], args.questions)
     with tempfile.TemporaryDirectory() as tmp:
         log = ConversationLog(Path(tmp) / "log.sqlite3")
@@ -93,7 +106,7 @@ async def main_async(args: argparse.Namespace) -> None:
             ("search on the event loop (for comparison)", False),
         ]
         for label, off_loop in runs:
-            rate, lag = await load(room, log, asked, args.workers, off_loop)
+            rate, lag = await load(room, log, asked, args.workers, off_loop, searches)
             print(f"{label}: {rate:.0f} questions/s; event loop {lag}")
         counts = await log.counts()
         await log.close()

@@ -23,6 +23,7 @@ from bot.cache import load_or_build, size_on_disk
 from bot.chat import Newsroom
 from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
 from bot.index import SearchIndex
+from bot.reload import settle_memory
 
 log = logging.getLogger("newsbot")
 
@@ -387,6 +388,7 @@ def run(articles: Path | None) -> None:
             return
         fail(NO_TOKEN)
     room = newsroom_from(settings, announce=True)
+    settle_memory()
     # The composition root: the only place the core hands over to the Telegram layer.
     from handlers.app import run_bot
 

@@ -8,6 +8,7 @@ and a folder that cannot be read, or holds no readable article, leaves the old o
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -45,7 +46,20 @@ def reload_articles(room: Newsroom, folder: Path, cache_dir: Path) -> Changes:
         if not changes.changed:
             return changes
         result = load_or_build(collection, cache_dir)
-        return room.replace(collection, SearchIndex(collection, built=result.indexes))
+        changes = room.replace(collection, SearchIndex(collection, built=result.indexes))
+        settle_memory()
+        return changes
+
+
+def settle_memory() -> None:
+    """Exempt everything loaded so far from the cyclic garbage collector.
+
+    A collection is millions of long-lived objects; a full collection pass over them stalls
+    every thread for tens of milliseconds (bench_loop at 100k passages: event-loop lag max
+    24-27 ms without, 3-5 ms with). Reference counting still frees an old collection.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def is_article_change(change: Change, path: str) -> bool:

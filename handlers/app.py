@@ -185,6 +185,7 @@ async def _post_shutdown(app: NewsApp) -> None:
     services = app.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     services.stop.set()
+    services.searches.shutdown(wait=True)
     for task in services.tasks:
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout=5)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from functools import partial
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, MessageEntityType
@@ -53,8 +54,9 @@ async def answer(update: Update, context: Context, question: str) -> None:
     started = time.perf_counter()
     chat = update.effective_chat
     assert chat is not None
+    services = get_services(context)
     search = asyncio.ensure_future(
-        asyncio.to_thread(get_services(context).room.ask, question, conversation(update))
+        services.search(partial(services.room.ask, question, conversation(update)))
     )
     # "Typing…" only when the reader would notice the wait: a reply within TYPING_AFTER_S
     # arrives before the indicator could show, and the call would halve the bot's capacity.

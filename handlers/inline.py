@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+from functools import partial
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
@@ -22,7 +22,7 @@ async def on_inline_query(update: Update, context: Context) -> None:
         return
     started = time.perf_counter()
     services = get_services(context)
-    found = await asyncio.to_thread(services.room.inline, query.query)
+    found = await services.search(partial(services.room.inline, query.query))
     results = [
         InlineQueryResultArticle(
             id=r.id,

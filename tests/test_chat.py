@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 
-from bot.articles import Collection, parse_article, passages_of
+from bot.articles import Collection, load_collection, parse_article, passages_of
 from bot.chat import Newsroom
+from bot.reload import reload_articles
 from tests.emulator.telegram_html import parse_html
 
 
@@ -166,3 +170,38 @@ def test_spelling_fix_is_announced(seed_room: Newsroom) -> None:
     """A corrected question says what was searched for."""
     reply = seed_room.ask("Talban prisoners")
     assert "Showing results for “Taliban prisoners”" in reply.messages[0]
+
+
+def test_questions_during_a_reload_are_answered_from_one_whole_collection(
+    tmp_path: Path,
+) -> None:
+    """A reload in another thread while questions are answered: every answer comes from
+    the old or the new collection, never from a mix, and none fails."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(300):
+        (folder / f"{n:03}.txt").write_text(
+            f"Harbour report {n}\n\nThe harbour of town {n} handled {n * 7} ships in May.\n"
+            "Dockers said the new cranes worked well.\n",
+            encoding="utf-8",
+        )
+    room = Newsroom(load_collection(folder))
+    old = {id(a) for a in room.collection.articles}
+    (folder / "999.txt").write_text(
+        "Quokka census\n\nRangers counted 12,000 quokkas on the island.\n", encoding="utf-8"
+    )
+    reload = threading.Thread(target=reload_articles, args=(room, folder, tmp_path / "cache"))
+    reload.start()
+    answers = []
+    while reload.is_alive() or len(answers) < 5:
+        reply = room.ask("How many ships did the harbour handle?")
+        assert reply.answer is not None and reply.answer.answered
+        answers.append(reply)
+    reload.join()
+    assert room.generation == 2
+    new = {id(a) for a in room.collection.articles}
+    for reply in answers:
+        assert reply.answer is not None
+        cited = {id(hit.passage.article) for hit in reply.answer.hits}
+        assert cited <= old or cited <= new
+    assert "12,000 quokkas" in room.ask("How many quokkas were counted?").messages[0]

@@ -358,6 +358,8 @@ async def test_reload_swaps_articles_and_survives_a_broken_file(
     room = Newsroom(load_collection(articles))
     app = await start_bot(settings, room)
     try:
+        await emulator.send_text(QUESTION, chat_id=2002)
+        (old_answer,) = await emulator.wait_for(2002)
         await emulator.send_text("What did the Zorblax council decide?")
         (before,) = await emulator.wait_for(CHAT)
         assert "couldn't find" in before["text"]
@@ -371,6 +373,8 @@ async def test_reload_swaps_articles_and_survives_a_broken_file(
         (reply,) = await emulator.wait_for(ADMIN)
         assert "Added (1): Zorblax council votes for a new harbour" in reply["text"]
         assert "Skipped 1 unreadable file(s): 011_broken.txt" in reply["text"]
+        # The answer sent before the reload: its More button is stale now, politely.
+        assert await press(emulator, old_answer, "p:2", user=2002) == STALE_BUTTON
         await emulator.send_text("What did the Zorblax council decide?")
         after = (await emulator.wait_for(CHAT, 2))[-1]
         assert "build a new harbour by 2030" in after["text"]
