@@ -11,7 +11,7 @@ import pytest
 
 from bot.chat import COMMANDS
 from bot.config import Settings
-from handlers.common import SERVICES_KEY, NewsApp, Services
+from handlers.common import NewsApp, get_services_of
 from handlers.errors import SORRY
 from handlers.media import TEXT_ONLY
 from tests.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
@@ -33,8 +33,7 @@ def db_rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
 
 async def flushed(app: NewsApp, turns: int = 1) -> None:
     """Wait until `turns` turns reached the log (handlers finish after their reply), flush."""
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
+    services = get_services_of(app)
     log = services.log
     for _ in range(200):
         if log.written + log.queued >= turns:

@@ -16,7 +16,7 @@ import pytest
 
 from bot.chat import Newsroom
 from bot.config import Settings, load_settings
-from handlers.common import SERVICES_KEY, NewsApp, Services
+from handlers.common import NewsApp, get_services_of
 from handlers.errors import SORRY
 from tests.conftest import SEEDS, start_bot, stop_bot
 from tests.emulator.server import TOKEN, BotApiEmulator, Fault
@@ -58,8 +58,7 @@ async def answered_once_and_logged(
     await emulator.settle(1.2)  # long enough for a duplicate to show up
     replies = [emulator.sent_to(chat) for chat in READERS]
     assert [len(r) for r in replies] == [1] * len(READERS), replies
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
+    services = get_services_of(app)
     for _ in range(50):
         if services.log.written + services.log.queued >= len(READERS):
             break
@@ -131,8 +130,7 @@ async def test_a_reply_that_cannot_be_sent_becomes_one_apology(
         assert reply["text"] == SORRY
         await emulator.settle(1.2)
         assert len(emulator.sent_to(READERS[0])) == 1
-        services = app.bot_data[SERVICES_KEY]
-        assert isinstance(services, Services)
+        services = get_services_of(app)
         await asyncio.sleep(0.1)
         assert await services.log.flush()
         with sqlite3.connect(settings.db_path) as db:
@@ -177,8 +175,7 @@ async def test_locked_database_does_not_stop_replies_and_loses_no_row(
         await ask_all(emulator)
         for chat in READERS:
             await emulator.wait_for(chat)  # answered while the database is locked
-        services = app.bot_data[SERVICES_KEY]
-        assert isinstance(services, Services)
+        services = get_services_of(app)
         await asyncio.sleep(0.2)
         assert services.log.queued == len(READERS) and services.log.written == 0
         blocker.rollback()  # the lock clears: the writer's retry lands the rows
@@ -200,8 +197,7 @@ async def test_locked_database_does_not_stop_replies_and_loses_no_row(
     assert len(pending.read_text(encoding="utf-8").splitlines()) == 1
     app = await start_bot(settings, seed_room)  # the next start writes it
     try:
-        services = app.bot_data[SERVICES_KEY]
-        assert isinstance(services, Services)
+        services = get_services_of(app)
         assert await services.log.flush()
     finally:
         await stop_bot(app)

@@ -22,7 +22,7 @@ from bot.config import Settings, load_settings
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from handlers.admin import NOT_ALLOWED
 from handlers.buttons import UNKNOWN_BUTTON
-from handlers.common import SERVICES_KEY, NewsApp, Services
+from handlers.common import NewsApp, get_services_of
 from tests.conftest import SEEDS, start_bot, stop_bot
 from tests.emulator.server import TOKEN, BotApiEmulator
 from tests.emulator.telegram_html import parse_html
@@ -51,8 +51,7 @@ def rows(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 
 async def flush(app: NewsApp) -> None:
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
+    services = get_services_of(app)
     await asyncio.sleep(0.1)  # handlers record their turn right after replying
     assert await services.log.flush()
 
@@ -91,8 +90,7 @@ def refused_calls(emulator: BotApiEmulator) -> list[tuple[str, str]]:
 
 
 def settings_of(app: NewsApp) -> Settings:
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
+    services = get_services_of(app)
     return services.settings
 
 
