@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.answer import esc
-from bot.chat import Reply
+from bot.chat import Changes, Reply
 from bot.reload import ReloadError, reload_articles
 from bot.stats import chart_png, stats_html
 from bot.storage import DatabaseError, read_stats
@@ -68,12 +68,8 @@ async def reload(update: Update, context: Context) -> None:
     if not await is_admin_or_pretend_unknown(update, context):
         return
     started = time.perf_counter()
-    services = get_services(context)
-    settings = services.settings
     try:
-        changes = await asyncio.to_thread(
-            reload_articles, services.room, settings.articles_dir, settings.cache_dir
-        )
+        changes = await reload_in_thread(get_services(context))
     except ReloadError as exc:
         text = esc(f"Reload failed, nothing changed: {exc}")
     else:
@@ -82,13 +78,18 @@ async def reload(update: Update, context: Context) -> None:
     await send(update, context, Reply((text,)), kind="command", started=started)
 
 
+async def reload_in_thread(services: Services) -> Changes:
+    """Re-read the articles folder off the event loop (bot.reload); raises ReloadError."""
+    settings = services.settings
+    return await asyncio.to_thread(
+        reload_articles, services.room, settings.articles_dir, settings.cache_dir
+    )
+
+
 async def reload_from_watch(services: Services) -> None:
     """The folder watch saw article changes: reload, and log what changed."""
-    settings = services.settings
     try:
-        changes = await asyncio.to_thread(
-            reload_articles, services.room, settings.articles_dir, settings.cache_dir
-        )
+        changes = await reload_in_thread(services)
     except ReloadError as exc:
         log.warning("Reload after a folder change failed, nothing changed: %s", exc)
         return
