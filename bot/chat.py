@@ -527,33 +527,23 @@ class Memory:
 
     def __init__(self, seconds: float = MEMORY_SECONDS, size: int = MEMORY_SIZE) -> None:
         self.seconds = seconds
-        self.size = size
-        self._topics: OrderedDict[Hashable, tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._topics: Lru[Hashable, tuple[str, float]] = Lru(size)
 
     def remember(self, who: Hashable, question: str) -> None:
-        with self._lock:
-            self._topics[who] = (question, time.monotonic())
-            self._topics.move_to_end(who)
-            while len(self._topics) > self.size:
-                self._topics.popitem(last=False)
+        self._topics.put(who, (question, time.monotonic()))
 
     def topic(self, who: Hashable) -> str | None:
-        with self._lock:
-            found = self._topics.get(who)
+        found = self._topics.get(who)
         if found is None or time.monotonic() - found[1] > self.seconds:
             return None
         return found[0]
 
     def forget(self, who: Hashable) -> None:
-        with self._lock:
-            self._topics.pop(who, None)
+        self._topics.pop(who)
 
     def forget_user(self, user_id: int) -> None:
         """Every conversation of this user, in any chat ((chat, user) keys)."""
-        with self._lock:
-            for key in [k for k in self._topics if isinstance(k, tuple) and k[-1] == user_id]:
-                del self._topics[key]
+        self._topics.drop(lambda key: isinstance(key, tuple) and key[-1] == user_id)
 
 
 K = TypeVar("K", bound=Hashable)
@@ -580,6 +570,10 @@ class Lru(Generic[K, V]):
     def get(self, key: K) -> V | None:
         with self._lock:
             return self._items.get(key)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._items.pop(key, None)
 
     def drop(self, which: Callable[[K], bool]) -> None:
         with self._lock:
