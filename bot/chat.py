@@ -94,6 +94,7 @@ class VoteAction:
 @dataclass(frozen=True, slots=True)
 class ForgetAction:
     confirmed: bool
+    user_id: int  # the reader who sent /forget: only they may press its buttons
 
 
 ButtonAction = PageAction | VoteAction | ForgetAction
@@ -108,8 +109,8 @@ def parse_button(data: str | None) -> ButtonAction | None:
         return PageAction(int(match[1]))
     if data in VOTES:
         return VoteAction(VOTES[data])
-    if data in ("forget:yes", "forget:no"):
-        return ForgetAction(data == "forget:yes")
+    if match := re.fullmatch(r"forget:(yes|no):([1-9]\d{0,15})", data):
+        return ForgetAction(match[1] == "yes", int(match[2]))
     return None
 
 
@@ -389,14 +390,19 @@ class Newsroom:
 
     # -- privacy ------------------------------------------------------------------------------
 
-    def forget_prompt(self) -> Reply:
-        """/forget: ask for confirmation first."""
+    def forget_prompt(self, user_id: int) -> Reply:
+        """/forget: ask `user_id` for confirmation first (their buttons only)."""
         text = (
             "This deletes everything I have logged about you: your questions, my replies, "
             "your 👍/👎 votes and your inline searches. It cannot be undone.\n\n"
             "Delete it all?"
         )
-        buttons = ((Button("Yes, delete", "forget:yes"), Button("No, keep it", "forget:no")),)
+        buttons = (
+            (
+                Button("Yes, delete", f"forget:yes:{user_id}"),
+                Button("No, keep it", f"forget:no:{user_id}"),
+            ),
+        )
         return Reply((text,), buttons=buttons)
 
     def forgotten(self, user_id: int, deleted: int) -> Reply:
@@ -410,6 +416,10 @@ class Newsroom:
             ),
             notice="Deleted.",
         )
+
+    def not_your_forget(self) -> Reply:
+        """Someone else pressed the buttons of a reader's /forget (in a group)."""
+        return Reply((), notice="Only the reader who sent /forget can answer it: send your own.")
 
     def forget_cancelled(self) -> Reply:
         return Reply(("Nothing was deleted.",), notice="Kept.")

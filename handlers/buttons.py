@@ -38,6 +38,8 @@ async def on_button(update: Update, context: Context) -> None:
         return
     if isinstance(action, PageAction):
         reply = room.page(where, action.page)
+    elif action.user_id != query.from_user.id:
+        reply = room.not_your_forget()
     elif action.confirmed:
         try:
             deleted = await services.log.forget(query.from_user.id)

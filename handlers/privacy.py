@@ -16,13 +16,11 @@ log = logging.getLogger(__name__)
 async def forget(update: Update, context: Context) -> None:
     """Ask for confirmation; the Yes button (handlers.buttons) deletes."""
     started = time.perf_counter()
-    await send(
-        update,
-        context,
-        get_services(context).room.forget_prompt(),
-        kind="command",
-        started=started,
-    )
+    user = update.effective_user
+    if user is None:
+        return
+    reply = get_services(context).room.forget_prompt(user.id)
+    await send(update, context, reply, kind="command", started=started)
 
 
 async def purge_old_rows(context: Context) -> None:

@@ -211,16 +211,21 @@ async def test_forget_deletes_the_user_after_confirmation(
     await emulator.send_command("forget")
     prompt = (await emulator.wait_for(CHAT, 2))[-1]
     assert "cannot be undone" in prompt["text"]
-    assert buttons(prompt) == [("Yes, delete", "forget:yes"), ("No, keep it", "forget:no")]
+    yes, no = f"forget:yes:{CHAT}", f"forget:no:{CHAT}"
+    assert buttons(prompt) == [("Yes, delete", yes), ("No, keep it", no)]
     await flush(app)
     settings = settings_of(app)
     assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = ?", CHAT) == [(2,)]
 
-    assert await press(emulator, prompt, "forget:no") == "Kept."
+    assert await press(emulator, prompt, no) == "Kept."
     assert emulator.sent_to(CHAT)[-1]["text"] == "Nothing was deleted."
     assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = ?", CHAT) == [(2,)]
+    # Someone else pressing (as in a group) deletes nothing, theirs or the reader's.
+    assert (await press(emulator, prompt, yes, user=2002)).startswith("Only the reader who")
+    assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = ?", CHAT) == [(2,)]
+    assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = 2002") == [(1,)]
 
-    assert await press(emulator, prompt, "forget:yes") == "Deleted."
+    assert await press(emulator, prompt, yes) == "Deleted."
     assert "deleted 2 logged messages" in emulator.sent_to(CHAT)[-1]["text"]
     await flush(app)
     for sql in (
