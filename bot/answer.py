@@ -126,6 +126,15 @@ def hit_blocks(hit: Hit, link: ArticleLink | None = None, limit: int = MESSAGE_L
     return quotes
 
 
+def hit_block(hit: Hit, link: ArticleLink | None = None, limit: int = MESSAGE_LIMIT) -> str:
+    """A hit as one HTML block within `limit`: a passage too long for it is cut with "…"
+    (its first piece, then the source line)."""
+    pieces = hit_blocks(hit, link, limit=limit - len("\n…\n") - 5)
+    if len(pieces) == 1:
+        return pieces[0]
+    return pieces[0] + "\n…\n" + pieces[-1].rsplit("\n", 1)[-1]  # the source ends the last
+
+
 def quote_html(segments: Iterable[tuple[str, bool]], limit: int) -> list[str]:
     """Raw (text, bold) segments as `<blockquote>`s, each at most `limit` characters of HTML.
 
@@ -210,10 +219,7 @@ def render_pages(result: Answer, per_page: int, link: ArticleLink | None = None)
     current: list[str] = [head] if head else []
     first = 1
     for rank, hit in enumerate(result.hits, start=1):
-        pieces = hit_blocks(hit, link, limit=limit - tg_len(head) - 8)
-        block = pieces[0]
-        if len(pieces) > 1:  # keep the source line, which ends the last piece
-            block += "\n…\n" + pieces[-1].rsplit("\n", 1)[-1]
+        block = hit_block(hit, link, limit=limit - tg_len(head))
         taken = rank - first
         used = tg_len("\n\n".join(current))
         if taken and (taken >= per_page or used + 2 + tg_len(block) > limit):

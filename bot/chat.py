@@ -9,6 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Generic, TypeVar
 
 from bot.answer import (
@@ -18,7 +19,7 @@ from bot.answer import (
     Answer,
     answer,
     esc,
-    hit_blocks,
+    hit_block,
     pack,
     quote_html,
     render_pages,
@@ -408,7 +409,7 @@ class Newsroom:
     def forgotten(self, user_id: int, deleted: int) -> Reply:
         """After /forget is confirmed: the conversation memory goes too."""
         self.memory.forget_user(user_id)
-        self._votes.drop(lambda key: isinstance(key, tuple) and key[-1] == user_id)
+        self._votes.drop(partial(_of_user, user_id))
         return Reply(
             (
                 f"Done: deleted {deleted} logged message{'s' if deleted != 1 else ''} of yours "
@@ -439,13 +440,7 @@ class Newsroom:
         found = []
         for hit in result.hits:
             passage = hit.passage
-            limit = MESSAGE_LIMIT - 8
-            pieces = hit_blocks(hit, self.link, limit=limit)
-            message = (
-                pieces[0]
-                if len(pieces) == 1
-                else pieces[0] + "\n…\n" + (pieces[-1].rsplit("\n", 1)[-1])
-            )
+            message = hit_block(hit, self.link)
             start, end = hit.best_sentence
             found.append(
                 InlineResult(
@@ -553,7 +548,7 @@ class Memory:
 
     def forget_user(self, user_id: int) -> None:
         """Every conversation of this user, in any chat ((chat, user) keys)."""
-        self._topics.drop(lambda key: isinstance(key, tuple) and key[-1] == user_id)
+        self._topics.drop(partial(_of_user, user_id))
 
 
 K = TypeVar("K", bound=Hashable)
@@ -589,6 +584,11 @@ class Lru(Generic[K, V]):
         with self._lock:
             for key in [k for k in self._items if which(k)]:
                 del self._items[key]
+
+
+def _of_user(user_id: int, key: Hashable) -> bool:
+    """Conversation and vote keys end with the user id: (chat, user), (chat, message, user)."""
+    return isinstance(key, tuple) and key[-1] == user_id
 
 
 def _result_id(text: str) -> str:

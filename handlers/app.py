@@ -182,8 +182,7 @@ async def _post_shutdown(app: NewsApp) -> None:
     """Stop the folder watch; write every queued log row before the process ends."""
     if SERVICES_KEY not in app.bot_data:
         return
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
+    services = get_services_of(app)
     services.stop.set()
     services.searches.shutdown(wait=True)
     for task in services.tasks:

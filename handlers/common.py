@@ -63,17 +63,21 @@ class Services:
         return await asyncio.get_running_loop().run_in_executor(self.searches, call)
 
 
-def get_services(context: Context) -> Services:
+def _services(bot_data: BotData) -> Services:
     """The shared services, put in bot_data by post_init."""
-    services = context.bot_data[SERVICES_KEY]
+    services = bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     return services
+
+
+def get_services(context: Context) -> Services:
+    """The shared services, from a handler's context."""
+    return _services(context.bot_data)
 
 
 def get_services_of(app: NewsApp) -> Services:
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
-    return services
+    """The shared services, from the Application (start-up, shutdown, tests)."""
+    return _services(app.bot_data)
 
 
 def is_group(chat: Chat | None) -> bool:

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import Update
@@ -55,16 +56,24 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
     await emu.stop()
 
 
+def bot_settings(tmp_path: Path, emulator: BotApiEmulator, **extra: Any) -> Settings:
+    """Settings pointing the bot at the emulator, the seeds and a fresh data folder;
+    `extra` overrides or adds settings by their environment key."""
+    values: dict[str, Any] = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": emulator.base_url,
+        "NEWSBOT_ARTICLES_DIR": SEEDS,
+        "NEWSBOT_DB": tmp_path / "data" / "newsbot.sqlite3",
+        "NEWSBOT_CACHE_DIR": tmp_path / "data" / "cache",
+    }
+    values.update(extra)
+    return load_settings(env_file=None, **values)
+
+
 @pytest.fixture
 def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
     """Settings pointing the bot at the emulator, the seeds and a fresh database."""
-    return load_settings(
-        env_file=None,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=emulator.base_url,
-        NEWSBOT_ARTICLES_DIR=SEEDS,
-        NEWSBOT_DB=tmp_path / "data" / "newsbot.sqlite3",
-    )
+    return bot_settings(tmp_path, emulator)
 
 
 async def start_bot(settings: Settings, room: Newsroom) -> NewsApp:

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from bot.chat import Newsroom
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from handlers.common import NewsApp, get_services_of
 from handlers.errors import SORRY
-from tests.conftest import SEEDS, start_bot, stop_bot
+from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.emulator.server import TOKEN, BotApiEmulator, Fault
 
 pytestmark = pytest.mark.e2e
@@ -35,14 +35,7 @@ FAULTS: dict[str, Fault] = {
 
 
 def settings_for(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
-    return load_settings(
-        env_file=None,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=emulator.base_url,
-        NEWSBOT_ARTICLES_DIR=SEEDS,
-        NEWSBOT_DB=tmp_path / "log.sqlite3",
-        NEWSBOT_TELEGRAM_TIMEOUT=str(TIMEOUT_S),
-    )
+    return bot_settings(tmp_path, emulator, NEWSBOT_TELEGRAM_TIMEOUT=str(TIMEOUT_S))
 
 
 async def ask_all(emulator: BotApiEmulator) -> None:

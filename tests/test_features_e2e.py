@@ -18,31 +18,19 @@ import pytest
 
 from bot.articles import load_collection
 from bot.chat import STALE_BUTTON, Newsroom
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from handlers.admin import NOT_ALLOWED
 from handlers.buttons import UNKNOWN_BUTTON
 from handlers.common import NewsApp, get_services_of
-from tests.conftest import SEEDS, start_bot, stop_bot
-from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
+from tests.emulator.server import BotApiEmulator
 from tests.emulator.telegram_html import parse_html
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001
 ADMIN = 4242
 QUESTION = "When will all US troops leave Afghanistan?"
-
-
-def make_settings(tmp_path: Path, emulator: BotApiEmulator, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_BASE_URL": emulator.base_url,
-        "NEWSBOT_ARTICLES_DIR": SEEDS,
-        "NEWSBOT_DB": tmp_path / "data" / "newsbot.sqlite3",
-        "NEWSBOT_CACHE_DIR": tmp_path / "data" / "cache",
-    }
-    values.update(extra)
-    return load_settings(env_file=None, **values)
 
 
 def rows(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -78,7 +66,7 @@ async def press(
 async def app(
     tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
 ) -> AsyncIterator[NewsApp]:
-    settings = make_settings(tmp_path, emulator, NEWSBOT_ADMIN_IDS=str(ADMIN))
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_ADMIN_IDS=str(ADMIN))
     application = await start_bot(settings, seed_room)
     yield application
     await stop_bot(application)
@@ -122,7 +110,7 @@ async def test_more_and_back_edit_the_answer_in_place(
 async def test_stale_and_forged_buttons_get_a_polite_answer(
     tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
 ) -> None:
-    settings = make_settings(tmp_path, emulator)
+    settings = bot_settings(tmp_path, emulator)
     app = await start_bot(settings, seed_room)
     await emulator.send_text(QUESTION)
     (answer,) = await emulator.wait_for(CHAT)
@@ -243,7 +231,7 @@ async def test_forget_deletes_the_user_after_confirmation(
 async def test_retention_purges_old_rows_at_start(
     tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
 ) -> None:
-    settings = make_settings(tmp_path, emulator, NEWSBOT_RETENTION_DAYS="30")
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_RETENTION_DAYS="30")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="milliseconds")
     new = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="milliseconds")
     log = ConversationLog(settings.db_path)
@@ -281,7 +269,7 @@ async def test_retention_purges_old_rows_at_start(
 async def test_allowlist_refuses_once_and_logs(
     tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
 ) -> None:
-    settings = make_settings(
+    settings = bot_settings(
         tmp_path, emulator, NEWSBOT_ALLOWED_CHATS="1001", NEWSBOT_ADMIN_IDS=str(ADMIN)
     )
     app = await start_bot(settings, seed_room)
@@ -355,7 +343,7 @@ async def test_reload_swaps_articles_and_survives_a_broken_file(
 ) -> None:
     articles = tmp_path / "articles"
     shutil.copytree(SEEDS, articles)
-    settings = make_settings(
+    settings = bot_settings(
         tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_ADMIN_IDS=str(ADMIN)
     )
     room = Newsroom(load_collection(articles))
@@ -398,7 +386,7 @@ async def test_reload_swaps_articles_and_survives_a_broken_file(
 async def test_watch_reloads_when_a_file_changes(tmp_path: Path, emulator: BotApiEmulator) -> None:
     articles = tmp_path / "articles"
     shutil.copytree(SEEDS, articles)
-    settings = make_settings(tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_WATCH="1")
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_WATCH="1")
     room = Newsroom(load_collection(articles))
     app = await start_bot(settings, room)
     try:
