@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import index, text
+from bot import indexing, text
 from bot.articles import Collection
 from bot.bm25 import BM25Index
 
@@ -28,7 +28,7 @@ CACHE_VERSION = "1"
 
 @dataclass(frozen=True, slots=True)
 class CacheResult:
-    indexes: index.Indexes
+    indexes: indexing.Indexes
     status: str  # "loaded", "built" or "rebuilt"
     folder: Path
 
@@ -38,10 +38,10 @@ def cache_key(collection: Collection, titles: bool = True) -> str:
     digest = hashlib.sha256()
     settings = {
         "version": CACHE_VERSION,
-        "k1": index.BM25_K1,
-        "b": index.BM25_B,
-        "delta": index.BM25_DELTA,
-        "lede": index.LEDE_REPEAT,
+        "k1": indexing.BM25_K1,
+        "b": indexing.BM25_B,
+        "delta": indexing.BM25_DELTA,
+        "lede": indexing.LEDE_REPEAT,
         "titles": titles,
         "stop": sorted(text.STOP_WORDS),
         "demonyms": sorted(text.DEMONYMS.items()),
@@ -72,7 +72,7 @@ def load_or_build(
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Index cache %s is unreadable (%s): rebuilding it", target, exc)
             status = "rebuilt"
-    built = index.build_indexes(collection, titles, progress)
+    built = indexing.build_indexes(collection, titles, progress)
     try:
         _save(built, folder, key)
     except OSError as exc:
@@ -80,16 +80,16 @@ def load_or_build(
     return CacheResult(built, status, target)
 
 
-def _load(target: Path, collection: Collection) -> index.Indexes:
+def _load(target: Path, collection: Collection) -> indexing.Indexes:
     passages = BM25Index.load(target / "passages")
     articles = BM25Index.load(target / "articles")
     if passages.size != len(collection.passages) or articles.size != len(collection.articles):
         raise ValueError("cache does not match the collection")
     spellings = (target / "spellings.txt").read_text(encoding="utf-8").split("\n")
-    return index.Indexes(passages, articles, [s for s in spellings if s])
+    return indexing.Indexes(passages, articles, [s for s in spellings if s])
 
 
-def _save(built: index.Indexes, folder: Path, key: str) -> None:
+def _save(built: indexing.Indexes, folder: Path, key: str) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = folder / f".{key}.{os.getpid()}.tmp"
     shutil.rmtree(temporary, ignore_errors=True)

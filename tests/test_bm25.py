@@ -13,7 +13,7 @@ from rank_bm25 import BM25Plus
 from bot import text
 from bot.articles import load_collection
 from bot.bm25 import BM25Index
-from bot.index import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, build_indexes
+from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, build_indexes
 from bot.text import tokenize
 from tests.conftest import BBC, SEEDS
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cache, index
+from bot import cache, indexing
 from bot.articles import load_collection
 from bot.index import SearchIndex
 from tests.conftest import SEEDS
@@ -62,7 +62,7 @@ def test_changed_setting_invalidates(
     """A different BM25 parameter never reuses the old cache."""
     collection = load_collection(articles)
     first = cache.load_or_build(collection, tmp_path / "cache")
-    monkeypatch.setattr(index, "BM25_K1", 2.0)
+    monkeypatch.setattr(indexing, "BM25_K1", 2.0)
     second = cache.load_or_build(collection, tmp_path / "cache")
     assert second.status == "built"
     assert second.folder != first.folder

@@ -1,0 +1,47 @@
+"""The raw ranking: exact BM25Plus passage candidates, fused with their article's score.
+
+This is what `newsbot eval` reports as "ranking": the order before any answerability test,
+passage choice or cut (bot/index.py does those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.articles import Collection
+from bot.indexing import Indexes
+
+# A passage inherits part of its article's BM25 score, the article being one document in
+# which the lede counts twice (bot/indexing.py); measured with `newsbot eval` (README).
+CANDIDATES = 200
+ARTICLE_WEIGHT = 1.0
+
+
+class Ranking:
+    """Passages ranked for a list of query terms: passage BM25 fused with article BM25."""
+
+    def __init__(self, collection: Collection, indexes: Indexes) -> None:
+        self.passages, self.articles = indexes.passages, indexes.articles
+        self.article_count = len(collection.articles)
+        number = {id(a): n for n, a in enumerate(collection.articles)}
+        self.article_of = np.array([number[id(p.article)] for p in collection.passages])
+
+    def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
+        """(passage index, score) of the `count` best passages for `terms`, best first.
+
+        Exact BM25Plus candidates (bot/bm25.py), reranked: the normalised passage score plus
+        ARTICLE_WEIGHT x the normalised score of the passage's article. Passages matching no
+        term are left out.
+        """
+        ids, scores = self.passages.top(terms, max(count, CANDIDATES))
+        if len(ids) == 0:
+            return []
+        article_ids, article_scores = self.articles.top(terms, self.article_count)
+        by_article = np.zeros(self.article_count)
+        by_article[article_ids] = article_scores / (article_scores.max() or 1.0)
+        fused = scores / (scores.max() or 1.0)
+        fused += ARTICLE_WEIGHT * by_article[self.article_of[ids]]
+        order = np.lexsort((ids, -fused))[:count]
+        return [(int(ids[i]), float(fused[i])) for i in order]
