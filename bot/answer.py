@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.articles import Article
+from bot.articles import SUBTITLE, Article
+from bot.choice import NOTHING, Verdict
 from bot.index import Hit, SearchIndex
 
 # Telegram's limit on one message's text, in UTF-16 code units (see tg_len).
@@ -22,12 +23,27 @@ FOOTER_ROOM = 64
 NO_ANSWER = (
     "I couldn't find that in the articles. Try other words, or see what they cover with /sources."
 )
+NOT_ANSWERED = "I couldn't find an answer to that in the articles."
+
+
+def closest_intro(verdict: Verdict) -> str:
+    """The line before the closest passages: what they hold of the question, and what not."""
+    mentioned = ", ".join(f"“{shorten(w, 60)}”" for w in verdict.mentioned[:4])
+    missing = ", ".join(f"“{shorten(w, 60)}”" for w in verdict.missing[:3])
+    if mentioned and missing:
+        return f"{NOT_ANSWERED} The closest passages mention {mentioned}, but not {missing}:"
+    if mentioned:
+        return f"{NOT_ANSWERED} The closest passages only mention {mentioned}:"
+    return f"{NOT_ANSWERED} These are the closest passages:"
+
+
 EMPTY_QUESTION = "Please ask a question in words, e.g. <i>{example}</i>"
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the articles say about a question: ranked hits (empty if nothing answers)."""
+    """What the articles say about a question: ranked hits, and whether they answer it
+    (when they do not, the hits are the closest passages, or none)."""
 
     question: str
     hits: tuple[Hit, ...]
@@ -36,10 +52,16 @@ class Answer:
     # read together with the question before it.
     searched_for: str | None = None
     follows: str | None = None
+    verdict: Verdict = NOTHING
 
     @property
     def answered(self) -> bool:
-        return bool(self.hits)
+        return self.verdict.answers
+
+    @property
+    def closest(self) -> bool:
+        """Not answered, but the hits are the closest passages (shown as such)."""
+        return self.verdict.closest and bool(self.hits)
 
     def preface(self) -> str | None:
         """One line saying what was searched for, when it was not the question as typed."""
@@ -58,14 +80,15 @@ def answer(
     With `pages` > 1 the answer holds up to `pages * top_k` hits, for "More".
     """
     started = time.perf_counter()
-    query = index.query(f"{follows} {question}" if follows else question)
-    hits = index.search(query, top_k * max(1, pages))
+    found = index.find(f"{follows} {question}" if follows else question, top_k * max(1, pages))
+    hits = found.hits if found.answered else found.hits[:top_k]
     return Answer(
         question,
-        tuple(hits),
+        hits,
         (time.perf_counter() - started) * 1000,
-        searched_for=query.corrected,
+        searched_for=found.query.corrected,
         follows=follows,
+        verdict=found.verdict,
     )
 
 
@@ -101,7 +124,9 @@ def source_line(
     if open_link:
         title = f'<a href="{html.escape(open_link, quote=True)}">{title}</a>'
     parts = [title, esc(article.file_name)]
-    if paragraph is not None:
+    if paragraph == SUBTITLE:
+        parts.append("subtitle")
+    elif paragraph is not None:
         parts.append(f"¶ {paragraph}")
     parts += [esc(x) for x in (article.dateline, article.published, article.outlet) if x]
     if article.url and re.match(r"https?://", article.url):
@@ -210,10 +235,13 @@ def render_pages(result: Answer, per_page: int, link: ArticleLink | None = None)
     "Passages 4–6 of 9". A passage too long for a page on its own is cut with "…".
     """
     preface = result.preface()
-    if not result.answered:
+    if not result.hits:
         return [esc(f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER)]
     limit = MESSAGE_LIMIT - FOOTER_ROOM
-    head = f"<i>{esc(preface)}</i>" if preface else ""
+    lines = [f"<i>{esc(preface)}</i>"] if preface else []
+    if result.closest:
+        lines.append(esc(closest_intro(result.verdict)))
+    head = "\n".join(lines)
     pages: list[list[str]] = []
     spans: list[tuple[int, int]] = []
     current: list[str] = [head] if head else []
@@ -253,9 +281,11 @@ def html_to_text(markup: str) -> str:
 def render_text(result: Answer) -> str:
     """The answer as plain text: the same passages in the same order as on Telegram."""
     preface = result.preface()
-    if not result.answered:
+    if not result.hits:
         return f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER
     lines: list[str] = [preface, ""] if preface else []
+    if result.closest:
+        lines += [closest_intro(result.verdict), ""]
     for hit in result.hits:
         lines.append(f"[{hit.rank}] {hit.passage.text}")
         lines.append("    " + plain_source(hit.passage.article, hit.passage.paragraph))
@@ -268,6 +298,7 @@ def to_json(result: Answer) -> dict[str, Any]:
     return {
         "question": result.question,
         "answered": result.answered,
+        "closest": result.closest,
         "took_ms": round(result.took_ms, 3),
         "searched_for": result.searched_for,
         "follows": result.follows,

@@ -66,7 +66,7 @@ class Passage:
     """A searchable piece of an article: a paragraph, or a run of sentences of a long one."""
 
     article: Article
-    paragraph: int  # 1-based paragraph number in the article body
+    paragraph: int  # 1-based paragraph number in the article body; 0 for the subtitle
     text: str
     part: int = 1  # 1-based piece of a long paragraph
 
@@ -233,8 +233,15 @@ def _looks_like_subtitle(block: str) -> bool:
     )
 
 
+# The subtitle is passage number 0: readers ask about it and it can be quoted and cited.
+SUBTITLE = 0
+
+
 def passages_of(article: Article) -> Iterator[Passage]:
-    """Passages of an article: each paragraph, long ones cut on sentence boundaries."""
+    """Passages of an article: the subtitle (paragraph 0), then each paragraph, long ones
+    cut on sentence boundaries."""
+    if article.subtitle:
+        yield Passage(article=article, paragraph=SUBTITLE, text=article.subtitle)
     for number, paragraph in enumerate(article.paragraphs, start=1):
         for part, chunk in enumerate(split_long(paragraph), start=1):
             yield Passage(article=article, paragraph=number, text=chunk, part=part)

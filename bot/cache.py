@@ -45,6 +45,7 @@ def cache_key(collection: Collection, titles: bool = True) -> str:
         "titles": titles,
         "stop": sorted(text.STOP_WORDS),
         "demonyms": sorted(text.DEMONYMS.items()),
+        "phrases": sorted(text.EQUIVALENT_PHRASES.items()),
     }
     digest.update(json.dumps(settings).encode())
     for article in collection.articles:

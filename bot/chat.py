@@ -438,7 +438,7 @@ class Newsroom:
             return [self._inline_article(a) for a in newest[:INLINE_RESULTS]]
         result = answer(library.index, query, INLINE_RESULTS)
         found = []
-        for hit in result.hits:
+        for hit in result.hits if result.answered else ():
             passage = hit.passage
             message = hit_block(hit, self.link)
             start, end = hit.best_sentence

@@ -182,7 +182,9 @@ def index_command(force: bool, articles: Path | None) -> None:
 
 
 @main.command(name="eval")
-@click.argument("cases_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument(
+    "cases_files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
 @click.option(
     "--known-items",
     type=click.Path(path_type=Path, file_okay=False),
@@ -192,33 +194,31 @@ def index_command(force: bool, articles: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @articles_option
 def eval_command(
-    cases_file: Path | None,
+    cases_files: tuple[Path, ...],
     known_items: Path | None,
     misses: bool,
     as_json: bool,
     articles: Path | None,
 ) -> None:
-    """Measure answer quality on CASES_FILE (JSONL) and/or known-item search, with a baseline."""
+    """Measure answer quality on CASES_FILES (JSONL) and/or known-item search: what readers
+    are shown, the raw ranking, and a plain BM25 baseline, in the same run."""
     from bot import evaluate
 
-    if cases_file is None and known_items is None:
-        fail("give a CASES_FILE (JSONL) and/or --known-items DIR")
+    if not cases_files and known_items is None:
+        fail("give CASES_FILES (JSONL) and/or --known-items DIR")
     output: dict[str, Any] = {}
-    if cases_file is not None:
+    if cases_files:
+        room = newsroom_from(settings_from(articles))
+        compared = evaluate.systems(room.index, titles=True)
+    for cases_file in cases_files:
         try:
             cases = evaluate.load_cases(cases_file)
         except (OSError, ValueError) as exc:
             fail(str(exc))
-        room = newsroom_from(settings_from(articles))
-        results = {
-            "newsbot": evaluate.evaluate_cases(evaluate.newsbot_system(room.index), cases),
-            "baseline": evaluate.evaluate_cases(
-                evaluate.baseline_system(room.index.passages, titles=True), cases
-            ),
-        }
-        output["qa"] = evaluate.as_json(results)
+        results = {n: evaluate.evaluate_cases(s, cases) for n, s in compared.items()}
+        output[str(cases_file)] = evaluate.as_json(results)
         if not as_json:
-            answerable = results["newsbot"].answerable
+            answerable = results["shown"].answerable
             click.echo(
                 evaluate.report(
                     f"QA cases {cases_file} ({answerable} answerable, "
@@ -226,29 +226,27 @@ def eval_command(
                     results,
                 )
             )
-            _print_misses(results["newsbot"], misses)
+            _print_misses(results["shown"], misses)
+            click.echo()
     if known_items is not None:
         collection = load_collection(known_items)
         if not collection.passages:
             fail(f"no articles found in {known_items}")
         index = SearchIndex(collection, titles=False)
         results = {
-            "newsbot": evaluate.evaluate_known_items(evaluate.newsbot_ranking(index), collection),
-            "baseline": evaluate.evaluate_known_items(
-                evaluate.baseline_system(index.passages, titles=False), collection
-            ),
+            n: evaluate.evaluate_known_items(s, collection)
+            for n, s in evaluate.systems(index, titles=False).items()
         }
         output["known_items"] = evaluate.as_json(results)
         if not as_json:
-            click.echo()
             click.echo(
                 evaluate.report(
                     f"Known-item search {known_items} ({len(collection.articles)} articles, "
-                    f"{len(collection.passages)} passages)",
+                    f"{len(collection.passages)} passages; headline as query)",
                     results,
                 )
             )
-            _print_misses(results["newsbot"], misses, limit=20)
+            _print_misses(results["shown"], misses, limit=20)
     if as_json:
         click.echo(json.dumps(output, indent=2))
 

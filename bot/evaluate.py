@@ -1,4 +1,11 @@
-"""Answer quality as numbers: QA cases and known-item search, against a plain BM25 baseline."""
+"""Answer quality as numbers: what readers are shown, the raw ranking, and a plain baseline.
+
+Three systems answer every question in the same run:
+- `shown`: the passages the bot would send, after every cut and rerank, and whether it
+  presents them as the answer (a refusal, or a "closest passages" reply, presents nothing);
+- `ranking`: the raw fused BM25 ranking (bot/ranking.py) before any of those steps;
+- `baseline`: rank_bm25's BM25Okapi over lower-cased whitespace tokens.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +20,35 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from bot.articles import Article, Collection, Passage
-from bot.index import SearchIndex, query_terms
+from bot.index import SearchIndex
 
-# A system answers a question with passages, best first, and whether it answered at all.
-System = Callable[[str], tuple[Sequence[Passage], bool]]
 DEPTH = 10
 
 
 @dataclass(frozen=True, slots=True)
+class Shown:
+    """A system's reply to one question: passages best first, and whether they are
+    presented as the answer."""
+
+    passages: Sequence[Passage]
+    answered: bool
+
+
+System = Callable[[str], Shown]
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
-    """One question: phrases an answering passage contains, or none expected."""
+    """One question: phrases of the paragraph(s) that answer it, or none expected."""
 
     question: str
     expect: tuple[str, ...] = ()
     expect_none: bool = False
+    article: str | None = None  # the id of the article that answers it, when known
 
 
 def load_cases(path: Path) -> list[Case]:
-    """Read a JSONL file of {"question", "expect": [...]} / {"question", "expect_none": true}."""
+    """Read JSONL of {"question", "expect": [...], "article"?} / {"question", "expect_none"}."""
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -41,8 +59,9 @@ def load_cases(path: Path) -> list[Case]:
                 question=str(data["question"]),
                 expect=tuple(data.get("expect", ())),
                 expect_none=bool(data.get("expect_none", False)),
+                article=data.get("article"),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}:{number}: not a case ({exc})") from None
         if not case.expect and not case.expect_none:
             raise ValueError(f"{path}:{number}: needs 'expect' phrases or 'expect_none'")
@@ -52,19 +71,31 @@ def load_cases(path: Path) -> list[Case]:
 
 @dataclass
 class Metrics:
-    """hit@1, hit@3, MRR@10 over answerable cases; no-answer precision and recall."""
+    """Over answerable questions: the answer paragraph's hit@1/@3 and MRR@10, the answering
+    article at rank 1, refusals; over the others: no-answer precision and recall."""
 
     answerable: int = 0
     hit1: int = 0
     hit3: int = 0
     rr: float = 0.0
+    article1: int = 0
+    articles_known: int = 0
+    refused: int = 0
     unanswerable: int = 0
     said_none: int = 0
     said_none_right: int = 0
     seconds: float = 0.0
     misses: list[str] = field(default_factory=list)
 
-    def add(self, rank: int | None, answered: bool, expect_none: bool, question: str) -> None:
+    def add(
+        self,
+        rank: int | None,
+        answered: bool,
+        expect_none: bool,
+        question: str,
+        article_first: bool | None = None,
+    ) -> None:
+        """Count one reply: `rank` of the first answering passage presented as the answer."""
         if expect_none:
             self.unanswerable += 1
             if answered:
@@ -74,8 +105,12 @@ class Metrics:
             self.hit1 += rank == 1
             self.hit3 += rank is not None and rank <= 3
             self.rr += 1 / rank if rank else 0.0
+            self.refused += not answered
+            if article_first is not None:
+                self.articles_known += 1
+                self.article1 += article_first
             if rank != 1:
-                self.misses.append(f"rank {rank}: {question}")
+                self.misses.append(f"{'refused' if not answered else f'rank {rank}'}: {question}")
         if not answered:
             self.said_none += 1
             self.said_none_right += expect_none
@@ -88,6 +123,8 @@ class Metrics:
             "hit@1": share(self.hit1, self.answerable),
             "hit@3": share(self.hit3, self.answerable),
             "MRR@10": share(self.rr, self.answerable),
+            "article@1": share(self.article1, self.articles_known),
+            "refused": share(self.refused, self.answerable),
             "no-answer precision": share(self.said_none_right, self.said_none)
             if self.unanswerable
             else None,
@@ -108,19 +145,41 @@ def _contains(phrases: tuple[str, ...]) -> Callable[[Passage], bool]:
     return lambda passage: any(phrase in passage.text for phrase in phrases)
 
 
+def _answers_in(article: Article, case: Case) -> bool:
+    """The case's article, or another that prints an expected phrase (a wire story twice)."""
+    return article.id == case.article or any(
+        phrase in paragraph for paragraph in article.paragraphs for phrase in case.expect
+    )
+
+
 def _from(article: Article) -> Callable[[Passage], bool]:
-    return lambda passage: passage.article is article
+    """A passage of the article, or of another file with the same text (a story filed
+    twice: the reader sees the same words)."""
+    return lambda passage: (
+        passage.article is article or (passage.article.paragraphs == article.paragraphs)
+    )
+
+
+def _timed(system: System, question: str, metrics: Metrics) -> Shown:
+    started = time.perf_counter()
+    shown = system(question)
+    metrics.seconds += time.perf_counter() - started
+    return shown
 
 
 def evaluate_cases(system: System, cases: Iterable[Case]) -> Metrics:
-    """Run every case through `system`."""
+    """Run every case through `system`; only passages presented as the answer count."""
     metrics = Metrics()
     for case in cases:
-        started = time.perf_counter()
-        passages, answered = system(case.question)
-        metrics.seconds += time.perf_counter() - started
-        rank = first_rank(passages, _contains(case.expect))
-        metrics.add(rank, answered, case.expect_none, case.question)
+        shown = _timed(system, case.question, metrics)
+        presented = shown.passages if shown.answered else ()
+        rank = first_rank(presented, _contains(case.expect))
+        article_first = (
+            bool(presented) and _answers_in(presented[0].article, case)
+            if case.article is not None
+            else None
+        )
+        metrics.add(rank, shown.answered, case.expect_none, case.question, article_first)
     return metrics
 
 
@@ -128,30 +187,29 @@ def evaluate_known_items(system: System, collection: Collection) -> Metrics:
     """Each article's headline as the query; any passage of that article is the target."""
     metrics = Metrics()
     for article in collection.articles:
-        started = time.perf_counter()
-        passages, answered = system(article.title)
-        metrics.seconds += time.perf_counter() - started
-        rank = first_rank(passages, _from(article))
-        metrics.add(rank, answered, False, article.title)
+        shown = _timed(system, article.title, metrics)
+        presented = shown.passages if shown.answered else ()
+        rank = first_rank(presented, _from(article))
+        metrics.add(rank, shown.answered, False, article.title, rank == 1)
     return metrics
 
 
-def newsbot_system(index: SearchIndex) -> System:
-    """newsbot as readers get it: the answer's passages, or none."""
+def shown_system(index: SearchIndex) -> System:
+    """newsbot as readers get it: the passages of its reply, presented as the answer or not."""
 
-    def run(question: str) -> tuple[Sequence[Passage], bool]:
-        hits = index.search(question, DEPTH)
-        return [h.passage for h in hits], bool(hits)
+    def run(question: str) -> Shown:
+        found = index.find(question, DEPTH)
+        return Shown([h.passage for h in found.hits], found.answered)
 
     return run
 
 
-def newsbot_ranking(index: SearchIndex) -> System:
-    """newsbot's ranking without the answerability cut (for known-item search)."""
+def ranking_system(index: SearchIndex) -> System:
+    """newsbot's raw ranking, before the answerability decision, reranking and cuts."""
 
-    def run(question: str) -> tuple[Sequence[Passage], bool]:
-        ranked = index.rank(query_terms(question), DEPTH)
-        return [index.passages[i] for i, _ in ranked], bool(ranked)
+    def run(question: str) -> Shown:
+        ranked = index.rank(index.query(question).terms, DEPTH)
+        return Shown([index.passages[i] for i, _ in ranked], bool(ranked))
 
     return run
 
@@ -161,13 +219,25 @@ def baseline_system(passages: Sequence[Passage], titles: bool) -> System:
     texts = [p.context if titles else p.text for p in passages]
     bm25 = BM25Okapi([t.lower().split() for t in texts])
 
-    def run(question: str) -> tuple[Sequence[Passage], bool]:
+    def run(question: str) -> Shown:
         scores = np.asarray(bm25.get_scores(question.lower().split()))
         order = np.argsort(-scores, kind="stable")[:DEPTH]
         ranked = [passages[i] for i in order if scores[i] > 0]
-        return ranked, bool(ranked)
+        return Shown(ranked, bool(ranked))
 
     return run
+
+
+def systems(index: SearchIndex, titles: bool) -> dict[str, System]:
+    """The three systems every evaluation compares, in the order reported."""
+    return {
+        "shown": shown_system(index),
+        "ranking": ranking_system(index),
+        "baseline": baseline_system(index.passages, titles),
+    }
+
+
+_PERCENT = {"hit@1", "hit@3", "article@1", "refused", "no-answer precision", "no-answer recall"}
 
 
 def report(title: str, results: dict[str, Metrics]) -> str:
@@ -176,17 +246,19 @@ def report(title: str, results: dict[str, Metrics]) -> str:
     rows = [f"{title}", f"{'':<22}" + "".join(f"{n:>12}" for n in names)]
     tables = {n: m.table() for n, m in results.items()}
     for metric in tables[names[0]]:
+        if all(tables[n][metric] is None for n in names):
+            continue
         cells = []
         for n in names:
             value = tables[n][metric]
             if value is None:
                 cells.append(f"{'-':>12}")
-            elif metric == "ms/question":
-                cells.append(f"{value:>12.2f}")
+            elif metric in _PERCENT:
+                cells.append(f"{value:>11.1%} ")
             elif metric == "MRR@10":
                 cells.append(f"{value:>12.3f}")
             else:
-                cells.append(f"{value:>11.1%} ")
+                cells.append(f"{value:>12.2f}")
         rows.append(f"{metric:<22}" + "".join(cells))
     return "\n".join(rows)
 

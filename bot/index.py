@@ -1,4 +1,12 @@
-"""Retrieval: BM25 over passages, reranked, and the decision whether the articles answer."""
+"""Retrieval, as stages a reader can follow (SearchIndex.find):
+
+1. analyse the question (bot/query.py): terms, spelling fixes, names, the kind of answer;
+2. rank passages (bot/ranking.py): exact BM25Plus, fused with the article's score;
+3. gather what each candidate holds (bot/evidence.py): term density per sentence, the kind
+   of answer asked for, names as written;
+4. rerank the candidates and decide once whether the articles answer (bot/choice.py);
+5. select the passages shown: every one that answers, near-duplicates once.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +16,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
 
-from bot.articles import Collection, Passage
+from bot.articles import Article, Collection, Passage
+from bot.choice import NOTHING, Verdict, decide, rerank, select
+from bot.evidence import Candidate, Evidence, SentenceCache, gather
 from bot.indexing import Indexes, build_indexes
-from bot.ranking import CANDIDATES, Ranking
-from bot.text import QUESTION_FILLER, STOP_WORDS, normalize, sentence_spans, stem, tokenize, words
+from bot.query import Query, Vocabulary, analyse
+from bot.ranking import ARTICLE_WEIGHT, CANDIDATES, Ranking
+from bot.text import stem, tokenize
 
-# A passage answers only if it holds at least this share of the question's weight (the IDF
-# of its words). BM25 scores are not comparable across questions; this share is.
-MIN_COVERAGE = 0.5
-# A word the articles never use weighs as the rarest word when it looks like a name
-# ("Macron", "France": a question about something the articles do not cover), and this share
-# of that when it is an ordinary word ("still", "date": the reader's phrasing).
-UNKNOWN_WORD_SHARE = 0.3
-# Further passages are shown only if they score at least this share of the best one.
-MIN_SCORE_RATIO = 0.35
-# Passages sharing this much of their vocabulary are the same text (a wire story run twice).
-NEAR_DUPLICATE = 0.8
-
-# The sentence shown in bold: most of the question's weight, times this when it holds what
-# the question type wants (a date for "when", a figure for "how many", a name for "who").
-KIND_BONUS = 1.5
-
-_MONTHS = (
-    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?"
-    r"|oct(ober)?|nov(ember)?|dec(ember)?|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|today|yesterday|tomorrow|week|month|year"
-)
-_DATE = re.compile(rf"\b({_MONTHS})\b|\b(1[89]|20)\d\d\b", re.IGNORECASE)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?"
-    r"|millions?|billions?|percent)\b",
-    re.IGNORECASE,
-)
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)+")
-_SURFACE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-_FILLER_STEMS = frozenset(stem(w) for w in QUESTION_FILLER)
+# Candidates of the raw ranking whose evidence is gathered and reranked.
+RERANKED = 30
+# From this many passages on, a question word that no passage uses means the articles do
+# not cover the question (bot/choice.py: decide).
+LARGE_COLLECTION = 1000
+# Passages looked at to tell whether a word is written as a name.
+CAPITALISED_SAMPLE = 50
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One retrieved passage, with its score and its best sentence (offsets in its text)."""
+    """One passage shown, with its score and its best sentence (offsets in its text)."""
 
     rank: int
     passage: Passage
@@ -60,23 +46,16 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
-    """A question as searched: its terms, spelling corrections, and name-like unknown terms."""
+class Found:
+    """What a question finds: the passages to show, and whether they answer it."""
 
-    text: str
-    terms: tuple[str, ...]
-    corrections: tuple[tuple[str, str], ...] = ()
-    names: frozenset[str] = frozenset()
+    query: Query
+    hits: tuple[Hit, ...] = ()
+    verdict: Verdict = NOTHING
 
     @property
-    def corrected(self) -> str | None:
-        """The question with its corrections applied, when there were any."""
-        if not self.corrections:
-            return None
-        text = self.text
-        for wrong, right in self.corrections:
-            text = re.sub(rf"\b{re.escape(wrong)}\b", right, text)
-        return text
+    def answered(self) -> bool:
+        return self.verdict.answers
 
 
 class EmptyCollectionError(ValueError):
@@ -84,7 +63,7 @@ class EmptyCollectionError(ValueError):
 
 
 class SearchIndex:
-    """Passages and articles indexed for BM25Plus, with reranking and an answerability test."""
+    """A collection indexed for BM25Plus, searched in the stages above."""
 
     def __init__(
         self, collection: Collection, titles: bool = True, built: Indexes | None = None
@@ -94,140 +73,100 @@ class SearchIndex:
         self.collection = collection
         self.passages: Sequence[Passage] = collection.passages
         built = built or build_indexes(collection, titles)
-        self.sparse, self._spellings = built.passages, built.spellings
+        self.sparse = built.passages
         self.ranking = Ranking(collection, built)
+        self.titles = titles
+        self._surface = frozenset(built.spellings)
+        self.vocabulary = Vocabulary(
+            known=lambda term: term in self.sparse.idf,
+            used=lambda word: word in self._surface or len(word) <= 2,
+            spellings=built.spellings,
+            together=self._together,
+            capitalised=self._capitalised,
+        )
+        self._sentences = SentenceCache()
+        self._heads: dict[int, frozenset[str]] = {}
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
-
-    @property
-    def vocabulary(self) -> dict[str, float]:
-        """Term -> IDF, for every term of the collection."""
-        return self.sparse.idf
+        self.large = len(self.passages) >= LARGE_COLLECTION
 
     def weight(self, term: str) -> float:
         """IDF of a term; unknown terms weigh as the rarest."""
         return self.sparse.idf.get(term, self._unknown_idf)
 
     def query(self, question: str) -> Query:
-        """Analyse a question: terms, spelling fixes for unknown words, name-like words."""
-        corrections: list[tuple[str, str]] = []
-        names: set[str] = set()
-        terms: list[str] = []
-        for position, match in enumerate(_SURFACE.finditer(normalize(question))):
-            word = match.group(0)
-            for term in tokenize(word):
-                if term in self.sparse.idf or term in _FILLER_STEMS:
-                    terms.append(term)
-                    continue
-                fixed = self.spelling(word)
-                if fixed is not None:
-                    fixed = fixed.upper() if word.isupper() else fixed
-                    fixed = fixed.capitalize() if word[0].isupper() and fixed.islower() else fixed
-                    corrections.append((word, fixed))
-                    terms.extend(tokenize(fixed))
-                    continue
-                terms.append(term)
-                if (word[0].isupper() and position > 0) or (word.isupper() and len(word) > 1):
-                    names.add(term)
-        return Query(question, tuple(without_filler(terms)), tuple(corrections), frozenset(names))
-
-    def spelling(self, word: str) -> str | None:
-        """The collection's most frequent word within one edit (two for long words), if any."""
-        lower = word.casefold()
-        if len(lower) < 4 or lower in STOP_WORDS or not lower.isalpha():
-            return None
-        limit = 1 if len(lower) <= 7 else 2
-        found = process.extractOne(
-            lower, self._spellings, scorer=DamerauLevenshtein.distance, score_cutoff=limit
-        )
-        return str(found[0]) if found else None
+        """Stage 1: the question read as a query (bot/query.py)."""
+        return analyse(question, self.vocabulary)
 
     def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
-        """The raw ranking (bot/ranking.py): (passage index, score), best first."""
+        """Stage 2, the raw ranking (bot/ranking.py): (passage index, score), best first."""
         return self.ranking.rank(terms, count)
+
+    def find(self, question: str | Query, top_k: int) -> Found:
+        """The passages to show for `question` and whether they answer it."""
+        query = question if isinstance(question, Query) else self.query(question)
+        if not query.terms:
+            return Found(query)
+        ordered = rerank(self.evidence(query))  # stages 2-4
+        verdict = decide(query, ordered, self.large)
+        shown = select(verdict, ordered, top_k, self._terms_of)  # stage 5
+        return Found(query, tuple(self._hit(n, e) for n, e in enumerate(shown, 1)), verdict)
 
     def search(self, question: str | Query, top_k: int) -> list[Hit]:
         """Top passages that answer `question`, best first; empty when none does."""
-        query = question if isinstance(question, Query) else self.query(question)
-        if not query.terms:
-            return []
-        wanted = set(query.terms)
-        total = sum(self._coverage_weight(t, query) for t in wanted)
-        hits: list[Hit] = []
-        chosen: list[set[str]] = []  # the words of each passage shown so far
-        ranked = self.rank(query.terms, CANDIDATES)
-        # The share of the question's weight each candidate covers, one term at a time.
-        candidates = np.array([i for i, _ in ranked], dtype=np.int32)
-        matched = np.zeros(len(candidates))
-        for term in wanted:
-            if term in self.sparse.idf:
-                found = self.sparse.contains(term, candidates)
-                matched += self._coverage_weight(term, query) * found
-        for (i, score), covered in zip(ranked, matched.tolist(), strict=True):
-            if hits and score < MIN_SCORE_RATIO * hits[0].score:
-                break
-            coverage = covered / total
-            if coverage < MIN_COVERAGE:
-                continue
-            mine = set(tokenize(self.passages[i].text))
-            if any(near_duplicate(mine, theirs) for theirs in chosen):
-                continue
-            chosen.append(mine)
-            passage = self.passages[i]
-            sentence = best_sentence(passage.text, query, self)
-            hits.append(Hit(len(hits) + 1, passage, score, coverage, sentence))
-            if len(hits) == top_k:
-                break
-        return hits
+        found = self.find(question, top_k)
+        return list(found.hits) if found.answered else []
 
-    def _coverage_weight(self, term: str, query: Query) -> float:
-        if term in self.sparse.idf:
-            return self.sparse.idf[term]
-        share = 1.0 if term in query.names else UNKNOWN_WORD_SHARE
-        return share * self._unknown_idf
+    def evidence(self, query: Query) -> list[Evidence]:
+        """Stage 3: what each of the raw ranking's best candidates holds for the query."""
+        weights = self.weights(query)
+        return [
+            gather(query, candidate, weights, self._head(candidate.index), self._sentences)
+            for candidate in self.candidates(query)
+        ]
 
+    def candidates(self, query: Query) -> list[Candidate]:
+        """The raw ranking's best RERANKED passages for the query, with their score parts."""
+        return [
+            Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a)
+            for i, p, a in self.ranking.scored(query.terms, CANDIDATES)[:RERANKED]
+        ]
 
-def near_duplicate(mine: set[str], theirs: set[str]) -> bool:
-    """Two passages sharing NEAR_DUPLICATE of their words (Jaccard): the same text twice."""
-    union = len(mine | theirs)
-    return bool(union) and len(mine & theirs) / union >= NEAR_DUPLICATE
+    def weights(self, query: Query) -> dict[str, float]:
+        """The weight of each content term of the question: its IDF; a word the articles
+        never use weighs as the rarest word (it is what the question is about, and no
+        article covers it: "Macron", "banana")."""
+        return {t: self.weight(t) for t in query.content or set(query.terms)}
 
+    def _hit(self, rank: int, evidence: Evidence) -> Hit:
+        passage = self.passages[evidence.index]
+        return Hit(rank, passage, evidence.score, evidence.coverage, evidence.sentence)
 
-def query_terms(question: str) -> list[str]:
-    """The question's tokens, minus conversational filler unless nothing else is left."""
-    return without_filler(tokenize(question))
+    def _head(self, number: int) -> frozenset[str]:
+        """The terms of a passage's title and subtitle (when titles are searched)."""
+        article: Article = self.passages[number].article
+        found = self._heads.get(id(article))
+        if found is None:
+            head = f"{article.title}\n{article.subtitle or ''}" if self.titles else ""
+            found = self._heads[id(article)] = frozenset(tokenize(head))
+        return found
 
+    def _terms_of(self, number: int) -> frozenset[str]:
+        return self._sentences.passage(number, self.passages[number]).all_terms
 
-def without_filler(terms: list[str]) -> list[str]:
-    """Terms minus conversational filler, unless nothing else is left."""
-    content = [t for t in terms if t not in _FILLER_STEMS]
-    return content or terms
+    def _together(self, term: str, others: Sequence[str]) -> float:
+        """The share of `others` that share a passage with `term`."""
+        ids, _ = self.sparse.postings(term)
+        if len(ids) == 0 or not others:
+            return 0.0
+        return sum(bool(np.any(self.sparse.contains(o, ids))) for o in others) / len(others)
 
-
-def question_kind(question: str) -> str | None:
-    """'when', 'number' or 'who' for questions that want a date, a count or a name."""
-    lead = " ".join(words(question)[:4])
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage)\b", lead):
-        return "number"
-    if re.search(r"\bwhen\b|\bwhat (date|time|year|day)\b|\bhow long\b", lead):
-        return "when"
-    if re.search(r"\bwho(m|se)?\b", lead):
-        return "who"
-    return None
-
-
-def best_sentence(text: str, question: str | Query, index: SearchIndex) -> tuple[int, int]:
-    """Offsets of the sentence of `text` that best answers `question`."""
-    query = question if isinstance(question, Query) else index.query(question)
-    wanted = set(query.terms)
-    kind = question_kind(query.text)
-    best, best_score = (0, len(text)), -1.0
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        score = sum(index.weight(t) for t in wanted & set(tokenize(sentence)))
-        wanted_pattern = {"when": _DATE, "number": _NUMBER, "who": _NAME}.get(kind or "")
-        if wanted_pattern is not None and wanted_pattern.search(sentence):
-            score *= KIND_BONUS
-        if score > best_score:
-            best, best_score = (start, end), score
-    return best
+    def _capitalised(self, word: str) -> bool:
+        """Is `word` written capitalised (as a name) in the passages that hold it?"""
+        ids, _ = self.sparse.postings(stem(word))
+        pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+        for i in ids[:CAPITALISED_SAMPLE].tolist():
+            for match in pattern.finditer(self.passages[i].text):
+                if match.group(0)[0].isupper() and match.start() > 0:
+                    return True
+        return False

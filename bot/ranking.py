@@ -35,13 +35,18 @@ class Ranking:
         ARTICLE_WEIGHT x the normalised score of the passage's article. Passages matching no
         term are left out.
         """
+        return [(i, p + ARTICLE_WEIGHT * a) for i, p, a in self.scored(terms, count)]
+
+    def scored(self, terms: Sequence[str], count: int) -> list[tuple[int, float, float]]:
+        """The same ranking with its two parts: (passage index, normalised passage score,
+        normalised article score), best first."""
         ids, scores = self.passages.top(terms, max(count, CANDIDATES))
         if len(ids) == 0:
             return []
         article_ids, article_scores = self.articles.top(terms, self.article_count)
         by_article = np.zeros(self.article_count)
         by_article[article_ids] = article_scores / (article_scores.max() or 1.0)
-        fused = scores / (scores.max() or 1.0)
-        fused += ARTICLE_WEIGHT * by_article[self.article_of[ids]]
-        order = np.lexsort((ids, -fused))[:count]
-        return [(int(ids[i]), float(fused[i])) for i in order]
+        own = scores / (scores.max() or 1.0)
+        article = by_article[self.article_of[ids]]
+        order = np.lexsort((ids, -(own + ARTICLE_WEIGHT * article)))[:count]
+        return [(int(ids[i]), float(own[i]), float(article[i])) for i in order]

@@ -40,6 +40,9 @@ QUESTION_FILLER = frozenset(
     """
         tell know please explain say happen happened think find show give want like
         article articles news story stories anything something thing things
+        hes shes dont doesnt didnt isnt wasnt arent werent wont cant couldnt wouldnt
+        shouldnt im ive youre theyre whats wheres whos thats theres hows whens
+        still ever yet already really exactly actually currently recently nowadays date
     """.split()
 )
 
@@ -81,13 +84,11 @@ STEM_CACHE_SIZE = 1_000_000
 # the stemmer does not join them, so the adjective and plural forms map to the country.
 _DEMONYMS = {
     "afghanistan": "afghan afghans",
-    "america": "american americans",
     "argentina": "argentine argentinian argentinians",
     "australia": "australian australians",
     "austria": "austrian austrians",
     "belgium": "belgian belgians",
     "brazil": "brazilian brazilians",
-    "britain": "british briton britons",
     "canada": "canadian canadians",
     "china": "chinese",
     "cuba": "cuban cubans",
@@ -136,6 +137,44 @@ DEMONYMS = {form: country for country, forms in _DEMONYMS.items() for form in fo
 # Other words news writes two ways.
 DEMONYMS.update({"percentage": "percent", "pct": "percent"})
 
+# News names the same country or body several ways: US / U.S. / United States / America,
+# UK / Britain / United Kingdom, UN / United Nations, EU / European Union. Each is one term.
+# Phrases are joined into one word before the single words are mapped; "Latin America" and
+# its kin are joined first so that they do not become the US.
+EQUIVALENT_PHRASES = {
+    "united states of america": "us",
+    "united states": "us",
+    "united kingdom": "uk",
+    "great britain": "uk",
+    "united nations": "un",
+    "european union": "eu",
+    "latin america": "latinamerica",
+    "latin american": "latinamerican",
+    "south america": "southamerica",
+    "south american": "southamerican",
+    "north america": "northamerica",
+    "north american": "northamerican",
+    "central america": "centralamerica",
+    "central american": "centralamerican",
+}
+EQUIVALENT_WORDS = {
+    "usa": "us",
+    "america": "us",
+    "american": "us",
+    "americans": "us",
+    "britain": "uk",
+    "british": "uk",
+    "briton": "uk",
+    "britons": "uk",
+}
+DEMONYMS.update(EQUIVALENT_WORDS)
+_PHRASE_HINT = re.compile(r"\b(?:united|great|european|latin|south|north|central) [a-z]")
+_PHRASES = re.compile(
+    r"\b(?:"
+    + "|".join(re.escape(p) for p in sorted(EQUIVALENT_PHRASES, key=len, reverse=True))
+    + r")\b"
+)
+
 
 def normalize(text: str) -> str:
     """NFKC-normalise, fold typographic quotes and dashes, drop invisible characters."""
@@ -159,9 +198,9 @@ def words(text: str) -> list[str]:
     """Case-folded words of `text`, punctuation-insensitive, numbers kept whole."""
     text = normalize(text).casefold()
     # Each rewrite only where it can apply: this runs for every passage of the collection.
-    if _JOINED_HINT.search(text) and _JOINED.search(text):  # "3,000", "U.S.", "1.5"
-        text = _THOUSANDS.sub("", text)
-        text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = collapse_joined(text)
+    if _PHRASE_HINT.search(text):  # "united states" -> "us" (EQUIVALENT_PHRASES)
+        text = _PHRASES.sub(lambda m: EQUIVALENT_PHRASES[m.group(0)], text)
     if "%" in text:
         text = text.replace("%", " percent ")
     if "'" in text:
@@ -169,6 +208,14 @@ def words(text: str) -> list[str]:
     if text.isascii():  # the same split as _WORD, without the regex engine
         return text.encode("ascii").translate(_ASCII_SEPARATORS).decode("ascii").split()
     return _WORD.findall(text)
+
+
+def collapse_joined(text: str) -> str:
+    """Numbers and acronyms written with marks as one word: "3,000" -> "3000", "U.S." -> "US"."""
+    if _JOINED_HINT.search(text) and _JOINED.search(text):  # "3,000", "U.S.", "1.5"
+        text = _THOUSANDS.sub("", text)
+        text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    return text
 
 
 def tokenize(text: str) -> list[str]:

@@ -47,7 +47,15 @@ def test_no_answer_says_so_and_points_to_sources(seed_room: Newsroom) -> None:
 def test_json_shape(seed_room: Newsroom) -> None:
     """to_json has the documented keys and is serialisable."""
     data = to_json(answer(seed_room.index, "Taliban prisoners", 3))
-    assert set(data) == {"question", "answered", "took_ms", "searched_for", "follows", "hits"}
+    assert set(data) == {
+        "question",
+        "answered",
+        "closest",
+        "took_ms",
+        "searched_for",
+        "follows",
+        "hits",
+    }
     assert data["answered"] is True
     hit = data["hits"][0]
     assert {"rank", "score", "article_id", "title", "source", "paragraph", "text"} <= set(hit)

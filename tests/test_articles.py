@@ -30,10 +30,17 @@ def test_seed_article_metadata_and_body() -> None:
 
 
 def test_every_passage_is_verbatim_from_the_file() -> None:
-    """Passages quote the file's text exactly."""
+    """Passages quote the file's text exactly: the subtitle (paragraph 0), then the ten
+    paragraphs."""
     raw = (SEEDS / SEED_FILE).read_text(encoding="utf-8")
     collection = load_collection(SEEDS)
-    assert len(collection.passages) == 10
+    assert len(collection.passages) == 11
+    subtitle = collection.passages[0]
+    assert (subtitle.paragraph, subtitle.text) == (
+        0,
+        "US orders staff to leave Kabul due to threats",
+    )
+    assert [p.paragraph for p in collection.passages[1:]] == list(range(1, 11))
     for passage in collection.passages:
         assert passage.text in raw
         assert passage.context.startswith(passage.article.title)

@@ -74,7 +74,7 @@ def test_sources_json_lists_articles() -> None:
             "id": "000_e6af9304790c8bd1",
             "title": "Taliban Attacks Upsurge as US Eyes Total Exit, Afghan Spy Chief Says",
             "published": None,
-            "passages": 10,
+            "passages": 11,
         }
     ]
 
@@ -141,6 +141,6 @@ def test_index_command_builds_then_loads(tmp_path: Path) -> None:
     first = newsbot("index", env=env)
     second = newsbot("index", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("Built the index of 1 articles (10 passages, 0 skipped")
+    assert first.stdout.startswith("Built the index of 1 articles (11 passages, 0 skipped")
     assert "MB in" in first.stdout
     assert second.stdout.startswith("Loaded the index")

@@ -1,0 +1,180 @@
+"""Stage 3 of retrieval: what each candidate passage holds for the question.
+
+The raw ranking (bot/ranking.py) finds the story; within it, the paragraph that answers is
+often not the lede, which restates the story. Passage-retrieval studies (Tellex et al.,
+"Quantitative evaluation of passage retrieval algorithms for question answering", SIGIR
+2003) found the density of question terms within a short window, and the presence of the
+kind of answer the question wants, to separate answering passages best. So each candidate
+is read sentence by sentence: the share of the question's weight its best sentence holds,
+whether that sentence holds the date / amount / name / place / cause asked for
+(bot/answer_types.py), and whether the question's names occur as written (bot/names.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.answer_types import holds_answer
+from bot.articles import Article, Passage
+from bot.names import Name, holds, keys_of
+from bot.query import Query
+from bot.text import sentence_spans, tokenize, words
+
+# The best sentence is the one with most of the question's weight, this much more when it
+# holds the kind of answer asked for (a date for "when", an amount for "how many", ...).
+TYPED_SENTENCE_BONUS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A passage of the raw ranking: its position in the collection and its score parts."""
+
+    index: int
+    passage: Passage
+    fused: float  # passage + ARTICLE_WEIGHT x article
+    passage_score: float  # normalised BM25 of the passage with its title
+    article_score: float  # normalised BM25 of its article
+
+
+@dataclass(frozen=True, slots=True)
+class Sentences:
+    """A passage split into sentences, each with its terms (computed once, then cached)."""
+
+    spans: tuple[tuple[int, int], ...]
+    terms: tuple[frozenset[str], ...]
+    all_terms: frozenset[str]
+    keys: tuple[str, ...]  # the name keys of its title's words, then of its own
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One candidate passage, as the question sees it."""
+
+    index: int  # the passage's position in the collection
+    fused: float  # the raw ranking's score
+    passage: float  # its passage part
+    article: float  # its article part
+    coverage: float  # share of the question's weight in the passage with its title
+    density: float  # ... in its best sentence
+    typed: bool  # the best sentence holds the kind of answer asked for
+    names: float  # share of the question's names the passage holds as written
+    held: tuple[bool, ...]  # per name of the question: does the article hold it as written?
+    words: tuple[str, ...]  # the question's words the passage (or its title) holds
+    sentence: tuple[int, int]  # offsets of the best sentence
+    lede: bool  # the article's first paragraph, for a question (see gather)
+    score: float = 0.0  # the rerank score (bot/choice.py)
+
+    @property
+    def article_names(self) -> bool:
+        """Every name of the question occurs, as written, in the passage's article."""
+        return all(self.held)
+
+    @property
+    def held_share(self) -> float:
+        return sum(self.held) / len(self.held) if self.held else 1.0
+
+
+class SentenceCache:
+    """Sentences and terms of passages, and name keys of articles, computed when first
+    needed (thread-safe: searches run in several threads; bounded)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._passages: dict[int, Sentences] = {}
+        self._articles: dict[int, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    def passage(self, number: int, passage: Passage) -> Sentences:
+        found = self._passages.get(number)
+        if found is None:
+            found = split(passage)
+            with self._lock:
+                if len(self._passages) >= self.size:
+                    self._passages.clear()
+                self._passages[number] = found
+        return found
+
+    def article(self, article: Article) -> tuple[str, ...]:
+        """The name keys of the article's words (title, subtitle, paragraphs)."""
+        found = self._articles.get(id(article))
+        if found is None:
+            text = "\n".join((article.title, article.subtitle or "", *article.paragraphs))
+            found = tuple(keys_of(text))
+            with self._lock:
+                if len(self._articles) >= self.size:
+                    self._articles.clear()
+                self._articles[id(article)] = found
+        return found
+
+
+def split(passage: Passage) -> Sentences:
+    """A passage's sentences, their terms, and its name keys."""
+    spans = tuple(sentence_spans(passage.text))
+    terms = tuple(frozenset(tokenize(passage.text[a:b])) for a, b in spans)
+    head = f"{passage.article.title}\n{passage.article.subtitle or ''}"
+    keys = tuple(keys_of(f"{head}\n{passage.text}"))
+    return Sentences(spans, terms, frozenset().union(*terms), keys)
+
+
+def passage_has_name(passage: Sequence[str], article: Sequence[str], name: Name) -> bool:
+    """The passage names `name`, or writes its last word where its article names it whole
+    (news names "Gerard Jugnot" once, then "Jugnot")."""
+    return holds(passage, name) or (name.keys[-1] in passage and holds(article, name))
+
+
+def best_sentence(
+    text: str, sentences: Sentences, query: Query, weights: dict[str, float]
+) -> tuple[tuple[int, int], float, bool]:
+    """The sentence with most of the question's weight, favouring one that holds the kind of
+    answer asked for: its offsets, its share of the weight, and whether it holds that."""
+    total = sum(weights.values()) or 1.0
+    question_words = frozenset(words(query.text))
+    best, best_value, best_share, best_typed = (0, len(text)), -1.0, 0.0, False
+    for span, terms in zip(sentences.spans, sentences.terms, strict=True):
+        share = sum(w for t, w in weights.items() if t in terms) / total
+        is_typed = holds_answer(text[span[0] : span[1]], query.kind, question_words)
+        value = share * (1 + TYPED_SENTENCE_BONUS) if is_typed else share
+        if value > best_value:
+            best, best_value, best_share, best_typed = span, value, share, is_typed
+    return best, best_share, best_typed
+
+
+def gather(
+    query: Query,
+    candidate: Candidate,
+    weights: dict[str, float],
+    head_terms: frozenset[str],
+    cache: SentenceCache,
+) -> Evidence:
+    """The evidence one passage holds for `query`; `weights` are the question terms' weights,
+    `head_terms` those of its article's title and subtitle (when they are searched)."""
+    total = sum(weights.values()) or 1.0
+    number, passage = candidate.index, candidate.passage
+    sentences = cache.passage(number, passage)
+    terms = sentences.all_terms
+    covered = sum(w for t, w in weights.items() if t in terms or t in head_terms)
+    sentence, density, is_typed = best_sentence(passage.text, sentences, query, weights)
+    article_keys = cache.article(passage.article) if query.names else ()
+    in_passage = [passage_has_name(sentences.keys, article_keys, n) for n in query.names]
+    return Evidence(
+        index=number,
+        fused=candidate.fused,
+        passage=candidate.passage_score,
+        article=candidate.article_score,
+        coverage=covered / total,
+        density=density,
+        typed=is_typed,
+        names=sum(in_passage) / len(in_passage) if in_passage else 1.0,
+        held=tuple(holds(article_keys, n) for n in query.names),
+        words=tuple(
+            word
+            for word, stems in query.words
+            if stems and all(t in terms or t in head_terms for t in stems)
+        ),
+        sentence=sentence,
+        # A question asks for a detail, which the lede, restating the story, rarely holds;
+        # a query of keywords or a headline may well want the story itself.
+        lede=passage.paragraph == 1 and query.kind is not None,
+    )
