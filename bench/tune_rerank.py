@@ -26,6 +26,7 @@ import numpy as np
 from bot import choice
 from bot.articles import load_collection
 from bot.evaluate import Case, load_cases
+from bot.evidence import confirm
 from bot.index import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,8 @@ class Prepared:
     case: Case
     features: np.ndarray
     answers: np.ndarray
-    further: np.ndarray
+    named: np.ndarray  # its article holds the question's names as written
+    coverage: np.ndarray
     good: np.ndarray
     duplicate: np.ndarray
     blocked: bool  # the question has a word no article uses (choice.decide)
@@ -51,7 +53,10 @@ class Prepared:
 
 def prepare(index: SearchIndex, case: Case) -> Prepared:
     query = index.query(case.question)
-    evidence = index.evidence(query) if query.terms else []
+    evidence = [  # every candidate's names checked as written (find() checks the leaders)
+        confirm(query, e, index.passages[e.index], index._sentences)
+        for e in (index.evidence(query) if query.terms else [])
+    ]
     zero = choice.Weights(**dict.fromkeys(NAMES, 0.0))
     features = np.array(
         [[choice.score(e, replace(zero, **{name: 1.0})) for name in NAMES] for e in evidence]
@@ -62,7 +67,8 @@ def prepare(index: SearchIndex, case: Case) -> Prepared:
         case,
         features,
         np.array([choice.answers(e) for e in evidence], dtype=bool),
-        np.array([choice.further(e) for e in evidence], dtype=bool),
+        np.array([e.article_names for e in evidence], dtype=bool),
+        np.array([e.coverage for e in evidence]),
         np.array(
             [any(p in index.passages[e.index].text for p in case.expect) for e in evidence],
             dtype=bool,
@@ -101,7 +107,13 @@ def shown(item: Prepared, vector: np.ndarray) -> tuple[bool, list[int]]:
         return False, []
     picked: list[int] = []
     for n in order.tolist():
-        if picked and not (item.further[n] and scores[n] >= choice.MIN_SCORE_RATIO * scores[best]):
+        further = (
+            item.named[n]
+            and scores[n] >= choice.MIN_SCORE_RATIO * scores[best]
+            and item.coverage[n]
+            >= max(choice.MIN_FURTHER_COVERAGE, choice.FURTHER_SHARE * item.coverage[best])
+        )
+        if picked and not further:
             continue
         if any(item.duplicate[n, p] for p in picked):
             continue

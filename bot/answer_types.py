@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from bot.text import STOP_WORDS, words
+from bot.text import STOP_WORDS
 
 _MONTH = (
     r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?"
@@ -30,6 +30,7 @@ _AMOUNT = re.compile(
     r"|fifty|hundred|dozens?|hundreds|thousands|millions|billions|half|a third|a quarter)\b",
     re.IGNORECASE,
 )
+_WORDS = re.compile(r"[^\W_]+")
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _AFTER_MONTH = re.compile(rf"\b({_MONTH})\.?\s*$", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w'’-]*)*")
@@ -54,7 +55,7 @@ def _dates(sentence: str) -> Iterator[str]:
 def _amounts(sentence: str) -> Iterator[str]:
     for match in _AMOUNT.finditer(sentence):
         found = match.group(0)
-        digits = found.strip("£$€¥ ")
+        digits = found.strip("£$€¥ ").rstrip(".,")
         if _YEAR.fullmatch(digits):  # a year is a date, not an amount
             continue
         if _AFTER_MONTH.search(sentence[: match.start()]):  # "Sept. 11"
@@ -92,8 +93,10 @@ FINDERS: dict[str, Callable[[str], Iterator[str]]] = {
 
 def holds_answer(sentence: str, kind: str | None, question_words: frozenset[str]) -> bool:
     """Does the sentence hold what a question of this kind asks for, beyond the question's
-    own words? False for kinds without a type (what, yes-no) and for no kind."""
+    own (case-folded) words? False for kinds without a type (what, yes-no) and for none."""
     finder = FINDERS.get(kind or "")
     if finder is None:
         return False
-    return any(not set(words(found)) <= question_words for found in finder(sentence))
+    return any(
+        not set(_WORDS.findall(found.casefold())) <= question_words for found in finder(sentence)
+    )

@@ -39,7 +39,11 @@ MIN_COVERAGE = 0.25
 # ... and a further passage is shown only if it holds this share and scores at least
 # MIN_SCORE_RATIO of the best.
 MIN_FURTHER_COVERAGE = 0.2
+FURTHER_SHARE = 0.5
 MIN_SCORE_RATIO = 0.35
+# When nothing answers, the closest passages are shown (as such) only if the best holds at
+# least this share of the question's weight; below it they would be noise.
+CLOSEST_COVERAGE = 0.5
 # Passages sharing this much of their vocabulary are the same text (a wire story run twice).
 NEAR_DUPLICATE = 0.8
 
@@ -86,10 +90,15 @@ def answers(evidence: Evidence) -> bool:
     return evidence.article_names and evidence.coverage >= MIN_COVERAGE
 
 
-def further(evidence: Evidence) -> bool:
+def further(evidence: Evidence, best: Evidence) -> bool:
     """May this passage be shown after the best one: the question's names as written in
-    its article, and some of the question's weight?"""
-    return evidence.article_names and evidence.coverage >= MIN_FURTHER_COVERAGE
+    its article, a score near the best's, and a fair share of the question's weight
+    (MIN_FURTHER_COVERAGE, and at least FURTHER_SHARE of what the best holds)?"""
+    return (
+        evidence.article_names
+        and evidence.score >= MIN_SCORE_RATIO * best.score
+        and evidence.coverage >= max(MIN_FURTHER_COVERAGE, FURTHER_SHARE * best.coverage)
+    )
 
 
 def decide(query: Query, ordered: Sequence[Evidence], large: bool) -> Verdict:
@@ -102,10 +111,12 @@ def decide(query: Query, ordered: Sequence[Evidence], large: bool) -> Verdict:
     best = ordered[0]
     if answers(best) and not (large and query.unknown):
         return Verdict(answers=True)
-    if best.coverage <= 0:
+    if best.coverage < CLOSEST_COVERAGE:
         return NOTHING
-    missing = tuple(n.text for n, held in zip(query.names, best.held, strict=True) if not held)
-    missing += query.unknown
+    names = [n.text for n, held in zip(query.names, best.held, strict=True) if not held]
+    unknown = query.unknown if large else ()  # in a few articles, maybe only the phrasing
+    words = [w for w in unknown if not any(w in name.split() for name in names)]
+    missing = tuple(dict.fromkeys(names + words))
     mentioned = tuple(w for w in best.words if w not in missing)
     return Verdict(closest=True, mentioned=mentioned, missing=missing)
 
@@ -124,11 +135,7 @@ def select(
     chosen: list[Evidence] = []
     seen: list[frozenset[str]] = []
     for evidence in ordered:
-        if (
-            verdict.answers
-            and chosen
-            and not (further(evidence) and evidence.score >= MIN_SCORE_RATIO * chosen[0].score)
-        ):
+        if verdict.answers and chosen and not further(evidence, chosen[0]):
             continue
         mine = terms_of(evidence.index)
         if any(near_duplicate(mine, theirs) for theirs in seen):

@@ -13,14 +13,14 @@ whether that sentence holds the date / amount / name / place / cause asked for
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from bot.answer_types import holds_answer
 from bot.articles import Article, Passage
-from bot.names import Name, holds, keys_of
+from bot.names import Name, Names, holds, names_of
 from bot.query import Query
-from bot.text import sentence_spans, tokenize, words
+from bot.text import sentence_spans, tokenize
 
 # The best sentence is the one with most of the question's weight, this much more when it
 # holds the kind of answer asked for (a date for "when", an amount for "how many", ...).
@@ -45,7 +45,6 @@ class Sentences:
     spans: tuple[tuple[int, int], ...]
     terms: tuple[frozenset[str], ...]
     all_terms: frozenset[str]
-    keys: tuple[str, ...]  # the name keys of its title's words, then of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,8 @@ class SentenceCache:
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._passages: dict[int, Sentences] = {}
-        self._articles: dict[int, tuple[str, ...]] = {}
+        self._keys: dict[int, Names] = {}
+        self._articles: dict[int, Names] = {}
         self._lock = threading.Lock()
 
     def passage(self, number: int, passage: Passage) -> Sentences:
@@ -96,12 +96,24 @@ class SentenceCache:
                 self._passages[number] = found
         return found
 
-    def article(self, article: Article) -> tuple[str, ...]:
-        """The name keys of the article's words (title, subtitle, paragraphs)."""
+    def keys(self, number: int, passage: Passage) -> Names:
+        """The capitalised words of the passage's title, then of its own (bot/names.py)."""
+        found = self._keys.get(number)
+        if found is None:
+            head = f"{passage.article.title}\n{passage.article.subtitle or ''}"
+            found = names_of(f"{head}\n{passage.text}")
+            with self._lock:
+                if len(self._keys) >= self.size:
+                    self._keys.clear()
+                self._keys[number] = found
+        return found
+
+    def article(self, article: Article) -> Names:
+        """The capitalised words of the article (title, subtitle, paragraphs)."""
         found = self._articles.get(id(article))
         if found is None:
             text = "\n".join((article.title, article.subtitle or "", *article.paragraphs))
-            found = tuple(keys_of(text))
+            found = names_of(text)
             with self._lock:
                 if len(self._articles) >= self.size:
                     self._articles.clear()
@@ -110,18 +122,16 @@ class SentenceCache:
 
 
 def split(passage: Passage) -> Sentences:
-    """A passage's sentences, their terms, and its name keys."""
+    """A passage's sentences and their terms."""
     spans = tuple(sentence_spans(passage.text))
     terms = tuple(frozenset(tokenize(passage.text[a:b])) for a, b in spans)
-    head = f"{passage.article.title}\n{passage.article.subtitle or ''}"
-    keys = tuple(keys_of(f"{head}\n{passage.text}"))
-    return Sentences(spans, terms, frozenset().union(*terms), keys)
+    return Sentences(spans, terms, frozenset().union(*terms))
 
 
-def passage_has_name(passage: Sequence[str], article: Sequence[str], name: Name) -> bool:
+def passage_has_name(passage: Names, article: Names, name: Name) -> bool:
     """The passage names `name`, or writes its last word where its article names it whole
     (news names "Gerard Jugnot" once, then "Jugnot")."""
-    return holds(passage, name) or (name.keys[-1] in passage and holds(article, name))
+    return holds(passage, name) or (name.keys[-1] in passage.keys and holds(article, name))
 
 
 def best_sentence(
@@ -130,10 +140,12 @@ def best_sentence(
     """The sentence with most of the question's weight, favouring one that holds the kind of
     answer asked for: its offsets, its share of the weight, and whether it holds that."""
     total = sum(weights.values()) or 1.0
-    question_words = frozenset(words(query.text))
+    question_words = query.folded
     best, best_value, best_share, best_typed = (0, len(text)), -1.0, 0.0, False
     for span, terms in zip(sentences.spans, sentences.terms, strict=True):
         share = sum(w for t, w in weights.items() if t in terms) / total
+        if share == 0 and best_value >= 0:  # holds nothing of the question: never the best
+            continue
         is_typed = holds_answer(text[span[0] : span[1]], query.kind, question_words)
         value = share * (1 + TYPED_SENTENCE_BONUS) if is_typed else share
         if value > best_value:
@@ -147,17 +159,21 @@ def gather(
     weights: dict[str, float],
     head_terms: frozenset[str],
     cache: SentenceCache,
+    in_article: Callable[[str], bool],
 ) -> Evidence:
     """The evidence one passage holds for `query`; `weights` are the question terms' weights,
-    `head_terms` those of its article's title and subtitle (when they are searched)."""
+    `head_terms` those of its article's title and subtitle (when they are searched), and
+    `in_article` tells whether a term is in its article.
+
+    Names are checked here by their terms only (cheap, for every candidate); confirm()
+    checks them as written for the few candidates that lead."""
     total = sum(weights.values()) or 1.0
     number, passage = candidate.index, candidate.passage
     sentences = cache.passage(number, passage)
     terms = sentences.all_terms
     covered = sum(w for t, w in weights.items() if t in terms or t in head_terms)
     sentence, density, is_typed = best_sentence(passage.text, sentences, query, weights)
-    article_keys = cache.article(passage.article) if query.names else ()
-    in_passage = [passage_has_name(sentences.keys, article_keys, n) for n in query.names]
+    in_passage = [all(t in terms or t in head_terms for t in nt) for nt in query.name_terms]
     return Evidence(
         index=number,
         fused=candidate.fused,
@@ -167,7 +183,7 @@ def gather(
         density=density,
         typed=is_typed,
         names=sum(in_passage) / len(in_passage) if in_passage else 1.0,
-        held=tuple(holds(article_keys, n) for n in query.names),
+        held=tuple(all(in_article(t) for t in nt) for nt in query.name_terms),
         words=tuple(
             word
             for word, stems in query.words
@@ -177,4 +193,19 @@ def gather(
         # A question asks for a detail, which the lede, restating the story, rarely holds;
         # a query of keywords or a headline may well want the story itself.
         lede=passage.paragraph == 1 and query.kind is not None,
+    )
+
+
+def confirm(query: Query, evidence: Evidence, passage: Passage, cache: SentenceCache) -> Evidence:
+    """The evidence with the question's names checked as written (bot/names.py), in the
+    passage and in its article."""
+    if not query.names:
+        return evidence
+    article_keys = cache.article(passage.article)
+    keys = cache.keys(evidence.index, passage)
+    in_passage = [passage_has_name(keys, article_keys, n) for n in query.names]
+    return replace(
+        evidence,
+        names=sum(in_passage) / len(in_passage),
+        held=tuple(holds(article_keys, n) for n in query.names),
     )

@@ -14,19 +14,22 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from bot.articles import Article, Collection, Passage
 from bot.choice import NOTHING, Verdict, decide, rerank, select
-from bot.evidence import Candidate, Evidence, SentenceCache, gather
+from bot.evidence import Candidate, Evidence, SentenceCache, confirm, gather
 from bot.indexing import Indexes, build_indexes
 from bot.query import Query, Vocabulary, analyse
 from bot.ranking import ARTICLE_WEIGHT, CANDIDATES, Ranking
 from bot.text import stem, tokenize
 
-# Candidates of the raw ranking whose evidence is gathered and reranked.
-RERANKED = 30
+# Candidates of the raw ranking whose evidence is gathered and reranked, and of those, the
+# leading ones whose names are checked as written (bot/names.py) before the decision.
+RERANKED = 15
+CONFIRMED = 8
 # From this many passages on, a question word that no passage uses means the articles do
 # not cover the question (bot/choice.py: decide).
 LARGE_COLLECTION = 1000
@@ -108,6 +111,10 @@ class SearchIndex:
         if not query.terms:
             return Found(query)
         ordered = rerank(self.evidence(query))  # stages 2-4
+        leading = [
+            confirm(query, e, self.passages[e.index], self._sentences) for e in ordered[:CONFIRMED]
+        ]
+        ordered = rerank(leading) + ordered[CONFIRMED:]
         verdict = decide(query, ordered, self.large)
         shown = select(verdict, ordered, top_k, self._terms_of)  # stage 5
         return Found(query, tuple(self._hit(n, e) for n, e in enumerate(shown, 1)), verdict)
@@ -121,7 +128,14 @@ class SearchIndex:
         """Stage 3: what each of the raw ranking's best candidates holds for the query."""
         weights = self.weights(query)
         return [
-            gather(query, candidate, weights, self._head(candidate.index), self._sentences)
+            gather(
+                query,
+                candidate,
+                weights,
+                self._head(candidate.index),
+                self._sentences,
+                partial(self._in_article, self.ranking.article_of[candidate.index]),
+            )
             for candidate in self.candidates(query)
         ]
 
@@ -150,6 +164,10 @@ class SearchIndex:
             head = f"{article.title}\n{article.subtitle or ''}" if self.titles else ""
             found = self._heads[id(article)] = frozenset(tokenize(head))
         return found
+
+    def _in_article(self, article: int, term: str) -> bool:
+        """Is `term` in article number `article` (its title too, when titles are searched)?"""
+        return bool(self.ranking.articles.contains(term, np.array([article], dtype=np.int32))[0])
 
     def _terms_of(self, number: int) -> frozenset[str]:
         return self._sentences.passage(number, self.passages[number]).all_terms

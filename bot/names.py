@@ -12,16 +12,23 @@ article that are capitalised or hold digits, never through the stemmer ("Titanic
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 from bot.text import DEMONYMS, EQUIVALENT_PHRASES, STOP_WORDS, collapse_joined, normalize
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# A word holding a capital letter or a digit (lower-case words never name anything).
+_NAME_WORD = re.compile(r"\b\w*[A-Z\d\u00c0-\u00de]\w*(?:['’]\w+)?", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s?$")
+# The equivalent forms of several words, written capitalised ("United States").
+_PHRASES = re.compile(
+    r"\b(?:"
+    + "|".join(re.escape(p.title()) for p in sorted(EQUIVALENT_PHRASES, key=len, reverse=True))
+    + r")\b"
+)
 # Words before a surname that do not name another person.
 TITLES = frozenset(
     """
@@ -30,7 +37,6 @@ TITLES = frozenset(
     chairman chief captain
     """.split()
 )
-LOWER = ""  # the key of a word written in lower case: it matches no name
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,76 +48,83 @@ class Name:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The capitalised words of a text, in order: their keys, and whether each follows the
+    one before it with only a space between them."""
+
+    keys: tuple[str, ...]
+    joined: tuple[bool, ...]
+
+    @property
+    def present(self) -> frozenset[str]:
+        return frozenset(self.keys)
+
+
+@functools.lru_cache(maxsize=200_000)
 def key(word: str) -> str:
     """A word's key: case-folded, possessive and plural "s" dropped, equivalent forms of
-    countries and bodies folded ("Britain's" -> "uk"); LOWER for a lower-case word."""
-    if not any(c.isupper() or c.isdigit() for c in word):
-        return LOWER
-    folded = _POSSESSIVE.sub("", word.casefold())
+    countries and bodies folded ("Britain's" -> "uk")."""
+    folded = word.casefold()
+    if "'" in folded or "’" in folded:
+        folded = _POSSESSIVE.sub("", folded)
     folded = DEMONYMS.get(folded, folded)
-    if (
-        folded.endswith("s")
-        and not folded.endswith("ss")
-        and (len(folded) > 4 or folded[:-1].isdigit())
-    ):
+    plural = folded.endswith("s") and not folded.endswith("ss")
+    if plural and (len(folded) > 4 or folded[:-1].isdigit()):
         folded = folded[:-1]  # "Conservatives", "the 70s"
     return folded
 
 
-def keys_of(text: str) -> list[str]:
-    """The key of every word of `text`, in order; an equivalent form of several words
-    ("United States") is one word."""
-    found = [m.group(0) for m in _WORD.finditer(collapse_joined(normalize(text)))]
+def names_of(text: str) -> Names:
+    """The capitalised words of `text` ("United States" and its kin as one)."""
+    text = collapse_joined(normalize(text))
+    if _PHRASES.search(text):
+        text = _PHRASES.sub(lambda m: EQUIVALENT_PHRASES[m.group(0).casefold()].upper(), text)
     keys: list[str] = []
-    at = 0
-    while at < len(found):
-        for size in (4, 3, 2, 1):
-            phrase = " ".join(found[at : at + size])
-            if size == 1:
-                keys.append(key(phrase))
-            elif at + size <= len(found) and phrase.casefold() in EQUIVALENT_PHRASES:
-                capitalised = phrase[0].isupper()
-                keys.append(EQUIVALENT_PHRASES[phrase.casefold()] if capitalised else LOWER)
-            else:
-                continue
-            at += size
-            break
-    return keys
+    joined: list[bool] = []
+    end = -2
+    for match in _NAME_WORD.finditer(text):
+        start = match.start()
+        keys.append(key(match.group()))
+        joined.append(start == end + 1 and text[end] == " ")
+        end = match.end()
+    return Names(tuple(keys), tuple(joined))
 
 
 def name_of(text: str) -> Name | None:
     """A question's name as searched, or None when it has no capitalised word."""
-    keys = tuple(k for k in keys_of(text) if k)
+    keys = names_of(text).keys
     return Name(text, keys) if keys else None
 
 
-def holds(keys: Sequence[str], name: Name) -> bool:
-    """Does a text, given by its keys, name `name`?"""
+def holds(names: Names, name: Name) -> bool:
+    """Does a text, given by its capitalised words, name `name`?"""
     size = len(name.keys)
     if size == 0:
         return True
     if size == 1:
-        return name.keys[0] in keys
+        return name.keys[0] in names.keys
     wanted = " ".join(name.keys)
     limit = 1 if len(wanted) <= 10 else 2
+    keys, joined = names.keys, names.joined
     for at in range(len(keys) - size + 1):
-        window = keys[at : at + size]
-        if window[0] == LOWER or window[-1] == LOWER:
+        if not all(joined[at + 1 : at + size]):
             continue
-        if DamerauLevenshtein.distance(" ".join(window), wanted, score_cutoff=limit) <= limit:
+        window = " ".join(keys[at : at + size])
+        if OSA.distance(window, wanted, score_cutoff=limit) <= limit:
             return True
-    return _by_surname(keys, name)
+    return _by_surname(names, name)
 
 
-def _by_surname(keys: Sequence[str], name: Name) -> bool:
+def _by_surname(names: Names, name: Name) -> bool:
     """The last word of the name, never after a first name other than the name's own."""
     surname, first = name.keys[-1], name.keys[-2]
     seen = False
-    for at, k in enumerate(keys):
+    for at, k in enumerate(names.keys):
         if k != surname:
             continue
-        before = keys[at - 1] if at else LOWER
-        if before not in (LOWER, first) and before not in TITLES and before not in STOP_WORDS:
+        before = names.keys[at - 1] if at and names.joined[at] else None
+        if before not in (None, first) and before not in TITLES and before not in STOP_WORDS:
             return False
         seen = True
     return seen

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 from bot.names import Name, name_of
 from bot.text import (
@@ -54,6 +54,8 @@ class Query:
     kind: str | None = None  # see question_kind()
     content: frozenset[str] = field(default=frozenset())  # terms minus conversational filler
     words: tuple[tuple[str, tuple[str, ...]], ...] = ()  # content words as typed, their terms
+    folded: frozenset[str] = frozenset()  # every word of the question, case-folded
+    name_terms: tuple[tuple[str, ...], ...] = ()  # the terms of each name
 
     @property
     def corrected(self) -> str | None:
@@ -83,6 +85,20 @@ class Vocabulary:
         # The share of these terms that share a passage with the term.
         self.together = together
         self.capitalised = capitalised  # is this word written as a name in the articles?
+        # The spellings by length, most frequent first: a word of another length is more
+        # edits away, so a spelling fix looks only at a few lengths.
+        self._lengths: dict[int, list[str]] = {}
+        for spelling in spellings:
+            self._lengths.setdefault(len(spelling), []).append(spelling)
+        self._rank = {spelling: rank for rank, spelling in enumerate(spellings)}
+
+    def of_length(self, shortest: int, longest: int) -> list[str]:
+        """The spellings of these lengths."""
+        return [s for n in range(shortest, longest + 1) for s in self._lengths.get(n, ())]
+
+    def rank(self, spelling: str) -> int:
+        """0 for the collection's most frequent word, 1 for the next..."""
+        return self._rank[spelling]
 
 
 def analyse(question: str, vocabulary: Vocabulary) -> Query:
@@ -119,15 +135,18 @@ def analyse(question: str, vocabulary: Vocabulary) -> Query:
     if run:
         names.append(" ".join(run))
     kept = without_filler(terms)
+    found_names = tuple(name for n in names if (name := name_of(n)) is not None)
     return Query(
         question,
         tuple(kept),
         tuple(corrections),
         tuple(unknown),
-        tuple(name for n in names if (name := name_of(n)) is not None),
+        found_names,
         question_kind(question),
         frozenset(t for t in kept if t not in _FILLER_STEMS),
         tuple(typed),
+        frozenset(w.casefold() for w in words(question)),
+        tuple(tuple(tokenize(n.text)) for n in found_names),
     )
 
 
@@ -170,14 +189,14 @@ def _fix(word: str, is_name: bool, others: list[str], vocabulary: Vocabulary) ->
     if not terms or all(vocabulary.known(t) or t in _FILLER_STEMS for t in terms):
         return None
     rest = [t for t in others if t not in terms and vocabulary.known(t)]
-    for fixed in spellings_near(word, vocabulary.spellings):
+    for fixed in spellings_near(word, vocabulary):
         fixed_terms = tokenize(fixed)
         if not fixed_terms:  # "wich" -> "which": a function word, dropped like one
             return _cased(fixed, word)
         if is_name and not vocabulary.capitalised(fixed):
             continue
         support = max(vocabulary.together(t, rest) for t in fixed_terms) if rest else 1.0
-        slip = DamerauLevenshtein.distance(word.casefold(), fixed) == 1
+        slip = OSA.distance(word.casefold(), fixed) == 1
         if support >= FIX_SUPPORT or (len(word) >= LONE_FIX_MIN_CHARS and slip):
             return _cased(fixed, word)
     return None
@@ -191,17 +210,22 @@ def _cased(fixed: str, word: str) -> str:
     return fixed
 
 
-def spellings_near(word: str, spellings: Sequence[str], count: int = 8) -> list[str]:
-    """The most frequent of `spellings` within one edit of `word` (two for long words),
-    nearest first."""
+def spellings_near(word: str, vocabulary: Vocabulary, count: int = 8) -> list[str]:
+    """The collection's words within one edit of `word` (two for long words), nearest first,
+    the most frequent first among equally near ones."""
     lower = _POSSESSIVE.sub("", word.casefold())
     if len(lower) < 4 or lower in STOP_WORDS or not lower.isalpha():
         return []
     limit = 1 if len(lower) <= 7 else 2
     found = process.extract(
-        lower, spellings, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=count
+        lower,
+        vocabulary.of_length(len(lower) - limit, len(lower) + limit),
+        scorer=OSA.distance,
+        score_cutoff=limit,
+        limit=None,
     )
-    return [str(f[0]) for f in found]
+    found.sort(key=lambda f: (f[1], vocabulary.rank(str(f[0]))))
+    return [str(f[0]) for f in found[:count]]
 
 
 def without_filler(terms: list[str]) -> list[str]:

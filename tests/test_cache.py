@@ -88,4 +88,4 @@ def test_unwritable_cache_folder_still_answers(articles: Path, tmp_path: Path) -
     blocker.write_text("a file where the folder should be")
     result = cache.load_or_build(load_collection(articles), blocker)
     assert result.status == "built"
-    assert result.indexes.passages.size == 10
+    assert result.indexes.passages.size == 11  # the subtitle and ten paragraphs

@@ -49,3 +49,16 @@ def test_sentence_spans_are_verbatim_offsets() -> None:
     """Every span slices the original text exactly."""
     text = "One thing.  Two things!\nThree?"
     assert [text[a:b] for a, b in sentence_spans(text)] == ["One thing.", "Two things!", "Three?"]
+
+
+def test_equivalent_forms_of_countries_and_bodies_are_one_term() -> None:
+    """US / U.S. / United States / America, UK / Britain / United Kingdom, UN / United
+    Nations, EU / European Union each tokenize to one term; Latin America is not the US."""
+    assert tokenize("US") == tokenize("U.S.") == tokenize("United States") == tokenize("America")
+    assert tokenize("American troops") == tokenize("US troops")
+    assert tokenize("UK") == tokenize("Britain") == tokenize("United Kingdom") == ["uk"]
+    assert tokenize("British") == tokenize("Great Britain") == ["uk"]
+    assert tokenize("UN") == tokenize("United Nations") == tokenize("U.N.") == ["un"]
+    assert tokenize("EU") == tokenize("European Union") == ["eu"]
+    assert tokenize("Latin America") != tokenize("America")
+    assert tokenize("South American") != tokenize("American")
