@@ -30,13 +30,13 @@ class FetchError(Exception):
 
 
 def user_agent(contact: str | None = None) -> str:
-    """`newsbot/<version> (+contact)`: who is asking, and how to reach them."""
+    """`newsbot/<version> (+contact)`: who is asking, and how to reach them (NEWSBOT_CONTACT)."""
     try:
         ours = version("newsbot")
     except PackageNotFoundError:  # running from a source tree that was never installed
         ours = "0"
-    reach = contact or "newsroom question-answering bot; article importer"
-    return f"newsbot/{ours} (+{reach})"
+    what = f"+{contact}" if contact else "newsroom question-answering bot"
+    return f"newsbot/{ours} ({what})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,6 @@ from tests.websites import NewsSite, rss
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[NewsSite]:
-    server = NewsSite()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def story(slug: str, title: str, sentence: str) -> dict[str, str]:

@@ -6,23 +6,14 @@ import itertools
 import os
 import stat
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.articles import load_collection, parse_article
 from bot.imports import Importer, ImportResult
-from bot.web import Fetcher
+from bot.web import Fetcher, user_agent
 from tests.websites import FIXTURES, PAGES, NewsSite, atom, full_text, rss
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[NewsSite]:
-    server = NewsSite()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def run(
@@ -242,6 +233,7 @@ async def test_robots_txt_and_the_user_agent_are_respected(site: NewsSite, tmp_p
     ]
     assert site.requests_to("/private/") == []
     assert all(h.headers["User-Agent"].startswith("newsbot/") for h in site.hits)
+    assert user_agent("ops@example.com").endswith(" (+ops@example.com)")
     assert len(site.requests_to("/robots.txt")) == 1  # read once per run
 
 

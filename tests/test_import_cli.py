@@ -6,21 +6,12 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.websites import FIXTURES, NewsSite, full_text, rss
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[NewsSite]:
-    server = NewsSite()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def newsbot_import(tmp_path: Path, *args: str) -> tuple[int, str, str]:
