@@ -356,13 +356,8 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
     """Import articles from web pages, RSS/Atom feeds (URLs) or local .html files."""
     from bot.imports import run_import, usage_problem
 
-    if problem := usage_problem(sources):
+    if problem := usage_problem(sources, articles):
         fail(problem)
-    if articles is not None:  # importing may start a new folder
-        try:
-            articles.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            fail(f"cannot create {articles}: {exc.strerror}")
     settings = settings_from(articles)
 
     def report(result: Any) -> None:

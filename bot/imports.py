@@ -289,8 +289,9 @@ def fetcher_from(settings: Settings) -> Fetcher:
     )
 
 
-def usage_problem(sources: Sequence[str]) -> str | None:
-    """Why a list of sources cannot be imported at all (bad usage), or None."""
+def usage_problem(sources: Sequence[str], folder: Path | None = None) -> str | None:
+    """Why the sources cannot be imported at all (bad usage), or None; then creates
+    `folder` (an --articles folder: importing may start a new one)."""
     for source in sources:
         if source.startswith(("http://", "https://")):
             continue
@@ -299,6 +300,11 @@ def usage_problem(sources: Sequence[str]) -> str | None:
             return f"{source}: not an http(s) URL or a local .html file"
         if not path.is_file():
             return f"{source}: no such file"
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create {folder}: {exc.strerror}"
     return None
 
 
