@@ -114,29 +114,37 @@ ArticleLink = Callable[[Article], str | None]
 
 
 def source_line(
-    article: Article, paragraph: int | None = None, open_link: str | None = None
+    article: Article,
+    paragraph: int | None = None,
+    open_link: str | None = None,
+    link_title: bool = True,
 ) -> str:
-    """Citation as HTML: title, file, ¶ number, then dateline/date/outlet/link when known.
+    """Citation as HTML: title, file, ¶ number, then dateline/date/outlet when known.
 
-    `open_link` (a t.me deep link) makes the title open the whole article in the bot.
+    The title links to the original article when its URL is known, and `open_link` (a t.me
+    deep link that opens the whole article in the bot) follows as "open in bot"; without a
+    URL the title itself is the deep link. `link_title=False` (plain text) puts the URL last.
     """
+    url = article.url if article.url and re.match(r"https?://", article.url) else None
     title = f"<i>{esc(shorten(article.title))}</i>"
-    if open_link:
-        title = f'<a href="{html.escape(open_link, quote=True)}">{title}</a>'
+    if target := (url if link_title else None) or open_link:
+        title = f'<a href="{html.escape(target, quote=True)}">{title}</a>'
     parts = [title, esc(article.file_name)]
     if paragraph == SUBTITLE:
         parts.append("subtitle")
     elif paragraph is not None:
         parts.append(f"¶ {paragraph}")
     parts += [esc(x) for x in (article.dateline, article.published, article.outlet) if x]
-    if article.url and re.match(r"https?://", article.url):
-        parts.append(f'<a href="{html.escape(article.url, quote=True)}">link</a>')
+    if url and link_title and open_link:
+        parts.append(f'<a href="{html.escape(open_link, quote=True)}">open in bot</a>')
+    elif url and not link_title:
+        parts.append(f'<a href="{html.escape(url, quote=True)}">link</a>')
     return "— " + ", ".join(parts[:2]) + "".join(f" · {p}" for p in parts[2:])
 
 
 def plain_source(article: Article, paragraph: int | None = None) -> str:
-    """Citation as plain text."""
-    return html_to_text(source_line(article, paragraph))
+    """Citation as plain text (the URL, when known, at the end)."""
+    return html_to_text(source_line(article, paragraph, link_title=False))
 
 
 def hit_blocks(hit: Hit, link: ArticleLink | None = None, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -312,6 +320,7 @@ def to_json(result: Answer) -> dict[str, Any]:
                 "paragraph": h.passage.paragraph,
                 "text": h.passage.text,
                 "sentence": h.passage.text[h.best_sentence[0] : h.best_sentence[1]],
+                "url": h.passage.article.url,
             }
             for h in result.hits
         ],

@@ -17,7 +17,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # Paragraphs longer than this are cut into passages on sentence boundaries.
 MAX_PASSAGE_CHARS = 900
 SUBTITLE_MAX_CHARS = 100
-FRONT_MATTER_KEYS = ("url", "published", "outlet", "language", "title")
+FRONT_MATTER_KEYS = ("url", "published", "outlet", "author", "language", "fetched", "title")
 # Files that sit beside articles but are not articles (a corpus's own README, licence...).
 NOT_ARTICLES = frozenset({"readme", "license", "licence", "source", "changelog", "contributing"})
 
@@ -53,6 +53,8 @@ class Article:
     published: str | None = None
     outlet: str | None = None
     language: str | None = None
+    author: str | None = None
+    fetched: str | None = None  # when `newsbot import` read it (ISO 8601, UTC)
     modified: float = 0.0  # the file's modification time (seconds since the epoch)
 
     @property
@@ -197,6 +199,8 @@ def parse_article(text: str, file_name: str) -> Article:
         published=meta.get("published"),
         outlet=meta.get("outlet"),
         language=meta.get("language"),
+        author=meta.get("author"),
+        fetched=meta.get("fetched"),
     )
 
 

@@ -1,4 +1,4 @@
-"""The `newsbot` command line: ask, sources, chat, run, index, eval, stats, export."""
+"""The `newsbot` command line: ask, sources, chat, run, index, eval, stats, export, import."""
 
 from __future__ import annotations
 
@@ -344,6 +344,24 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
         if out:
             stream.close()
     click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
+
+
+@main.command(name="import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article.")
+@articles_option
+def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | None) -> None:
+    """Import articles from web pages, RSS/Atom feeds (URLs) or local .html files."""
+    from bot.imports import run_import, usage_problem
+
+    if problem := usage_problem(sources, articles):
+        fail(problem)
+    settings = settings_from(articles)
+
+    def report(result: Any) -> None:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False) if as_json else result.line())
+
+    sys.exit(run_import(settings, sources, report))
 
 
 @main.command()

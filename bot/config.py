@@ -56,6 +56,28 @@ class Settings(BaseSettings):
     )
     retention_days: int = Field(default=0, ge=0, le=36500, alias="NEWSBOT_RETENTION_DAYS")
     watch: bool = Field(default=False, alias="NEWSBOT_WATCH")
+    # Importing articles from pages and feeds (bot.imports, bot.poller).
+    feeds: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="NEWSBOT_FEEDS")
+    feed_interval: float = Field(default=15.0, gt=0, le=1440, alias="NEWSBOT_FEED_INTERVAL")
+    fetch_delay: float = Field(default=1.0, ge=0, le=60, alias="NEWSBOT_FETCH_DELAY")
+    fetch_timeout: float = Field(default=20.0, gt=0, le=300, alias="NEWSBOT_FETCH_TIMEOUT")
+    fetch_max_mb: float = Field(default=10.0, gt=0, le=500, alias="NEWSBOT_FETCH_MAX_MB")
+    import_state: Path = Field(
+        default=Path("data/import-state.json"), alias="NEWSBOT_IMPORT_STATE"
+    )
+    contact: str | None = Field(default=None, alias="NEWSBOT_CONTACT")
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _url_list(cls, value: Any) -> Any:
+        # "https://a.example/feed, https://b.example/rss": commas or spaces between URLs.
+        if isinstance(value, str):
+            urls = tuple(value.replace(",", " ").split())
+            bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+            if bad:
+                raise ValueError(f"not an http(s) URL: {bad[0][:100]}")
+            return urls
+        return value
 
     @field_validator("admin_ids", "allowed_chats", mode="before")
     @classmethod
@@ -71,7 +93,7 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("telegram_bot_token", "telegram_base_url", mode="before")
+    @field_validator("telegram_bot_token", "telegram_base_url", "contact", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():

@@ -31,6 +31,7 @@ from bot.chat import COMMANDS, Newsroom
 from bot.config import Settings, StartupError
 from bot.logs import install_redaction
 from bot.loopwatch import LoopWatch
+from bot.poller import FeedPoller
 from bot.reload import watch_folder
 from bot.storage import ConversationLog, DatabaseError
 from handlers import admin, ask, buttons, errors, inline, media, privacy, sources, start
@@ -162,6 +163,9 @@ def _make_post_init(settings: Settings, room: Newsroom):  # type: ignore[no-unty
                     name="articles-watch",
                 )
             )
+        if settings.feeds:  # new feed articles go through the same reload as /reload
+            poller = FeedPoller.from_settings(settings, lambda: admin.reload_in_thread(services))
+            services.tasks.append(poller.start(services.stop))
         me = app.bot.username
         log.info("newsbot is running as @%s with %d articles", me, len(room.collection.articles))
 

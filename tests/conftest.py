@@ -17,6 +17,7 @@ from bot.config import Settings, load_settings
 from handlers.app import build_application
 from handlers.common import NewsApp
 from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.websites import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -106,3 +107,12 @@ async def bot(settings: Settings, seed_room: Newsroom) -> AsyncIterator[NewsApp]
     app = await start_bot(settings, seed_room)
     yield app
     await stop_bot(app)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[NewsSite]:
+    """A news site on 127.0.0.1: fixture pages, feeds and misbehaving URLs (tests/websites.py)."""
+    server = NewsSite()
+    await server.start()
+    yield server
+    await server.stop()

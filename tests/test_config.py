@@ -80,3 +80,29 @@ def test_token_is_secret_in_repr() -> None:
     )
     assert settings.token == "123:abc-DEF"
     assert "abc-DEF" not in repr(settings)
+
+
+def test_feed_settings_parse_and_name_a_bad_url() -> None:
+    """NEWSBOT_FEEDS: URLs separated by commas; anything but http(s) is refused by name."""
+    settings = load_settings(
+        env_file=None,
+        NEWSBOT_ARTICLES_DIR=SEEDS,
+        NEWSBOT_FEEDS="https://a.example/feed, http://b.example/rss",
+        NEWSBOT_FEED_INTERVAL="0.5",
+    )
+    assert settings.feeds == ("https://a.example/feed", "http://b.example/rss")
+    assert settings.feed_interval == 0.5 and settings.fetch_delay == 1.0
+    with pytest.raises(ConfigError, match="NEWSBOT_FEEDS: not an http"):
+        load_settings(env_file=None, NEWSBOT_ARTICLES_DIR=SEEDS, NEWSBOT_FEEDS="feed.xml")
+    with pytest.raises(ConfigError, match="NEWSBOT_FEED_INTERVAL"):
+        load_settings(env_file=None, NEWSBOT_ARTICLES_DIR=SEEDS, NEWSBOT_FEED_INTERVAL="0")
+
+
+def test_env_example_is_a_valid_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copying .env.example to .env gives working defaults (no feeds, no contact)."""
+    monkeypatch.chdir(SEEDS.parent)
+    for key in ("NEWSBOT_FEEDS", "NEWSBOT_CONTACT", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    settings = load_settings(env_file=SEEDS.parent / ".env.example")
+    assert settings.feeds == () and settings.contact is None
+    assert settings.feed_interval == 15.0
