@@ -74,7 +74,7 @@ def prepare(index: SearchIndex, case: Case) -> Prepared:
             dtype=bool,
         ),
         duplicate.reshape(len(evidence), len(evidence)),
-        bool(query.unknown) and index.large,
+        index.unknown_share(query) >= choice.UNKNOWN_SHARE,
     )
 
 
@@ -153,14 +153,14 @@ GRID = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("cases", type=Path)
-    parser.add_argument("articles", type=Path)
+    parser.add_argument("cases", type=Path, nargs="+", help="JSONL files, then the articles")
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args()
-    if "test" in args.cases.name:
+    *files, articles = args.cases
+    if any("test" in f.name for f in files):
         parser.error("the test half is for reporting, not for tuning")
-    index = SearchIndex(load_collection(args.articles))
-    data = [prepare(index, c) for c in load_cases(args.cases)]
+    index = SearchIndex(load_collection(articles))
+    data = [prepare(index, c) for f in files for c in load_cases(f)]
     seed = SearchIndex(load_collection(ROOT / "seeds"))
     seed_data = [prepare(seed, c) for c in load_cases(ROOT / "bench" / "seed_qa.jsonl")]
     order = list(range(len(data)))

@@ -24,12 +24,12 @@ class Weights:
     """
 
     passage: float = 1.0  # the raw ranking's passage part (BM25 of the passage with title)
-    article: float = 1.5  # the raw ranking's article part (BM25 of the article)
+    article: float = 2.0  # the raw ranking's article part (BM25 of the article)
     density: float = 0.25  # share of the question's weight in the best sentence
     typed: float = 0.5  # the best sentence holds the kind of answer asked for
     names: float = 0.3  # share of the question's names the passage holds as written
     held: float = 1.0  # share of the question's names its article holds as written
-    lede: float = -0.5  # the first paragraph, for a question: it restates the story
+    lede: float = -0.25  # the first paragraph, for a question: it restates the story
 
 
 WEIGHTS = Weights()
@@ -41,6 +41,8 @@ MIN_COVERAGE = 0.25
 MIN_FURTHER_COVERAGE = 0.2
 FURTHER_SHARE = 0.5
 MIN_SCORE_RATIO = 0.35
+# A question whose words no article uses weigh this share of it or more is not answered.
+UNKNOWN_SHARE = 0.3
 # When nothing answers, the closest passages are shown (as such) only if the best holds at
 # least this share of the question's weight; below it they would be noise.
 CLOSEST_COVERAGE = 0.5
@@ -101,22 +103,22 @@ def further(evidence: Evidence, best: Evidence) -> bool:
     )
 
 
-def decide(query: Query, ordered: Sequence[Evidence], large: bool) -> Verdict:
+def decide(query: Query, ordered: Sequence[Evidence], unknown: float) -> Verdict:
     """One decision per question, on the best passage after reranking: it answers when it
-    does (answers()) and, in a `large` collection, the question has no word that no
-    article uses (in thousands of news articles, a word none of them uses is what the
-    question is about; in a handful, it may be just the reader's phrasing)."""
+    does (answers()) and words no article uses weigh less than UNKNOWN_SHARE of the
+    question (`unknown`: in thousands of news articles, a word none of them uses is what
+    the question is about: "banana", "Facebook"; a few paraphrase words are not)."""
     if not ordered:
         return NOTHING
     best = ordered[0]
-    if answers(best) and not (large and query.unknown):
+    if answers(best) and unknown < UNKNOWN_SHARE:
         return Verdict(answers=True)
     if best.coverage < CLOSEST_COVERAGE:
         return NOTHING
     names = [n.text for n, held in zip(query.names, best.held, strict=True) if not held]
-    unknown = query.unknown if large else ()  # in a few articles, maybe only the phrasing
-    words = [w for w in unknown if not any(w in name.split() for name in names)]
-    missing = tuple(dict.fromkeys(names + words))
+    words = query.unknown if unknown >= UNKNOWN_SHARE else ()
+    words = tuple(w for w in words if not any(w in name.split() for name in names))
+    missing = tuple(dict.fromkeys((*names, *words)))
     mentioned = tuple(w for w in best.words if w not in missing)
     return Verdict(closest=True, mentioned=mentioned, missing=missing)
 

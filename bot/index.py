@@ -115,7 +115,7 @@ class SearchIndex:
             confirm(query, e, self.passages[e.index], self._sentences) for e in ordered[:CONFIRMED]
         ]
         ordered = rerank(leading) + ordered[CONFIRMED:]
-        verdict = decide(query, ordered, self.large)
+        verdict = decide(query, ordered, self.unknown_share(query))
         shown = select(verdict, ordered, top_k, self._terms_of)  # stage 5
         return Found(query, tuple(self._hit(n, e) for n, e in enumerate(shown, 1)), verdict)
 
@@ -145,6 +145,15 @@ class SearchIndex:
             Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a)
             for i, p, a in self.ranking.scored(query.terms, CANDIDATES)[:RERANKED]
         ]
+
+    def unknown_share(self, query: Query) -> float:
+        """The share of the question's weight in words no article uses (none counts in a
+        collection too small for an absent word to mean anything: LARGE_COLLECTION)."""
+        if not self.large or not query.unknown:
+            return 0.0
+        weights = self.weights(query)
+        unknown = {t for w in query.unknown for t in tokenize(w)}
+        return sum(w for t, w in weights.items() if t in unknown) / (sum(weights.values()) or 1)
 
     def weights(self, query: Query) -> dict[str, float]:
         """The weight of each content term of the question: its IDF; a word the articles

@@ -124,6 +124,8 @@ def _by_surname(names: Names, name: Name) -> bool:
         if k != surname:
             continue
         before = names.keys[at - 1] if at and names.joined[at] else None
+        if before is not None and len(before) == 1:  # a middle initial: "George W Bush"
+            before = names.keys[at - 2] if at > 1 and names.joined[at - 1] else None
         if before not in (None, first) and before not in TITLES and before not in STOP_WORDS:
             return False
         seen = True

@@ -169,6 +169,8 @@ def surface_words(question: str) -> list[str]:
 def _looks_like_name(word: str, position: int) -> bool:
     if " " in word:  # an equivalent form: "United States", "European Union"
         return True
+    if word == "I":
+        return False
     if word.casefold() in _NOT_NAMES and not word.isupper():
         return False
     if (word.isupper() and len(word) > 1) or word.isdigit():  # "BBC", "EU", "2008"
