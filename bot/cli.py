@@ -11,9 +11,9 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -262,19 +262,13 @@ def _print_misses(metrics: Any, show: bool, limit: int = 100) -> None:
 
 def _log_path(settings: Settings) -> Path:
     """The log database, migrated to the current schema, or exit when there is none."""
-    from bot.storage import ConversationLog, DatabaseError
+    from bot.storage import DatabaseError, migrate_file
 
     path = settings.db_path
     if not path.is_file():
         fail(f"there is no conversation log at {path} yet (set NEWSBOT_DB, or run the bot first)")
-
-    async def migrate() -> None:
-        log_db = ConversationLog(path)
-        await log_db.open()
-        await log_db.close()
-
     try:
-        asyncio.run(migrate())
+        asyncio.run(migrate_file(path))
     except DatabaseError as exc:
         fail(str(exc))
     return path
@@ -289,11 +283,17 @@ def _log_path(settings: Settings) -> Path:
 def stats(chart: Path | None, days: int, as_json: bool) -> None:
     """Questions, share answered, top (unanswered) questions, feedback, cited articles."""
     from bot.stats import chart_png, stats_text
-    from bot.storage import DatabaseError, read_stats
+    from bot.storage import DatabaseError, LogStats, read_stats, reader
 
     settings = settings_from(None)
+    path = _log_path(settings)
+
+    async def read() -> LogStats:
+        async with reader(path) as db:
+            return await read_stats(db, days=days)
+
     try:
-        report = read_stats(_log_path(settings), days=days)
+        report = asyncio.run(read())
     except DatabaseError as exc:
         fail(str(exc))
     titles = {a.id: a.title for a in load_collection(settings.articles_dir).articles}
@@ -321,31 +321,39 @@ def stats(chart: Path | None, days: int, as_json: bool) -> None:
 )
 def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
-    from bot.storage import EXPORT_FIELDS, DatabaseError, export_rows
+    from bot.storage import DatabaseError
 
-    settings = settings_from(None)
-    path = _log_path(settings)
+    path = _log_path(settings_from(None))
     try:
         stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
-    count = 0
     try:
-        writer = csv.DictWriter(stream, EXPORT_FIELDS) if fmt == "csv" else None
-        if writer is not None:
-            writer.writeheader()
-        for row in export_rows(path, since.date() if since else None):
-            if writer is not None:
-                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
-            else:
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
+        count = asyncio.run(_export(path, fmt, since.date() if since else None, stream))
     except DatabaseError as exc:
         fail(str(exc))
     finally:
         if out:
             stream.close()
     click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
+
+
+async def _export(path: Path, fmt: str, since: date | None, stream: TextIO) -> int:
+    """Write every turn from `since` on to `stream`; the number written."""
+    from bot.storage import EXPORT_FIELDS, export_rows, reader
+
+    writer = csv.DictWriter(stream, EXPORT_FIELDS) if fmt == "csv" else None
+    if writer is not None:
+        writer.writeheader()
+    count = 0
+    async with reader(path) as db:
+        async for row in export_rows(db, since):
+            if writer is not None:
+                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
+            else:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
 
 
 @main.command()

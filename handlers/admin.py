@@ -13,7 +13,7 @@ from bot.answer import esc
 from bot.chat import Changes, Reply
 from bot.reload import ReloadError, reload_articles
 from bot.stats import chart_png, stats_html
-from bot.storage import DatabaseError, read_stats
+from bot.storage import DatabaseError, read_stats, reader
 from handlers.ask import unknown_command
 from handlers.common import Context, Services, deliver, get_services, is_group, record, send
 
@@ -44,7 +44,8 @@ async def stats(update: Update, context: Context) -> None:
     services = get_services(context)
     await services.log.flush()  # count the latest turns too
     try:
-        report = await asyncio.to_thread(read_stats, services.settings.db_path)
+        async with reader(services.settings.db_path) as db:
+            report = await read_stats(db)
     except DatabaseError as exc:
         await send(
             update,

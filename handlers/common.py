@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.chat import Keyboard, Newsroom, Reply
 from bot.config import Settings
 from bot.loopwatch import LoopWatch
-from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow
+from bot.storage import ChatRow, ConversationLog, HitRow, Kind, Turn, UserRow
 from bot.text import default_workers
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ async def send(
     context: Context,
     reply: Reply,
     *,
-    kind: str,
+    kind: Kind,
     started: float,
     text: str | None = None,
     question: str | None = None,
@@ -183,7 +183,7 @@ def record(
     context: Context,
     reply: Reply,
     *,
-    kind: str,
+    kind: Kind,
     started: float,
     text: str | None = None,
     question: str | None = None,
