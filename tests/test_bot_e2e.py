@@ -188,21 +188,6 @@ async def test_failed_send_gets_an_apology_and_is_still_logged(
     ) == [("error", SORRY)]
 
 
-async def test_flood_control_is_retried_and_answered_once(
-    bot: NewsApp, emulator: BotApiEmulator
-) -> None:
-    """429 with retry_after: the rate limiter waits and retries; exactly one reply."""
-    emulator.inject(
-        "sendMessage",
-        Fault(status=429, description="Too Many Requests: retry after 1", retry_after=1),
-    )
-    await emulator.send_text("Taliban prisoners")
-    messages = await emulator.wait_for(CHAT, 1, timeout=15)
-    await emulator.settle(0.5)
-    assert len(emulator.sent_to(CHAT)) == len(messages) == 1
-    assert "prisoners" in messages[0]["text"]
-
-
 async def test_concurrent_users_each_get_their_answer(
     bot: NewsApp, emulator: BotApiEmulator, settings: Settings
 ) -> None:

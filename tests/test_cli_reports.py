@@ -67,8 +67,7 @@ async def make_log(path: Path) -> None:
 
 
 async def test_stats_prints_tables_and_writes_a_chart(tmp_path: Path) -> None:
-    """`newsbot stats` prints the report tables and writes the PNG chart; --json has the
-    figures."""
+    """`newsbot stats` prints the tables and writes the PNG chart; --json has the figures."""
     db = tmp_path / "log.sqlite3"
     await make_log(db)
     chart = tmp_path / "chart.png"
@@ -90,8 +89,7 @@ async def test_stats_prints_tables_and_writes_a_chart(tmp_path: Path) -> None:
 
 
 async def test_export_csv_and_jsonl(tmp_path: Path) -> None:
-    """`newsbot export` writes every turn with hits and votes as CSV, or JSON lines since a
-    date."""
+    """`newsbot export` writes each turn with hits and votes as CSV, or JSON lines since a date."""
     db = tmp_path / "log.sqlite3"
     await make_log(db)
     result = newsbot("export", "--format", "csv", env={"NEWSBOT_DB": str(db)})

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.library import Library
 from bot.replies import FORGET_EXPIRED, NOT_ALLOWED, STALE_BUTTON, UNKNOWN_BUTTON
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
+from handlers import privacy
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
 from tests.emulator.server import BotApiEmulator
@@ -110,8 +111,7 @@ async def test_more_and_back_edit_the_answer_in_place(
 async def test_stale_and_forged_buttons_get_a_polite_answer(
     tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
-    """A missing page, forged or overlong data, and a button from before a restart get a
-    pop-up, not an error."""
+    """Missing pages, forged data and buttons from before a restart get a pop-up, not an error."""
     settings = bot_settings(tmp_path, emulator)
     app = await start_bot(settings, seed_library)
     await emulator.send_text(QUESTION)
@@ -239,9 +239,13 @@ async def test_forget_deletes_the_user_after_confirmation(
 
 
 async def test_retention_purges_old_rows_at_start(
-    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
+    tmp_path: Path,
+    emulator: BotApiEmulator,
+    seed_library: Library,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With NEWSBOT_RETENTION_DAYS, rows older than that are deleted soon after start."""
+    monkeypatch.setattr(privacy, "RETENTION_FIRST_S", 0.1)  # not 2 s: the test would idle
     settings = bot_settings(tmp_path, emulator, NEWSBOT_RETENTION_DAYS="30")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="milliseconds")
     new = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="milliseconds")
@@ -280,8 +284,7 @@ async def test_retention_purges_old_rows_at_start(
 async def test_allowlist_refuses_once_and_logs(
     tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
-    """Outside NEWSBOT_ALLOWED_CHATS: one refusal, then silence, every message logged as
-    refused."""
+    """Other chats get one refusal, then silence; every message is logged as refused."""
     settings = bot_settings(
         tmp_path, emulator, NEWSBOT_ALLOWED_CHATS="1001", NEWSBOT_ADMIN_IDS=str(ADMIN)
     )
@@ -310,8 +313,7 @@ async def test_allowlist_refuses_once_and_logs(
 
 
 async def test_admin_commands_answer_only_admins(app: NewsApp, emulator: BotApiEmulator) -> None:
-    """/stats and /reload are unknown commands to others; admins see them in /help and their
-    menu."""
+    """/stats and /reload are unknown to others; admins see them in /help and their menu."""
     await emulator.send_command("stats")
     (reply,) = await emulator.wait_for(CHAT)
     assert reply["text"] == "I don't know /stats. See /help for what I can do."
@@ -335,8 +337,7 @@ async def test_admin_commands_answer_only_admins(app: NewsApp, emulator: BotApiE
 
 
 async def test_stats_report_and_chart(app: NewsApp, emulator: BotApiEmulator) -> None:
-    """/stats reports counts, top and unanswered questions, votes and cited articles, then a
-    chart."""
+    """/stats reports counts, top and unanswered questions, votes, cited articles, then a chart."""
     for question in (QUESTION, QUESTION.upper(), "What is the capital of France?"):
         await emulator.send_text(question)
     answers = await emulator.wait_for(CHAT, 3)
@@ -358,8 +359,7 @@ async def test_stats_report_and_chart(app: NewsApp, emulator: BotApiEmulator) ->
 async def test_reload_swaps_articles_and_survives_a_broken_file(
     tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
-    """/reload adds new articles, names a broken file, stales old buttons, and survives an
-    empty folder."""
+    """/reload adds articles, names a broken file, stales old buttons, survives an empty folder."""
     articles = tmp_path / "articles"
     shutil.copytree(SEEDS, articles)
     settings = bot_settings(

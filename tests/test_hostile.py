@@ -123,8 +123,7 @@ def test_any_article_file_gives_valid_replies(
 
 
 async def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_path: Path) -> None:
-    """A 10 MB article, a NUL byte, HTML and twin titles: loaded (or skipped), escaped, told
-    apart by file, paged."""
+    """10 MB of text, a NUL byte, HTML and twin titles: read or skipped, escaped, told apart."""
     folder = tmp_path / "articles"
     folder.mkdir()
     paragraph = (
