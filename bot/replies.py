@@ -35,6 +35,8 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 FORGET_FAILED = "I couldn't delete your data just now: please try /forget again in a minute."
 FORGET_EXPIRED = "This confirmation has expired: send /forget again."
 CHART_CAPTION = "Questions per day and the share answered, last 30 days"
+# What the log stores for a /stats reply: its top questions are other readers' words.
+STATS_LOGGED = "[stats report]"
 EMPTY_QUESTION = "Please ask a question in words, e.g. <i>{example}</i>"
 
 
@@ -66,7 +68,9 @@ class Reply:
     `buttons` go under the last message; `notice` is the pop-up acknowledging a button press
     (`alert`: one the reader must dismiss). `question` is set when the message was a question
     (the log records the turn as one); `keep` is remembered for More/Back once the answer is
-    sent; `photo` is made and sent after the messages.
+    sent; `photo` is made and sent after the messages. `logged_as` is what the log stores
+    instead of the messages, for replies that quote other readers (they can be recomputed,
+    and /forget must not leave a reader's words in someone else's reply).
     """
 
     messages: tuple[str, ...]
@@ -77,6 +81,12 @@ class Reply:
     question: str | None = None
     keep: KeptAnswer | None = None
     photo: Callable[[], Awaitable[Photo]] | None = None
+    logged_as: str | None = None
+
+    @property
+    def logged(self) -> str:
+        """The reply as the conversation log stores it."""
+        return self.logged_as if self.logged_as is not None else "\n\n".join(self.messages)
 
 
 def _plural(n: int, word: str) -> str:
@@ -379,8 +389,8 @@ def reload_failed(reason: str) -> Reply:
 
 
 def stats(report: str, chart: Callable[[], Awaitable[Photo]]) -> Reply:
-    """/stats: the report (bot/stats.py renders it), then its chart."""
-    return Reply((report,), photo=chart)
+    """/stats: the report (bot/stats.py renders it), then its chart; logged without it."""
+    return Reply((report,), photo=chart, logged_as=STATS_LOGGED)
 
 
 def log_unreadable(reason: str) -> Reply:

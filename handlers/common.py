@@ -244,7 +244,7 @@ class Exchange:
                 user=user_row(self.update.effective_user),
                 text=describe(message),
                 kind="question" if reply.question is not None else self.kind,
-                reply="\n\n".join(reply.messages),
+                reply=reply.logged,
                 answered=result.answered if result else None,
                 latency_ms=(time.perf_counter() - self.started) * 1000,
                 telegram_message_id=message.message_id,

@@ -188,6 +188,12 @@ async def purge_before(db: aiosqlite.Connection, cutoff: str) -> dict[str, int]:
     return deleted
 
 
+async def checkpoint(db: aiosqlite.Connection) -> None:
+    """Copy the write-ahead log into the database file and empty it: after a deletion, the
+    WAL still holds the deleted rows' old pages until then."""
+    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 async def table_counts(db: aiosqlite.Connection) -> dict[str, int]:
     """Row count of every table of the log."""
     return {t: await _scalar(db, f"SELECT count(*) FROM {t}") for t in TABLES}

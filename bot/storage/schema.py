@@ -158,6 +158,8 @@ async def connect(path: Path) -> aiosqlite.Connection:
         db = await aiosqlite.connect(path, isolation_level=None)
         await db.execute("PRAGMA busy_timeout = 2000")
         await db.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (/forget, retention) are overwritten with zeros, not left in free pages.
+        await db.execute("PRAGMA secure_delete = ON")
         with contextlib.suppress(sqlite3.OperationalError):  # read-only: keep going
             await db.execute("PRAGMA journal_mode = WAL")
         applied = await migrate(db)

@@ -107,7 +107,9 @@ class ConversationLog:
             before = len(self._queue)
             self._queue = [row for row in self._queue if row.user_id != user_id]
             dropped = before - len(self._queue)  # queued turns, votes and searches
+            dropped += self._forget_pending(user_id)
             deleted = await self._transaction(lambda db: queries.forget_user(db, user_id))
+            await self._checkpoint()
         log.info(
             "Forgot user %d: %d logged message(s), %d queued row(s)", user_id, deleted, dropped
         )
@@ -118,7 +120,9 @@ class ConversationLog:
         cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
         stamp = cutoff.isoformat(timespec="milliseconds")
         async with self._writing:
-            return await self._transaction(lambda db: queries.purge_before(db, stamp))
+            deleted = await self._transaction(lambda db: queries.purge_before(db, stamp))
+            await self._checkpoint()
+        return deleted
 
     async def counts(self) -> dict[str, int]:
         """Row count of every table of the log."""
@@ -144,6 +148,14 @@ class ConversationLog:
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot write to {self.path}: {exc}") from None
         return result
+
+    async def _checkpoint(self) -> None:
+        """After a deletion: no copy of the deleted rows is left in the write-ahead log."""
+        assert self._db is not None
+        try:
+            await queries.checkpoint(self._db)
+        except sqlite3.Error as exc:  # e.g. busy: the next checkpoint copies them over
+            log.warning("Could not checkpoint the log after a deletion: %s", exc)
 
     async def _write_loop(self) -> None:
         delay = RETRY_FIRST_S
@@ -196,6 +208,28 @@ class ConversationLog:
             self.pending_path,
         )
         self._queue.clear()
+
+    def _forget_pending(self, user_id: int) -> int:
+        """Drop a user's rows from the pending file, if one is left (it was unreadable at
+        start): it is a copy of the log too. The rows dropped."""
+        if not self.pending_path.exists():
+            return 0
+        kept, dropped = [], 0
+        try:
+            for line in self.pending_path.read_text(encoding="utf-8").splitlines(keepends=True):
+                try:
+                    mine = row_from_json(line).user_id == user_id
+                except (ValueError, TypeError, KeyError):
+                    mine = False  # unreadable as a row: kept as it was
+                dropped += mine
+                if not mine:
+                    kept.append(line)
+            fd = os.open(self.pending_path, os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.writelines(kept)
+        except OSError as exc:
+            raise DatabaseError(f"cannot rewrite {self.pending_path}: {exc}") from None
+        return dropped
 
     def _restore_pending(self) -> None:
         if not self.pending_path.exists():
