@@ -68,8 +68,8 @@ class Newsroom:
     """Answers readers from the current articles; remembers what buttons and follow-ups need.
 
     `log` (absent in the terminal chat) is where /forget deletes and /stats reads;
-    `articles_dir` and `cache_dir` are what /reload re-reads; `searches` runs the searches
-    (None: the event loop's default thread pool).
+    `folders` (articles folder, index cache) is what /reload re-reads; `searches` runs the
+    searches (None: the event loop's default thread pool).
     """
 
     def __init__(
