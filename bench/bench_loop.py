@@ -14,15 +14,19 @@ import argparse
 import asyncio
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from bench.corpus import generate, questions
 from bot.articles import Article, Collection, passages_of
 from bot.chat import Newsroom
+from bot.library import Library
 from bot.loopwatch import LoopWatch
 from bot.reload import settle_memory
-from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow
+from bot.state import ConversationKey, MemoryState
+from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from bot.text import default_workers
 
 PER_ARTICLE = 10
@@ -42,13 +46,17 @@ def collection(size: int) -> Collection:
     return Collection(articles, tuple(p for a in articles for p in passages_of(a)))
 
 
+class OnTheLoop(Executor):
+    """Runs each call at once, in the calling (event loop) thread: the comparison case."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
 async def load(
-    room: Newsroom,
-    log: ConversationLog,
-    asked: list[str],
-    workers: int,
-    off_loop: bool,
-    searches: ThreadPoolExecutor,
+    room: Newsroom, log: ConversationLog, asked: list[str], workers: int
 ) -> tuple[float, str]:
     watch = LoopWatch()
     watch.start()
@@ -58,12 +66,7 @@ async def load(
         while queue:
             question = queue.pop()
             started = time.perf_counter()
-            if off_loop:
-                reply = await asyncio.get_running_loop().run_in_executor(
-                    searches, room.ask, question, n
-                )
-            else:
-                reply = room.ask(question, n)
+            reply = await room.ask(question, ConversationKey(n, n))
             result = reply.answer
             log.record(
                 Turn(
@@ -74,10 +77,7 @@ async def load(
                     reply="\n".join(reply.messages),
                     answered=bool(result and result.answered),
                     latency_ms=(time.perf_counter() - started) * 1000,
-                    hits=tuple(
-                        HitRow(h.rank, h.passage.article.id, h.passage.paragraph, h.score)
-                        for h in (result.hits if result else ())
-                    ),
+                    hits=result.hit_rows() if result else (),
                 )
             )
             await asyncio.sleep(0)
@@ -92,21 +92,22 @@ async def load(
 async def main_async(args: argparse.Namespace) -> None:
     built = time.perf_counter()
     corpus = collection(args.passages)
-    room = Newsroom(corpus)
+    library = Library.of(corpus)
     settle_memory()  # as `newsbot run` does after loading
     print(f"{len(corpus.passages)} passages indexed in {time.perf_counter() - built:.1f} s")
-    # The bot's search threads: one per CPU (handlers.common.Services.searches).
+    # The bot's search threads: one per CPU (as handlers/app.py makes them).
     searches = ThreadPoolExecutor(default_workers(), "search")
     asked = questions([p.text for p in corpus.passages], args.questions)
     with tempfile.TemporaryDirectory() as tmp:
         log = ConversationLog(Path(tmp) / "log.sqlite3")
         await log.open()
-        runs: list[tuple[str, bool]] = [
-            ("search in a worker thread (the bot)", True),
-            ("search on the event loop (for comparison)", False),
+        runs: list[tuple[str, Executor]] = [
+            ("search in a worker thread (the bot)", searches),
+            ("search on the event loop (for comparison)", OnTheLoop()),
         ]
-        for label, off_loop in runs:
-            rate, lag = await load(room, log, asked, args.workers, off_loop, searches)
+        for label, executor in runs:
+            room = Newsroom(library, MemoryState(), searches=executor)
+            rate, lag = await load(room, log, asked, args.workers)
             print(f"{label}: {rate:.0f} questions/s; event loop {lag}")
         counts = await log.counts()
         await log.close()

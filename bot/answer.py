@@ -1,7 +1,14 @@
-"""Answers: the hits for a question, rendered as Telegram HTML, plain text or JSON."""
+"""Answers and articles as Telegram HTML (and answers as plain text and JSON).
+
+An Answer is the hits for a question; its verdict (bot/choice.py) says what kind of reply it
+is: an answer, the closest passages, or nothing; the renderers switch on it. An answer's own
+words (the preface, "I couldn't find that", the closest passages' line, the page footer) are
+here because every format shares them; every other reply's text is in bot/replies.py.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import time
@@ -12,6 +19,7 @@ from typing import Any
 from bot.articles import SUBTITLE, Article
 from bot.choice import NOTHING, Verdict
 from bot.index import Hit, SearchIndex
+from bot.storage.rows import HitRow
 
 # Telegram's limit on one message's text, in UTF-16 code units (see tg_len).
 MESSAGE_LIMIT = 4096
@@ -37,7 +45,7 @@ def closest_intro(verdict: Verdict) -> str:
     return f"{NOT_ANSWERED} These are the closest passages:"
 
 
-EMPTY_QUESTION = "Please ask a question in words, e.g. <i>{example}</i>"
+INLINE_EXCERPT_CHARS = 1500
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,13 @@ class Answer:
     def closest(self) -> bool:
         """Not answered, but the hits are the closest passages (shown as such)."""
         return self.verdict.closest and bool(self.hits)
+
+    def hit_rows(self) -> tuple[HitRow, ...]:
+        """The passages behind the reply, as the log stores them."""
+        return tuple(
+            HitRow(h.rank, h.passage.article.id, h.passage.paragraph, round(h.score, 6))
+            for h in self.hits
+        )
 
     def preface(self) -> str | None:
         """One line saying what was searched for, when it was not the question as typed."""
@@ -225,17 +240,6 @@ def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT, sep: str = "\n\n") -
     return messages
 
 
-def render_html(result: Answer) -> list[str]:
-    """The answer as Telegram HTML messages, each within Telegram's limit."""
-    preface = result.preface()
-    if not result.answered:
-        return [esc(f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER)]
-    blocks: list[str] = [f"<i>{esc(preface)}</i>"] if preface else []
-    for hit in result.hits:
-        blocks += hit_blocks(hit)
-    return pack(blocks)
-
-
 def render_pages(result: Answer, per_page: int, link: ArticleLink | None = None) -> list[str]:
     """The answer as pages of one message each: up to `per_page` hits that fit in a message.
 
@@ -325,3 +329,66 @@ def to_json(result: Answer) -> dict[str, Any]:
             for h in result.hits
         ],
     }
+
+
+def article_messages(article: Article) -> list[str]:
+    """A whole article as HTML messages within Telegram's limit."""
+    head = [f"<b>{esc(article.title)}</b>"]
+    if article.subtitle:
+        head.append(f"<i>{esc(article.subtitle)}</i>")
+    head.append(source_line(article))
+    blocks = (
+        ["\n".join(head)]
+        if len("\n".join(head)) <= MESSAGE_LIMIT
+        else [f"<b>{esc(shorten(article.title, 1000))}</b>"]
+    )
+    for n, paragraph in enumerate(article.paragraphs, start=1):
+        prefix = f"{esc(article.dateline)} — " if n == 1 and article.dateline else ""
+        label = f"<i>¶ {n}</i> {prefix}"
+        pieces = quote_html([(paragraph, False)], limit=MESSAGE_LIMIT - len(label) - 1)
+        blocks += [
+            label + p.removeprefix("<blockquote>").removesuffix("</blockquote>") for p in pieces
+        ]
+    return pack(blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResult:
+    """One inline-mode result: shown as title and description, sent as `message` (HTML)."""
+
+    id: str
+    title: str
+    description: str
+    message: str
+
+
+def _result_id(text: str) -> str:
+    """A short, stable inline result id (Telegram allows 1-64 bytes)."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def inline_hit(hit: Hit, link: ArticleLink) -> InlineResult:
+    """A passage to share: the article as title, its key sentence as description."""
+    passage = hit.passage
+    start, end = hit.best_sentence
+    return InlineResult(
+        id=_result_id(f"{passage.article.id}\x00{passage.paragraph}\x00{passage.part}"),
+        title=shorten(passage.article.title, 100),
+        description=shorten(passage.text[start:end], 200),
+        message=hit_block(hit, link),
+    )
+
+
+def inline_article(article: Article, link: str | None) -> InlineResult:
+    """An article to share (no question yet): its title and first paragraph."""
+    first = article.paragraphs[0] if article.paragraphs else ""
+    title = f"<b>{esc(shorten(article.title, 300))}</b>"
+    excerpt = esc(shorten(first, INLINE_EXCERPT_CHARS))
+    message = f"{title}\n<blockquote>{excerpt}</blockquote>\n"
+    message += source_line(article, 1 if first else None, link)
+    return InlineResult(
+        id=_result_id(f"article\x00{article.id}"),
+        title=shorten(article.title, 100),
+        description=shorten(article.subtitle or first, 200),
+        message=message if tg_len(message) <= MESSAGE_LIMIT else title,
+    )

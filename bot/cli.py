@@ -11,19 +11,22 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
-from bot.answer import answer, html_to_text, render_text, to_json
+from bot.answer import answer, render_text, to_json
 from bot.articles import Collection, load_collection
 from bot.cache import load_or_build, size_on_disk
 from bot.chat import Newsroom
 from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
 from bot.index import SearchIndex
+from bot.library import Library
 from bot.reload import settle_memory
+from bot.state import MemoryState
+from bot.terminal import chat_loop
 
 log = logging.getLogger("newsbot")
 
@@ -64,14 +67,12 @@ def collection_from(settings: Settings) -> Collection:
     return collection
 
 
-def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
+def library_from(settings: Settings, announce: bool = False) -> Library:
     """Load the articles and the index (from the cache when it is current)."""
     started = time.perf_counter()
     collection = collection_from(settings)
     result = load_or_build(collection, settings.cache_dir)
-    room = Newsroom(
-        collection, top_k=settings.top_k, index=SearchIndex(collection, built=result.indexes)
-    )
+    library = Library.of(collection, SearchIndex(collection, built=result.indexes))
     log.log(
         logging.INFO if announce else logging.DEBUG,
         "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms (index %s)",
@@ -82,7 +83,7 @@ def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
         (time.perf_counter() - started) * 1000,
         result.status,
     )
-    return room
+    return library
 
 
 articles_option = click.option(
@@ -105,10 +106,11 @@ def main() -> None:
 @articles_option
 def ask(question: tuple[str, ...], as_json: bool, articles: Path | None) -> None:
     """Answer QUESTION; with "-", answer one question per line of standard input."""
-    room = newsroom_from(settings_from(articles))
+    settings = settings_from(articles)
+    index = library_from(settings).current.index
     text = " ".join(question)
     for q in _questions(text):
-        result = answer(room.index, q, room.top_k)
+        result = answer(index, q, settings.top_k)
         if as_json:
             click.echo(json.dumps(to_json(result), ensure_ascii=False))
         else:
@@ -133,9 +135,9 @@ def _questions(text: str) -> Iterator[str]:
 @articles_option
 def sources(as_json: bool, articles: Path | None) -> None:
     """List the articles: number, id, title, date, passages."""
-    room = newsroom_from(settings_from(articles))
+    collection = library_from(settings_from(articles)).collection
     counts: dict[str, int] = {}
-    for passage in room.collection.passages:
+    for passage in collection.passages:
         counts[passage.article.id] = counts.get(passage.article.id, 0) + 1
     rows = [
         {
@@ -145,7 +147,7 @@ def sources(as_json: bool, articles: Path | None) -> None:
             "published": a.published,
             "passages": counts.get(a.id, 0),
         }
-        for n, a in enumerate(room.collection.articles, start=1)
+        for n, a in enumerate(collection.articles, start=1)
     ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -208,8 +210,8 @@ def eval_command(
         fail("give CASES_FILES (JSONL) and/or --known-items DIR")
     output: dict[str, Any] = {}
     if cases_files:
-        room = newsroom_from(settings_from(articles))
-        compared = evaluate.systems(room.index, titles=True)
+        index = library_from(settings_from(articles)).current.index
+        compared = evaluate.systems(index, titles=True)
     for cases_file in cases_files:
         try:
             cases = evaluate.load_cases(cases_file)
@@ -260,19 +262,13 @@ def _print_misses(metrics: Any, show: bool, limit: int = 100) -> None:
 
 def _log_path(settings: Settings) -> Path:
     """The log database, migrated to the current schema, or exit when there is none."""
-    from bot.storage import ConversationLog, DatabaseError
+    from bot.storage import DatabaseError, migrate_file
 
     path = settings.db_path
     if not path.is_file():
         fail(f"there is no conversation log at {path} yet (set NEWSBOT_DB, or run the bot first)")
-
-    async def migrate() -> None:
-        log_db = ConversationLog(path)
-        await log_db.open()
-        await log_db.close()
-
     try:
-        asyncio.run(migrate())
+        asyncio.run(migrate_file(path))
     except DatabaseError as exc:
         fail(str(exc))
     return path
@@ -287,11 +283,17 @@ def _log_path(settings: Settings) -> Path:
 def stats(chart: Path | None, days: int, as_json: bool) -> None:
     """Questions, share answered, top (unanswered) questions, feedback, cited articles."""
     from bot.stats import chart_png, stats_text
-    from bot.storage import DatabaseError, read_stats
+    from bot.storage import DatabaseError, LogStats, read_stats, reader
 
     settings = settings_from(None)
+    path = _log_path(settings)
+
+    async def read() -> LogStats:
+        async with reader(path) as db:
+            return await read_stats(db, days=days)
+
     try:
-        report = read_stats(_log_path(settings), days=days)
+        report = asyncio.run(read())
     except DatabaseError as exc:
         fail(str(exc))
     titles = {a.id: a.title for a in load_collection(settings.articles_dir).articles}
@@ -319,25 +321,15 @@ def stats(chart: Path | None, days: int, as_json: bool) -> None:
 )
 def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
-    from bot.storage import EXPORT_FIELDS, DatabaseError, export_rows
+    from bot.storage import DatabaseError
 
-    settings = settings_from(None)
-    path = _log_path(settings)
+    path = _log_path(settings_from(None))
     try:
         stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
-    count = 0
     try:
-        writer = csv.DictWriter(stream, EXPORT_FIELDS) if fmt == "csv" else None
-        if writer is not None:
-            writer.writeheader()
-        for row in export_rows(path, since.date() if since else None):
-            if writer is not None:
-                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
-            else:
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
+        count = asyncio.run(_export(path, fmt, since.date() if since else None, stream))
     except DatabaseError as exc:
         fail(str(exc))
     finally:
@@ -364,32 +356,35 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
     sys.exit(run_import(settings, sources, report))
 
 
+async def _export(path: Path, fmt: str, since: date | None, stream: TextIO) -> int:
+    """Write every turn from `since` on to `stream`; the number written."""
+    from bot.storage import EXPORT_FIELDS, export_rows, reader
+
+    writer = csv.DictWriter(stream, EXPORT_FIELDS) if fmt == "csv" else None
+    if writer is not None:
+        writer.writeheader()
+    count = 0
+    async with reader(path) as db:
+        async for row in export_rows(db, since):
+            if writer is not None:
+                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
+            else:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
 @main.command()
 @articles_option
 def chat(articles: Path | None) -> None:
     """Talk to the bot in this terminal: questions and /help, /sources, /source N."""
-    room = newsroom_from(settings_from(articles))
-    _chat_loop(room)
+    settings = settings_from(articles)
+    chat_loop(terminal_room(settings, library_from(settings)))
 
 
-def _chat_loop(room: Newsroom) -> None:
-    interactive = sys.stdin.isatty()
-    if interactive:
-        click.echo(html_to_text(room.start().messages[0]))
-        click.echo("(Ctrl-D or /quit to leave.)\n")
-    while True:
-        try:
-            line = input("you> " if interactive else "")
-        except (EOFError, KeyboardInterrupt):
-            click.echo()
-            return
-        if line.strip() in ("/quit", "/exit"):
-            return
-        if not line.strip():
-            continue
-        for message in room.handle(line, who="terminal").messages:
-            click.echo(html_to_text(message))
-            click.echo()
+def terminal_room(settings: Settings, library: Library) -> Newsroom:
+    """The conversation without Telegram: nothing is logged, so nothing to /forget."""
+    return Newsroom(library, MemoryState(), top_k=settings.top_k)
 
 
 @main.command()
@@ -400,15 +395,15 @@ def run(articles: Path | None) -> None:
     if settings.token is None:
         if sys.stdin.isatty() and not os.environ.get("CI"):
             click.echo(f"{NO_TOKEN}.\nStarting the terminal chat now.\n", err=True)
-            _chat_loop(newsroom_from(settings))
+            chat_loop(terminal_room(settings, library_from(settings)))
             return
         fail(NO_TOKEN)
-    room = newsroom_from(settings, announce=True)
+    library = library_from(settings, announce=True)
     settle_memory()
     # The composition root: the only place the core hands over to the Telegram layer.
     from handlers.app import run_bot
 
     try:
-        run_bot(settings, room)
+        run_bot(settings, library)
     except StartupError as exc:
         fail(str(exc))

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bot.chat import Changes
 from bot.config import Settings
 from bot.imports import Importer, ImportResult, fetcher_from
+from bot.library import Changes
 from bot.reload import ReloadError
 from bot.web import Fetcher
 

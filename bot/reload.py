@@ -1,7 +1,7 @@
 """Re-reading the articles folder while the bot runs: /reload and the folder watch.
 
 The new collection is loaded and indexed beside the old one, then swapped in with one
-assignment (Newsroom.replace): questions asked meanwhile are answered from the old index,
+assignment (Library.replace): questions asked meanwhile are answered from the old index,
 and a folder that cannot be read, or holds no readable article, leaves the old one in place.
 """
 
@@ -17,8 +17,8 @@ from watchfiles import Change, awatch
 
 from bot.articles import ARTICLE_SUFFIXES, load_collection
 from bot.cache import load_or_build
-from bot.chat import Changes, Newsroom, compare
 from bot.index import SearchIndex
+from bot.library import Changes, Library, compare
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class ReloadError(Exception):
     """The folder could not be re-read; the articles already loaded stay in use."""
 
 
-def reload_articles(room: Newsroom, folder: Path, cache_dir: Path) -> Changes:
+def reload_articles(room: Library, folder: Path, cache_dir: Path) -> Changes:
     """Re-read `folder`, index it (or load the cached index) and swap it in. Blocking."""
     with room.reloading:  # one reload at a time: /reload and the watch may coincide
         kept = f"kept the {len(room.collection.articles)} articles already loaded"

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
 
-from bot.chat import PageAction, VoteAction, parse_button
-from bot.storage import DatabaseError, Vote
-from handlers.common import Context, deliver, get_services, keyboard
+from bot import replies
+from bot.replies import PageAction, VoteAction, parse_button
+from bot.state import MessageKey, VoteKey
+from bot.storage import Vote
+from handlers.common import Context, NewsApp, deliver, get_services, keyboard
 
-log = logging.getLogger(__name__)
 
-UNKNOWN_BUTTON = "This button no longer works: please ask again."
-FORGET_FAILED = "I couldn't delete your data just now: please try /forget again in a minute."
+def register(app: NewsApp) -> None:
+    app.add_handler(CallbackQueryHandler(on_button))
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -25,31 +25,17 @@ async def on_button(update: Update, context: Context) -> None:
     message = query.message
     action = parse_button(query.data)
     if action is None or message is None:
-        await query.answer(UNKNOWN_BUTTON)
+        await query.answer(replies.UNKNOWN_BUTTON)
         return
     services = get_services(context)
-    room = services.room
-    where = (message.chat.id, message.message_id)
+    room, user_id = services.room, query.from_user.id
     if isinstance(action, VoteAction):
-        services.log.record(
-            Vote(message.chat.id, message.message_id, query.from_user.id, action.vote)
-        )
-        await query.answer(room.vote((*where, query.from_user.id), action.vote).notice)
-        return
-    if isinstance(action, PageAction):
-        reply = room.page(where, action.page)
-    elif action.user_id != query.from_user.id:
-        reply = room.not_your_forget()
-    elif action.confirmed:
-        try:
-            deleted = await services.log.forget(query.from_user.id)
-        except DatabaseError as exc:
-            log.warning("Could not forget user %d: %s", query.from_user.id, exc)
-            await query.answer(FORGET_FAILED, show_alert=True)
-            return
-        reply = room.forgotten(query.from_user.id, deleted)
+        services.log.record(Vote(message.chat.id, message.message_id, user_id, action.vote))
+        reply = await room.vote(VoteKey(message.chat.id, message.message_id, user_id), action.vote)
+    elif isinstance(action, PageAction):
+        reply = await room.page(MessageKey(message.chat.id, message.message_id), action.page)
     else:
-        reply = room.forget_cancelled()
+        reply = await room.answer_forget(action, user_id)
     if reply.messages:
         try:
             await deliver(
@@ -60,4 +46,4 @@ async def on_button(update: Update, context: Context) -> None:
         except BadRequest as exc:  # pressed twice quickly: the text is already there
             if "not modified" not in exc.message:
                 raise
-    await query.answer(reply.notice)
+    await query.answer(reply.notice, show_alert=reply.alert)

@@ -1,9 +1,11 @@
-"""Shared services and the one way handlers send a reply and log the turn."""
+"""What every handler shares: the services, sending a reply and logging its turn, and the
+small readings of Telegram objects (who, where, addressed to the bot?)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,20 +14,26 @@ from functools import partial
 from typing import TypeVar
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ChatType
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.constants import ChatAction, ChatType, MessageEntityType
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.chat import Keyboard, Newsroom, Reply
+from bot.chat import Newsroom
 from bot.config import Settings
 from bot.loopwatch import LoopWatch
-from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow
-from bot.text import default_workers
+from bot.replies import Keyboard, Reply
+from bot.state import ConversationKey, MessageKey
+from bot.storage import ChatRow, ConversationLog, Kind, Turn, UserRow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SERVICES_KEY = "services"
+SEND_ATTEMPTS = 3
+SEND_RETRY_S = 0.5
+# "Typing…" only when the reader would notice the wait: a reply within this arrives before
+# the indicator could show, and the extra call would halve the bot's capacity.
+TYPING_AFTER_S = 0.2
 
 BotData = dict[object, object]
 Context = CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
@@ -39,32 +47,23 @@ NewsApp = Application[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Services:
-    """What handlers need: the articles, the log and the settings."""
+    """What the handlers share, made once in post_init. `refused`, `admin_menus` and `tasks`
+    change while the bot runs."""
 
     room: Newsroom
     log: ConversationLog
     settings: Settings
-    watch: LoopWatch
+    loop_lag: LoopWatch  # how late the event loop runs its timers (logged at shutdown)
+    searches: ThreadPoolExecutor  # the room's search threads, shut down with the bot
     refused: set[int] = field(default_factory=set)  # chats already told they are not allowed
+    admin_menus: set[int] = field(default_factory=set)  # admins whose command menu is set
     stop: asyncio.Event = field(default_factory=asyncio.Event)  # ends background tasks
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    admin_menus: set[int] = field(default_factory=set)  # admins whose command menu is set
-    # Searches run here, off the event loop: one thread per CPU. More threads would only
-    # fight the event loop for the GIL (bench_loop: lag p99 8 ms with asyncio's default
-    # pool, 2-4 ms with this one).
-    searches: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(default_workers(), "search")
-    )
-
-    async def search(self, call: Callable[[], T]) -> T:
-        """Run a search (or another CPU-bound core call) in the search threads."""
-        return await asyncio.get_running_loop().run_in_executor(self.searches, call)
 
 
 def _services(bot_data: BotData) -> Services:
-    """The shared services, put in bot_data by post_init."""
     services = bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     return services
@@ -80,8 +79,58 @@ def get_services_of(app: NewsApp) -> Services:
     return _services(app.bot_data)
 
 
+# -- reading Telegram objects -----------------------------------------------------------------
+
+
 def is_group(chat: Chat | None) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def is_admin(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return get_services(context).settings.is_admin(user.id if user else None)
+
+
+def conversation_of(update: Update) -> ConversationKey:
+    """Follow-ups are per reader and chat."""
+    chat, user = update.effective_chat, update.effective_user
+    return ConversationKey(chat.id if chat else 0, user.id if user else 0)
+
+
+def addressed_to_bot(message: Message, context: Context) -> bool:
+    """A reply to one of the bot's messages, or a message that mentions the bot."""
+    replied = message.reply_to_message
+    if replied and replied.from_user is not None and replied.from_user.id == context.bot.id:
+        return True
+    username = (context.bot.username or "").lower()
+    for entity, value in message.parse_entities(
+        [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
+    ).items():
+        if entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None:
+            if entity.user.id == context.bot.id:
+                return True
+        elif value.lstrip("@").lower() == username:
+            return True
+    return False
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    """The question without the bot's @mention."""
+    if not username:
+        return text
+    return " ".join(re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).split())
+
+
+def describe(message: Message) -> str:
+    """The message's text, or what kind of message it was ("[photo]")."""
+    if message.text is not None:
+        return message.text
+    kind = message.effective_attachment
+    name = type(kind).__name__.lower() if kind is not None else "message"
+    if isinstance(kind, tuple):
+        name = "photo"
+    caption = f" {message.caption}" if message.caption else ""
+    return f"[{name}]{caption}"
 
 
 def chat_row(chat: Chat) -> ChatRow:
@@ -101,8 +150,7 @@ def user_row(user: User | None) -> UserRow | None:
     )
 
 
-SEND_ATTEMPTS = 3
-SEND_RETRY_S = 0.5
+# -- talking to Telegram ----------------------------------------------------------------------
 
 
 async def deliver(call: Callable[[], Awaitable[T]], attempts: int = SEND_ATTEMPTS) -> T:
@@ -136,95 +184,74 @@ def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     )
 
 
-async def send(
-    update: Update,
-    context: Context,
-    reply: Reply,
-    *,
-    kind: str,
-    started: float,
-    text: str | None = None,
-    question: str | None = None,
-) -> None:
-    """Send the reply's messages (as replies in groups) and queue the turn for the log.
-
-    The buttons go under the last message; an answer is kept for its More/Back buttons.
-    """
-    message = update.effective_message
+async def with_typing(update: Update, context: Context, work: Awaitable[T]) -> T:
+    """Await `work`; show "typing…" if it takes longer than TYPING_AFTER_S."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_S)
     chat = update.effective_chat
-    assert message is not None
-    assert chat is not None
-    quote = is_group(chat)
-    last: Message | None = None
-    try:
-        for n, part in enumerate(reply.messages, start=1):
-            markup = keyboard(reply.buttons) if n == len(reply.messages) else None
-            last = await deliver(
-                partial(message.reply_html, part, do_quote=quote, reply_markup=markup)
+    if not done and chat is not None:
+        try:
+            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        except TelegramError as exc:  # a lost chat action is no reason to lose the answer
+            log.debug("Chat action failed: %s", exc)
+    return await task
+
+
+class Exchange:
+    """One incoming message and the bot's reply: sends the reply and logs the turn, with the
+    latency counted from when the handler took the message."""
+
+    def __init__(self, update: Update, context: Context, kind: Kind = "command") -> None:
+        self.update = update
+        self.context = context
+        self.kind: Kind = kind
+        self.started = time.perf_counter()
+
+    async def reply(self, reply: Reply) -> None:
+        """Send the messages (as replies in groups), buttons under the last, then the photo;
+        keep an answer for its buttons; queue the turn for the log."""
+        message, chat = self.update.effective_message, self.update.effective_chat
+        assert message is not None
+        assert chat is not None
+        quote = is_group(chat)
+        last: Message | None = None
+        try:
+            for n, part in enumerate(reply.messages, start=1):
+                markup = keyboard(reply.buttons) if n == len(reply.messages) else None
+                last = await deliver(
+                    partial(message.reply_html, part, do_quote=quote, reply_markup=markup)
+                )
+        except TimedOut as exc:  # probably delivered: log the turn, don't apologise twice
+            log.warning("Sending a reply timed out (it may still arrive): %s", exc)
+        if last is not None:
+            room = get_services(self.context).room
+            await room.keep(MessageKey(chat.id, last.message_id), reply)
+        self.record(reply, last.message_id if last is not None else None)
+        if reply.photo is not None:
+            photo = await reply.photo()
+            send = partial(message.reply_photo, photo.png, filename=photo.filename)
+            await deliver(partial(send, caption=photo.caption))
+
+    def record(self, reply: Reply, bot_message_id: int | None = None) -> None:
+        """Queue the turn for the conversation log (a question if the reply says so)."""
+        message, chat = self.update.effective_message, self.update.effective_chat
+        if message is None or chat is None:
+            return
+        result = reply.answer
+        get_services(self.context).log.record(
+            Turn(
+                chat=chat_row(chat),
+                user=user_row(self.update.effective_user),
+                text=describe(message),
+                kind="question" if reply.question is not None else self.kind,
+                reply=reply.logged,
+                answered=result.answered if result else None,
+                latency_ms=(time.perf_counter() - self.started) * 1000,
+                telegram_message_id=message.message_id,
+                update_id=self.update.update_id,
+                received_at=message.date.isoformat(timespec="milliseconds"),
+                hits=result.hit_rows() if result else (),
+                bot_message_id=bot_message_id,
+                question=reply.question,
             )
-    except TimedOut as exc:  # probably delivered: log the turn, don't apologise twice
-        log.warning("Sending a reply timed out (it may still arrive): %s", exc)
-    if last is not None and reply.answer is not None and reply.buttons:
-        get_services(context).room.keep((chat.id, last.message_id), reply.answer)
-    record(
-        update,
-        context,
-        reply,
-        kind=kind,
-        started=started,
-        text=text,
-        question=question,
-        bot_message_id=last.message_id if last is not None else None,
-    )
-
-
-def record(
-    update: Update,
-    context: Context,
-    reply: Reply,
-    *,
-    kind: str,
-    started: float,
-    text: str | None = None,
-    question: str | None = None,
-    bot_message_id: int | None = None,
-) -> None:
-    """Queue one turn for the conversation log."""
-    message = update.effective_message
-    chat = update.effective_chat
-    if message is None or chat is None:
-        return
-    result = reply.answer
-    hits = tuple(
-        HitRow(h.rank, h.passage.article.id, h.passage.paragraph, round(h.score, 6))
-        for h in (result.hits if result else ())
-    )
-    get_services(context).log.record(
-        Turn(
-            chat=chat_row(chat),
-            user=user_row(update.effective_user),
-            text=text if text is not None else describe(message),
-            kind=kind,
-            reply="\n\n".join(reply.messages),
-            answered=result.answered if result else None,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            telegram_message_id=message.message_id,
-            update_id=update.update_id,
-            received_at=message.date.isoformat(timespec="milliseconds"),
-            hits=hits,
-            bot_message_id=bot_message_id,
-            question=question,
         )
-    )
-
-
-def describe(message: Message) -> str:
-    """The message's text, or what kind of message it was ("[photo]")."""
-    if message.text is not None:
-        return message.text
-    kind = message.effective_attachment
-    name = type(kind).__name__.lower() if kind is not None else "message"
-    if isinstance(kind, tuple):
-        name = "photo"
-    caption = f" {message.caption}" if message.caption else ""
-    return f"[{name}]{caption}"

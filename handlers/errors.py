@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.chat import Reply
-from handlers.common import SERVICES_KEY, Context, deliver, record
+from bot import replies
+from handlers.common import SERVICES_KEY, Context, Exchange, NewsApp, deliver
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+
+def register(app: NewsApp) -> None:
+    app.add_error_handler(on_error)
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -28,11 +29,12 @@ async def on_error(update: object, context: Context) -> None:
         return
     if isinstance(error, Forbidden):  # blocked by the user or removed from the group
         return
-    started = time.perf_counter()
+    exchange = Exchange(update, context, "error")
+    sorry = replies.sorry()
     try:
         chat_id = update.effective_chat.id
-        await deliver(lambda: context.bot.send_message(chat_id, SORRY))
+        await deliver(lambda: context.bot.send_message(chat_id, sorry.messages[0]))
     except TelegramError as exc:
         log.warning("Could not send the apology either: %s", exc)
     if SERVICES_KEY in context.bot_data and update.effective_message is not None:
-        record(update, context, Reply((SORRY,)), kind="error", started=started)
+        exchange.record(sorry)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
+from telegram.ext import InlineQueryHandler
 
 from bot.storage import InlineSearch
-from handlers.common import Context, deliver, get_services
+from handlers.common import Context, NewsApp, deliver, get_services
 
 # Seconds Telegram may cache the results of one query (the same for every user).
 CACHE_TIME = 60
+
+
+def register(app: NewsApp) -> None:
+    app.add_handler(InlineQueryHandler(on_inline_query))
 
 
 async def on_inline_query(update: Update, context: Context) -> None:
@@ -22,7 +26,6 @@ async def on_inline_query(update: Update, context: Context) -> None:
         return
     started = time.perf_counter()
     services = get_services(context)
-    found = await services.search(partial(services.room.inline, query.query))
     results = [
         InlineQueryResultArticle(
             id=r.id,
@@ -30,7 +33,7 @@ async def on_inline_query(update: Update, context: Context) -> None:
             description=r.description,
             input_message_content=InputTextMessageContent(r.message, parse_mode=ParseMode.HTML),
         )
-        for r in found
+        for r in await services.room.inline(query.query)
     ]
     await deliver(lambda: query.answer(results, cache_time=CACHE_TIME, is_personal=False))
     services.log.record(

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-import time
-
 from telegram import Update
+from telegram.ext import MessageHandler, filters
 
-from bot.chat import Reply
-from handlers.ask import addressed_to_bot
-from handlers.common import Context, is_group, send
+from bot import replies
+from handlers.common import Context, Exchange, NewsApp, addressed_to_bot, is_group
 
-TEXT_ONLY = (
-    "I can only read text: send me a question about the articles in words, "
-    "or see what they cover with /sources."
+NOT_TEXT = (
+    filters.PHOTO
+    | filters.Sticker.ALL
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
 )
+
+
+def register(app: NewsApp) -> None:
+    app.add_handler(MessageHandler(NOT_TEXT & filters.UpdateType.MESSAGE, not_text))
 
 
 async def not_text(update: Update, context: Context) -> None:
@@ -23,4 +36,4 @@ async def not_text(update: Update, context: Context) -> None:
         is_group(update.effective_chat) and not addressed_to_bot(message, context)
     ):
         return
-    await send(update, context, Reply((TEXT_ONLY,)), kind="other", started=time.perf_counter())
+    await Exchange(update, context, "other").reply(replies.text_only())

@@ -1,26 +1,28 @@
-"""/forget (with a confirmation button) and the daily retention purge."""
+"""Retention: the daily purge of log rows older than NEWSBOT_RETENTION_DAYS.
+
+(/forget is in the command table; its confirmation buttons are in handlers/buttons.py.)
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-
-from telegram import Update
+from datetime import timedelta
 
 from bot.storage import DatabaseError
-from handlers.common import Context, get_services, send
+from handlers.common import Context, NewsApp, get_services
 
 log = logging.getLogger(__name__)
 
+# The purge runs this long after start, then daily.
+RETENTION_FIRST_S = 2.0
 
-async def forget(update: Update, context: Context) -> None:
-    """Ask for confirmation; the Yes button (handlers.buttons) deletes."""
-    started = time.perf_counter()
-    user = update.effective_user
-    if user is None:
-        return
-    reply = get_services(context).room.forget_prompt(user.id)
-    await send(update, context, reply, kind="command", started=started)
+
+def schedule_retention(app: NewsApp) -> None:
+    """Purge old rows soon after start, then daily (python-telegram-bot's job queue)."""
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            purge_old_rows, interval=timedelta(days=1), first=RETENTION_FIRST_S, name="retention"
+        )
 
 
 async def purge_old_rows(context: Context) -> None:

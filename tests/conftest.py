@@ -14,6 +14,9 @@ from telegram import Update
 from bot.articles import load_collection
 from bot.chat import Newsroom
 from bot.config import Settings, load_settings
+from bot.index import SearchIndex
+from bot.library import Edition, Library
+from bot.state import MemoryState
 from handlers.app import build_application
 from handlers.common import NewsApp
 from tests.emulator.server import TOKEN, BotApiEmulator
@@ -43,9 +46,28 @@ def no_token_leaks(
 
 
 @pytest.fixture(scope="session")
-def seed_room() -> Newsroom:
-    """The shipped seed collection, indexed once for the session."""
-    return Newsroom(load_collection(SEEDS))
+def seed_edition() -> Edition:
+    """The shipped seed collection, indexed once for the session (immutable)."""
+    collection = load_collection(SEEDS)
+    return Edition.of(collection, SearchIndex(collection))
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_edition: Edition) -> SearchIndex:
+    """The seed collection's search index (immutable)."""
+    return seed_edition.index
+
+
+@pytest.fixture
+def seed_library(seed_edition: Edition) -> Library:
+    """The seed edition in a library of this test's own (a reload here touches no other)."""
+    return Library(seed_edition)
+
+
+@pytest.fixture
+def seed_room(seed_library: Library) -> Newsroom:
+    """A conversation over the seeds with fresh reader state, as the terminal chat has."""
+    return Newsroom(seed_library, MemoryState())
 
 
 @pytest.fixture
@@ -77,9 +99,9 @@ def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
     return bot_settings(tmp_path, emulator)
 
 
-async def start_bot(settings: Settings, room: Newsroom) -> NewsApp:
+async def start_bot(settings: Settings, library: Library) -> NewsApp:
     """Start the Application the way run_polling does, inside the test's event loop."""
-    app = build_application(settings, room)
+    app = build_application(settings, library)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)
@@ -102,9 +124,9 @@ async def stop_bot(app: NewsApp) -> None:
 
 
 @pytest.fixture
-async def bot(settings: Settings, seed_room: Newsroom) -> AsyncIterator[NewsApp]:
+async def bot(settings: Settings, seed_library: Library) -> AsyncIterator[NewsApp]:
     """The real Application, long-polling the emulator."""
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     yield app
     await stop_bot(app)
 

@@ -1,4 +1,4 @@
-"""Rendering answers: Telegram HTML that is valid, escaped and within 4096 characters."""
+"""Rendering answers: Telegram HTML that is valid, escaped, paged and within 4096 characters."""
 
 from __future__ import annotations
 
@@ -13,20 +13,20 @@ from bot.answer import (
     answer,
     pack,
     quote_html,
-    render_html,
+    render_pages,
     render_text,
+    tg_len,
     to_json,
 )
-from bot.articles import Collection, parse_article, passages_of
-from bot.chat import Newsroom
+from bot.articles import Collection, Passage, parse_article, passages_of
 from bot.index import SearchIndex
 from tests.emulator.telegram_html import parse_html
 
 
-def test_answer_html_quotes_bolds_and_cites(seed_room: Newsroom) -> None:
+def test_answer_html_quotes_bolds_and_cites(seed_index: SearchIndex) -> None:
     """Each hit is a blockquote with a bold sentence and a source line with file and ¶."""
-    result = answer(seed_room.index, "When will all US troops leave Afghanistan?", 3)
-    (message,) = render_html(result)
+    result = answer(seed_index, "When will all US troops leave Afghanistan?", 3)
+    (message,) = render_pages(result, per_page=3)
     assert message.count("<blockquote>") == 3
     assert "<b>Earlier this month, President Biden said" in message
     assert "000_e6af9304790c8bd1.txt · ¶ 6 · KABUL" in message
@@ -35,18 +35,30 @@ def test_answer_html_quotes_bolds_and_cites(seed_room: Newsroom) -> None:
         assert hit.passage.text in text
 
 
-def test_no_answer_says_so_and_points_to_sources(seed_room: Newsroom) -> None:
+def test_pages_hold_per_page_hits_with_a_footer(seed_index: SearchIndex) -> None:
+    """More hits than a page takes: pages of `per_page` passages, each saying which ones."""
+    result = answer(seed_index, "Taliban", 3, pages=4)
+    pages = render_pages(result, per_page=3)
+    assert len(pages) == -(-len(result.hits) // 3) > 1
+    assert "<i>Passages 1–3 of" in pages[0]
+    assert all(page.count("<blockquote>") <= 3 for page in pages)
+    shown = "".join(parse_html(page) for page in pages)
+    assert all(hit.passage.text in shown for hit in result.hits)  # every hit on some page
+
+
+def test_no_answer_says_so_and_points_to_sources(seed_index: SearchIndex) -> None:
     """Nothing relevant: a plain sentence and /sources, no passages."""
-    result = answer(seed_room.index, "What is the capital of France?", 3)
-    assert render_html(result) == [NO_ANSWER]
+    result = answer(seed_index, "What is the capital of France?", 3)
+    assert result.verdict == "not_found"
+    assert render_pages(result, 3) == [NO_ANSWER]
     assert "/sources" in NO_ANSWER
     assert "couldn't find" in NO_ANSWER
     assert render_text(result) == NO_ANSWER
 
 
-def test_json_shape(seed_room: Newsroom) -> None:
+def test_json_shape(seed_index: SearchIndex) -> None:
     """to_json has the documented keys and is serialisable."""
-    data = to_json(answer(seed_room.index, "Taliban prisoners", 3))
+    data = to_json(answer(seed_index, "Taliban prisoners", 3))
     assert set(data) == {
         "question",
         "answered",
@@ -62,6 +74,15 @@ def test_json_shape(seed_room: Newsroom) -> None:
     json.dumps(data)
 
 
+def test_hit_rows_are_what_the_log_stores(seed_index: SearchIndex) -> None:
+    """Answer.hit_rows(): rank, article id, paragraph and score of every hit, in order."""
+    result = answer(seed_index, "When will all US troops leave Afghanistan?", 3)
+    rows = result.hit_rows()
+    assert [r.rank for r in rows] == [1, 2, 3]
+    assert (rows[0].article_id, rows[0].paragraph) == ("000_e6af9304790c8bd1", 6)
+    assert rows[0].score == round(result.hits[0].score, 6)
+
+
 def hostile_index(body: str) -> SearchIndex:
     article = parse_article(f"<b>Title</b> & <script>x</script>\n\nfiller text\n\n{body}", "x.txt")
     return SearchIndex(Collection((article,), tuple(passages_of(article))))
@@ -70,21 +91,35 @@ def hostile_index(body: str) -> SearchIndex:
 def test_article_text_is_escaped() -> None:
     """Tags and ampersands from an article are shown, not interpreted."""
     index = hostile_index("The <i>zebra</i> & <a href='x'>lion</a> meet at 5 < 6.")
-    (message,) = render_html(answer(index, "zebra lion", 3))
+    (message,) = render_pages(answer(index, "zebra lion", 3), 3)
     shown = parse_html(message)
     assert "The <i>zebra</i> & <a href='x'>lion</a> meet at 5 < 6." in shown
     assert "<b>Title</b> & <script>x</script>" in shown
 
 
 def test_many_long_hits_split_between_passages_within_the_limit() -> None:
-    """Huge passages full of '&' still give messages under 4096 characters that all parse."""
-    body = "\n\n".join(("zebra " + "&" * 880) for _ in range(6))
-    index = hostile_index(body)
-    messages = render_html(answer(index, "zebra", 6))
-    assert len(messages) > 1
-    for message in messages:
-        assert len(message) <= MESSAGE_LIMIT
-        parse_html(message)
+    """Huge passages full of '&' still give pages under 4096 characters that all parse,
+    split between passages (a page holds fewer hits than asked when they do not fit)."""
+    names = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")
+    body = "\n\n".join(f"zebra {name} " + "&" * 700 for name in names)
+    result = answer(hostile_index(body), "zebra", 6)
+    pages = render_pages(result, per_page=6)
+    assert len(pages) > 1
+    for page in pages:
+        assert tg_len(page) <= MESSAGE_LIMIT
+        parse_html(page)
+    assert sum(page.count("<blockquote>") for page in pages) == len(result.hits)
+
+
+def test_a_passage_too_long_for_a_page_is_cut_with_an_ellipsis() -> None:
+    """One passage longer than a message: its page shows the start, '…' and its source."""
+    article = parse_article("Title\n\nfiller text\n\nzebra crossing", "x.txt")
+    long = Passage(article, 1, "The zebra crossed. " + "On and on it went. " * 400)
+    index = SearchIndex(Collection((article,), (long,)))
+    (page,) = render_pages(answer(index, "zebra", 1), 1)
+    assert tg_len(page) <= MESSAGE_LIMIT
+    assert "\n…\n" in page and page.rstrip().endswith("¶ 1")
+    parse_html(page)
 
 
 @settings(max_examples=200, deadline=None)

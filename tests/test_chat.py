@@ -1,125 +1,38 @@
-"""The conversation core shared by Telegram and the terminal: commands and their bad input."""
+"""The conversation core: questions, follow-ups, answer pages, votes, /forget and inline mode."""
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
-from bot.articles import Collection, load_collection, parse_article, passages_of
-from bot.chat import Newsroom
-from bot.reload import reload_articles
-from tests.emulator.telegram_html import parse_html
+from bot import replies
+from bot.chat import Newsroom, is_follow_up
+from bot.replies import ForgetAction
+from bot.state import ConversationKey, MessageKey, VoteKey
 
-
-def test_start_offers_examples_that_find_answers(seed_room: Newsroom) -> None:
-    """/start shows three example questions, each answered by the collection."""
-    (message,) = seed_room.start("Ann").messages
-    assert "Hello, Ann!" in message
-    assert len(seed_room.examples) == 3
-    for example in seed_room.examples:
-        assert example in parse_html(message)
-        assert seed_room.ask(example).answer is not None
-        assert seed_room.ask(example).answer.answered  # type: ignore[union-attr]
-
-
-def test_help_lists_every_command(seed_room: Newsroom) -> None:
-    """/help names each command."""
-    (message,) = seed_room.help().messages
-    for command in ("/ask", "/sources", "/source", "/help", "/start"):
-        assert command in message
-    parse_html(message)
-
-
-def test_sources_lists_numbered_articles(seed_room: Newsroom) -> None:
-    """/sources numbers the articles and says how to open one."""
-    (message,) = seed_room.sources().messages
-    assert "1. Taliban Attacks Upsurge" in message
-    assert "/source N" in message
-
-
-def test_source_shows_the_whole_article(seed_room: Newsroom) -> None:
-    """/source 1 has title, subtitle, dateline and every paragraph."""
-    text = "\n".join(parse_html(m) for m in seed_room.source("1").messages)
-    article = seed_room.collection.articles[0]
-    assert article.title in text
-    assert "US orders staff to leave Kabul" in text
-    assert "KABUL — The Afghan Taliban" in text
-    for paragraph in article.paragraphs:
-        assert paragraph in text
-
-
-@pytest.mark.parametrize("arg", ["abc", "0", "999", "../etc/passwd", "-1", "1e9", "", "９"])
-def test_bad_source_numbers_get_a_clear_reply(seed_room: Newsroom, arg: str) -> None:
-    """Nonsense, zero, too large, paths and signs are refused politely."""
-    (message,) = seed_room.source(arg).messages
-    assert "/source" in message
-    assert "/sources" in message
-    assert "Traceback" not in message
-
-
-def big_room(articles: int, paragraphs: int) -> Newsroom:
-    found = []
-    for n in range(articles):
-        body = "\n\n".join(
-            f"Paragraph {i} about topic{n} " + "word " * 150 for i in range(paragraphs)
-        )
-        found.append(parse_article(f"Title {n}\n\n{body}", f"{n:03}.txt"))
-    return Newsroom(Collection(tuple(found), tuple(p for a in found for p in passages_of(a))))
-
-
-def test_long_article_is_split_and_paged() -> None:
-    """A long article spans several messages under 4096 characters, with a next-page hint."""
-    room = big_room(1, 60)
-    first = room.source("1").messages
-    assert len(first) == 4
-    assert all(len(m) <= 4096 for m in first)
-    assert "/source 1 2" in first[-1]
-    last_page = room.source("1 99").messages
-    assert "has" in last_page[0]
-    assert "pages" in last_page[0]
-
-
-def test_long_source_list_is_paged() -> None:
-    """More than 20 articles: /sources pages, /sources 2 continues."""
-    room = big_room(45, 1)
-    assert "/sources 2" in room.sources().messages[-1]
-    assert "21. Title 20" in room.sources("2").messages[0]
-    assert "pages of sources" in room.sources("9").messages[0]
-
-
-def test_handle_routes_commands_like_telegram(seed_room: Newsroom) -> None:
-    """The terminal routes /commands (with @botname) and questions."""
-    assert seed_room.handle("/sources@newsbot_test_bot").messages == seed_room.sources().messages
-    assert "I don't know /nope" in seed_room.handle("/nope").messages[0]
-    assert seed_room.handle("/ask").messages == seed_room.ask_usage().messages
-    reply = seed_room.handle("/ask When will all US troops leave Afghanistan?")
-    assert reply.answer is not None
-    assert reply.answer.answered
+ANN, BOB = ConversationKey(1, 11), ConversationKey(1, 22)
+QUESTION = "When will all US troops leave Afghanistan?"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "???", "the of and", "\u200b"])
-def test_empty_questions_get_a_hint(seed_room: Newsroom, text: str) -> None:
-    """Empty or stop-word-only input gets an example, not a search."""
-    reply = seed_room.ask(text)
+async def test_empty_questions_get_a_hint(seed_room: Newsroom, text: str) -> None:
+    """Empty or stop-word-only input gets an example, not a search (and is logged as asked)."""
+    reply = await seed_room.ask(text, ANN)
     assert reply.answer is None
     assert "Please ask a question" in reply.messages[0]
+    assert reply.question == text
 
 
-def test_huge_question_is_answered_within_limits(seed_room: Newsroom) -> None:
+async def test_huge_question_is_answered_within_limits(seed_room: Newsroom) -> None:
     """A 100 kB question is trimmed and answered without error."""
-    reply = seed_room.ask("Taliban " * 12_500)
+    reply = await seed_room.ask("Taliban " * 12_500, ANN)
     assert reply.answer is not None
     assert all(len(m) <= 4096 for m in reply.messages)
 
 
-def test_follow_up_is_read_with_the_previous_question(seed_room: Newsroom) -> None:
+async def test_follow_up_is_read_with_the_previous_question(seed_room: Newsroom) -> None:
     """'and how many were released?' after 'Taliban prisoners' finds the 5,000 released."""
-    who = ("chat", 1)
-    seed_room.new(who)
-    seed_room.ask("Taliban prisoners", who)
-    reply = seed_room.ask("and how many were released?", who)
+    await seed_room.ask("Taliban prisoners", ANN)
+    reply = await seed_room.ask("and how many were released?", ANN)
     assert reply.answer is not None
     assert reply.answer.follows == "Taliban prisoners"
     assert "Following on from" in reply.messages[0]
@@ -127,26 +40,14 @@ def test_follow_up_is_read_with_the_previous_question(seed_room: Newsroom) -> No
     assert "5,000 prisoners already released" in reply.answer.hits[0].passage.text[start:end]
 
 
-def test_new_forgets_and_conversations_are_separate(seed_room: Newsroom) -> None:
+async def test_new_forgets_and_conversations_are_separate(seed_room: Newsroom) -> None:
     """/new drops the context; another reader never inherits it."""
-    seed_room.ask("Taliban prisoners", "ann")
-    assert seed_room.ask("and how many were released?", "bob").answer.follows is None  # type: ignore[union-attr]
-    seed_room.handle("/new", "ann")
-    assert seed_room.ask("and how many were released?", "ann").answer.follows is None  # type: ignore[union-attr]
-
-
-def test_memory_expires_and_stays_bounded() -> None:
-    """Topics are forgotten after their time and the oldest go first when full."""
-    from bot.chat import Memory
-
-    memory = Memory(seconds=0.0, size=2)
-    memory.remember("a", "one")
-    assert memory.topic("a") is None
-    memory = Memory(seconds=60, size=2)
-    for who in "abc":
-        memory.remember(who, who)
-    assert memory.topic("a") is None
-    assert memory.topic("c") == "c"
+    await seed_room.ask("Taliban prisoners", ANN)
+    bob = await seed_room.ask("and how many were released?", BOB)
+    assert bob.answer is not None and bob.answer.follows is None
+    assert (await seed_room.new_topic(ANN)).messages[0].startswith("Fresh start")
+    ann = await seed_room.ask("and how many were released?", ANN)
+    assert ann.answer is not None and ann.answer.follows is None
 
 
 @pytest.mark.parametrize(
@@ -161,47 +62,77 @@ def test_memory_expires_and_stays_bounded() -> None:
 )
 def test_follow_up_detection(text: str, expected: bool) -> None:
     """Short questions that start with 'and'/'what about' or point back are follow-ups."""
-    from bot.chat import is_follow_up
-
     assert is_follow_up(text) is expected
 
 
-def test_spelling_fix_is_announced(seed_room: Newsroom) -> None:
+async def test_spelling_fix_is_announced(seed_room: Newsroom) -> None:
     """A corrected question says what was searched for."""
-    reply = seed_room.ask("Talban prisoners")
+    reply = await seed_room.ask("Talban prisoners", ANN)
     assert "Showing results for “Taliban prisoners”" in reply.messages[0]
 
 
-def test_questions_during_a_reload_are_answered_from_one_whole_collection(
-    tmp_path: Path,
-) -> None:
-    """A reload in another thread while questions are answered: every answer comes from
-    the old or the new collection, never from a mix, and none fails."""
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    for n in range(300):
-        (folder / f"{n:03}.txt").write_text(
-            f"Harbour report {n}\n\nThe harbour of town {n} handled {n * 7} ships in May.\n"
-            "Dockers said the new cranes worked well.\n",
-            encoding="utf-8",
-        )
-    room = Newsroom(load_collection(folder))
-    old = {id(a) for a in room.collection.articles}
-    (folder / "999.txt").write_text(
-        "Quokka census\n\nRangers counted 12,000 quokkas on the island.\n", encoding="utf-8"
+async def test_pages_are_searched_again_from_the_kept_question(seed_room: Newsroom) -> None:
+    """More/Back show the other pages of a sent answer, re-derived from its question and
+    edition; a page that does not exist, an unknown message and a new edition are stale."""
+    first = await seed_room.ask(QUESTION, ANN)
+    assert first.keep is not None and first.keep.question == QUESTION
+    assert [b.data for b in first.buttons[0]] == ["p:2"]
+    where = MessageKey(1, 500)
+    await seed_room.keep(where, first)
+    second = await seed_room.page(where, 2)
+    assert second.notice == "Page 2 of 2" and second.messages != first.messages
+    assert [b.data for b in second.buttons[0]] == ["p:1"]
+    assert (await seed_room.page(where, 1)).messages == first.messages
+    assert (await seed_room.page(where, 3)).notice == replies.STALE_BUTTON
+    assert (await seed_room.page(MessageKey(1, 501), 2)).notice == replies.STALE_BUTTON
+    library = seed_room.library
+    library.current = type(library.current).of(
+        library.collection, library.current.index, generation=2
     )
-    reload = threading.Thread(target=reload_articles, args=(room, folder, tmp_path / "cache"))
-    reload.start()
-    answers = []
-    while reload.is_alive() or len(answers) < 5:
-        reply = room.ask("How many ships did the harbour handle?")
-        assert reply.answer is not None and reply.answer.answered
-        answers.append(reply)
-    reload.join()
-    assert room.generation == 2
-    new = {id(a) for a in room.collection.articles}
-    for reply in answers:
-        assert reply.answer is not None
-        cited = {id(hit.passage.article) for hit in reply.answer.hits}
-        assert cited <= old or cited <= new
-    assert "12,000 quokkas" in room.ask("How many quokkas were counted?").messages[0]
+    assert (await seed_room.page(where, 2)).notice == replies.STALE_BUTTON
+
+
+async def test_unanswered_questions_have_no_buttons_and_keep_nothing(seed_room: Newsroom) -> None:
+    """'I couldn't find that' has no More and no votes."""
+    reply = await seed_room.ask("What is the capital of France?", ANN)
+    assert reply.buttons == () and reply.keep is None
+    assert reply.answer is not None and not reply.answer.answered
+
+
+async def test_votes_are_acknowledged_and_can_be_changed(seed_room: Newsroom) -> None:
+    """A vote is thanked; the same again is noted; the other one changes it."""
+    key = VoteKey(1, 500, 11)
+    assert (await seed_room.vote(key, 1)).notice == "Thanks! Marked as helpful."
+    assert (await seed_room.vote(key, 1)).notice == "You already marked this answer as helpful."
+    assert (await seed_room.vote(key, -1)).notice == "Vote changed: marked as not helpful."
+
+
+async def test_forget_needs_the_readers_own_confirmation_once(seed_room: Newsroom) -> None:
+    """Only the reader who sent /forget can answer it, once; 'no' keeps everything; 'yes'
+    also drops their follow-up memory (nothing is logged here: 0 messages)."""
+    prompt = await seed_room.forget_prompt(11)
+    assert [b.data for b in prompt.buttons[0]] == ["forget:yes:11", "forget:no:11"]
+    yes, no = ForgetAction(True, 11), ForgetAction(False, 11)
+    assert (await seed_room.answer_forget(yes, 22)).notice == (
+        "Only the reader who sent /forget can answer it: send your own."
+    )
+    assert (await seed_room.answer_forget(no, 11)).messages == ("Nothing was deleted.",)
+    assert (await seed_room.answer_forget(yes, 11)).notice == replies.FORGET_EXPIRED
+    await seed_room.ask("Taliban prisoners", ANN)
+    await seed_room.forget_prompt(11)
+    done = await seed_room.answer_forget(yes, 11)
+    assert done.notice == "Deleted." and "deleted 0 logged messages" in done.messages[0]
+    assert (await seed_room.answer_forget(yes, 11)).notice == replies.FORGET_EXPIRED
+    after = await seed_room.ask("and how many were released?", ANN)
+    assert after.answer is not None and after.answer.follows is None
+
+
+async def test_inline_results_are_passages_or_the_newest_articles(seed_room: Newsroom) -> None:
+    """A question gives up to 5 passages with short stable ids; none gives the articles."""
+    found = await seed_room.inline("taliban prisoners released")
+    assert 1 <= len(found) <= 5
+    assert all(1 <= len(r.id.encode()) <= 64 for r in found)
+    assert len({r.id for r in found}) == len(found)
+    assert "5,000 prisoners" in " ".join(r.description for r in found)
+    (newest,) = await seed_room.inline("   ")
+    assert newest.description == "US orders staff to leave Kabul due to threats"

@@ -67,6 +67,7 @@ async def make_log(path: Path) -> None:
 
 
 async def test_stats_prints_tables_and_writes_a_chart(tmp_path: Path) -> None:
+    """`newsbot stats` prints the tables and writes the PNG chart; --json has the figures."""
     db = tmp_path / "log.sqlite3"
     await make_log(db)
     chart = tmp_path / "chart.png"
@@ -88,6 +89,7 @@ async def test_stats_prints_tables_and_writes_a_chart(tmp_path: Path) -> None:
 
 
 async def test_export_csv_and_jsonl(tmp_path: Path) -> None:
+    """`newsbot export` writes each turn with hits and votes as CSV, or JSON lines since a date."""
     db = tmp_path / "log.sqlite3"
     await make_log(db)
     result = newsbot("export", "--format", "csv", env={"NEWSBOT_DB": str(db)})
@@ -127,6 +129,7 @@ async def test_export_csv_and_jsonl(tmp_path: Path) -> None:
 
 
 def test_reports_without_a_log_say_so(tmp_path: Path) -> None:
+    """Without a log, stats and export exit 2 with one line, and create no database."""
     missing = tmp_path / "none.sqlite3"
     for command in (["stats"], ["export"]):
         result = newsbot(*command, env={"NEWSBOT_DB": str(missing)})

@@ -157,3 +157,13 @@ async def test_injected_fault(api: Bot, emulator: BotApiEmulator) -> None:
     with pytest.raises(BadRequest, match=r"(?i)injected"):
         await api.send_message(CHAT, "x")
     assert (await api.send_message(CHAT, "x")).text == "x"
+
+
+async def test_stop_answers_a_pending_long_poll_at_once(
+    api: Bot, emulator: BotApiEmulator
+) -> None:
+    """Stopping the emulator ends an open getUpdates with no updates, not at its deadline."""
+    waiting = asyncio.create_task(api.get_updates(timeout=60, read_timeout=90))
+    await emulator.wait_until(lambda: any(m == "getUpdates" for m, _ in emulator.calls))
+    await asyncio.wait_for(emulator.stop(), 5)
+    assert await asyncio.wait_for(waiting, 5) == ()

@@ -12,7 +12,6 @@ import pytest
 
 from bot import evaluate
 from bot.articles import load_collection
-from bot.chat import Newsroom
 from bot.index import SearchIndex
 from tests.conftest import BBC, ROOT
 
@@ -60,11 +59,11 @@ def test_bbc_expected_phrases_are_in_their_articles() -> None:
         assert all(phrase in text for phrase in case.expect), case.question
 
 
-def test_seed_qa_meets_the_targets_and_beats_the_baseline(seed_room: Newsroom) -> None:
+def test_seed_qa_meets_the_targets_and_beats_the_baseline(seed_index: SearchIndex) -> None:
     """What readers are shown: hit@1 >= 95% of answerable; no-answer precision and recall
     >= 95%; above the plain BM25 baseline."""
     cases = evaluate.load_cases(QA)
-    compared = evaluate.systems(seed_room.index, titles=True)
+    compared = evaluate.systems(seed_index, titles=True)
     ours = evaluate.evaluate_cases(compared["shown"], cases).table()
     base = evaluate.evaluate_cases(compared["baseline"], cases).table()
     assert ours["hit@1"] is not None and ours["hit@1"] >= 0.95

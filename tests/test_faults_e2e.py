@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.chat import Newsroom
 from bot.config import Settings
+from bot.library import Library
+from bot.replies import SORRY
 from handlers.common import NewsApp, get_services_of
-from handlers.errors import SORRY
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.emulator.server import TOKEN, BotApiEmulator, Fault
 
@@ -68,14 +68,16 @@ async def answered_once_and_logged(
 async def test_recovers_from_a_fault_and_answers_each_question_once(
     tmp_path: Path,
     emulator: BotApiEmulator,
-    seed_room: Newsroom,
+    seed_library: Library,
     method: str,
     name: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The fault hits twice while five readers ask: each gets one reply, every turn is
+    logged, and no log line has the token or a traceback."""
     caplog.set_level(logging.DEBUG)  # httpx request lines (with URLs) included
     settings = settings_for(tmp_path, emulator)
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     try:
         fault = FAULTS[name]
         emulator.inject(
@@ -94,12 +96,12 @@ async def test_recovers_from_a_fault_and_answers_each_question_once(
 
 @pytest.mark.parametrize("method", ["getUpdates", "sendMessage"])
 async def test_slower_than_the_timeout_is_answered_once(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom, method: str
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library, method: str
 ) -> None:
     """A response slower than the client timeout: Telegram still acts on the call, so a
     timed-out send must not be repeated, and a timed-out getUpdates is asked again."""
     settings = settings_for(tmp_path, emulator)
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     try:
         # getUpdates may take its long-poll time (1 s here) on top of the timeout.
         delay = TIMEOUT_S + (2.0 if method == "getUpdates" else 0.6)
@@ -111,11 +113,11 @@ async def test_slower_than_the_timeout_is_answered_once(
 
 
 async def test_a_reply_that_cannot_be_sent_becomes_one_apology(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
     """sendMessage failing more often than the retries: one apology, the turn logged."""
     settings = settings_for(tmp_path, emulator)
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     try:
         emulator.inject("sendMessage", Fault(status=500, times=4))
         await emulator.send_text(QUESTION, chat_id=READERS[0])
@@ -135,17 +137,17 @@ async def test_a_reply_that_cannot_be_sent_becomes_one_apology(
 
 
 async def test_updates_already_logged_are_not_answered_again(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
     """After a crash Telegram re-sends the last unconfirmed batch: logged ones are skipped."""
     settings = settings_for(tmp_path, emulator)
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     await emulator.send_text(QUESTION, chat_id=READERS[0])
     await emulator.wait_for(READERS[0])
     await stop_bot(app)
     # The crash: the emulator forgets that the update was confirmed, and re-sends it.
     emulator._confirmed = 0
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     try:
         await emulator.send_text(QUESTION, chat_id=READERS[1])
         await emulator.wait_for(READERS[1])
@@ -156,12 +158,12 @@ async def test_updates_already_logged_are_not_answered_again(
 
 
 async def test_locked_database_does_not_stop_replies_and_loses_no_row(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
     """Another process holds the log's write lock: readers are still answered; the turns are
     written once the lock clears; what is still locked at shutdown waits in a side file."""
     settings = settings_for(tmp_path, emulator)
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     blocker = sqlite3.connect(settings.db_path, timeout=0)
     try:
         blocker.execute("BEGIN EXCLUSIVE")
@@ -188,7 +190,7 @@ async def test_locked_database_does_not_stop_replies_and_loses_no_row(
         blocker.close()
     pending = settings.db_path.with_name(settings.db_path.name + ".pending.jsonl")
     assert len(pending.read_text(encoding="utf-8").splitlines()) == 1
-    app = await start_bot(settings, seed_room)  # the next start writes it
+    app = await start_bot(settings, seed_library)  # the next start writes it
     try:
         services = get_services_of(app)
         assert await services.log.flush()

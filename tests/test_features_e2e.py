@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from bot.articles import load_collection
-from bot.chat import STALE_BUTTON, Newsroom
 from bot.config import Settings
+from bot.library import Library
+from bot.replies import FORGET_EXPIRED, NOT_ALLOWED, STALE_BUTTON, UNKNOWN_BUTTON
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
-from handlers.admin import NOT_ALLOWED
-from handlers.buttons import UNKNOWN_BUTTON
+from handlers import privacy
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
 from tests.emulator.server import BotApiEmulator
@@ -64,10 +64,10 @@ async def press(
 
 @pytest.fixture
 async def app(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> AsyncIterator[NewsApp]:
     settings = bot_settings(tmp_path, emulator, NEWSBOT_ADMIN_IDS=str(ADMIN))
-    application = await start_bot(settings, seed_room)
+    application = await start_bot(settings, seed_library)
     yield application
     await stop_bot(application)
 
@@ -88,6 +88,7 @@ def settings_of(app: NewsApp) -> Settings:
 async def test_more_and_back_edit_the_answer_in_place(
     app: NewsApp, emulator: BotApiEmulator
 ) -> None:
+    """More » and « Back edit the same message to the next and previous page of passages."""
     await emulator.send_text(QUESTION)
     (answer,) = await emulator.wait_for(CHAT)
     first_page = answer["_html"]
@@ -108,10 +109,11 @@ async def test_more_and_back_edit_the_answer_in_place(
 
 
 async def test_stale_and_forged_buttons_get_a_polite_answer(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
+    """Missing pages, forged data and buttons from before a restart get a pop-up, not an error."""
     settings = bot_settings(tmp_path, emulator)
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     await emulator.send_text(QUESTION)
     (answer,) = await emulator.wait_for(CHAT)
     assert await press(emulator, answer, "p:9") == STALE_BUTTON  # no such page
@@ -120,8 +122,7 @@ async def test_stale_and_forged_buttons_get_a_polite_answer(
     await stop_bot(app)
 
     # After a restart the answer behind the button is gone: polite notice, no edit, no error.
-    seed_room._pages.drop(lambda key: True)  # the session-wide room stands in for a new process
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     sent = len(emulator.sent)
     assert await press(emulator, answer, "p:2") == STALE_BUTTON
     assert len(emulator.sent) == sent
@@ -130,6 +131,7 @@ async def test_stale_and_forged_buttons_get_a_polite_answer(
 
 
 async def test_votes_are_stored_and_can_be_changed(app: NewsApp, emulator: BotApiEmulator) -> None:
+    """👍/👎 are acknowledged, a second press changes the vote, and the log keeps the last one."""
     await emulator.send_text(QUESTION)
     (answer,) = await emulator.wait_for(CHAT)
     assert await press(emulator, answer, "f:up") == "Thanks! Marked as helpful."
@@ -152,6 +154,7 @@ async def test_votes_are_stored_and_can_be_changed(app: NewsApp, emulator: BotAp
 async def test_inline_mode_offers_passages_and_newest_articles(
     app: NewsApp, emulator: BotApiEmulator
 ) -> None:
+    """Inline queries offer passages (the newest articles when empty) and are logged."""
     query = await emulator.inline_query("taliban prisoners released")
     await emulator.wait_until(lambda: query in emulator.inline_answers)
     results = emulator.inline_answers[query]["results"]
@@ -176,6 +179,7 @@ async def test_inline_mode_offers_passages_and_newest_articles(
 
 
 async def test_deep_links_open_the_article(app: NewsApp, emulator: BotApiEmulator) -> None:
+    """Source titles link to t.me/bot?start=source_N, and /start source_N opens that article."""
     await emulator.send_text(QUESTION)
     (answer,) = await emulator.wait_for(CHAT)
     link = "https://t.me/newsbot_test_bot?start=source_1"
@@ -189,6 +193,7 @@ async def test_deep_links_open_the_article(app: NewsApp, emulator: BotApiEmulato
 async def test_forget_deletes_the_user_after_confirmation(
     app: NewsApp, emulator: BotApiEmulator
 ) -> None:
+    """/forget deletes the reader's rows only after their own Yes, once; others' rows stay."""
     await emulator.send_text(QUESTION)
     await emulator.send_text(QUESTION, chat_id=2002)  # another reader, kept
     (answer,) = await emulator.wait_for(CHAT)
@@ -207,14 +212,19 @@ async def test_forget_deletes_the_user_after_confirmation(
 
     assert await press(emulator, prompt, no) == "Kept."
     assert emulator.sent_to(CHAT)[-1]["text"] == "Nothing was deleted."
+    assert await press(emulator, prompt, yes) == FORGET_EXPIRED  # answered already
     assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = ?", CHAT) == [(2,)]
+    await emulator.send_command("forget")
+    prompt = (await emulator.wait_for(CHAT, 4))[-1]
     # Someone else pressing (as in a group) deletes nothing, theirs or the reader's.
     assert (await press(emulator, prompt, yes, user=2002)).startswith("Only the reader who")
-    assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = ?", CHAT) == [(2,)]
+    await flush(app)
+    assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = ?", CHAT) == [(3,)]
     assert rows(settings, "SELECT count(*) FROM messages WHERE user_id = 2002") == [(1,)]
 
     assert await press(emulator, prompt, yes) == "Deleted."
-    assert "deleted 2 logged messages" in emulator.sent_to(CHAT)[-1]["text"]
+    assert "deleted 3 logged messages" in emulator.sent_to(CHAT)[-1]["text"]
+    assert await press(emulator, prompt, yes) == FORGET_EXPIRED  # once only
     await flush(app)
     for sql in (
         "SELECT count(*) FROM messages WHERE user_id = ?",
@@ -229,8 +239,13 @@ async def test_forget_deletes_the_user_after_confirmation(
 
 
 async def test_retention_purges_old_rows_at_start(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path,
+    emulator: BotApiEmulator,
+    seed_library: Library,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With NEWSBOT_RETENTION_DAYS, rows older than that are deleted soon after start."""
+    monkeypatch.setattr(privacy, "RETENTION_FIRST_S", 0.1)  # not 2 s: the test would idle
     settings = bot_settings(tmp_path, emulator, NEWSBOT_RETENTION_DAYS="30")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="milliseconds")
     new = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="milliseconds")
@@ -251,7 +266,7 @@ async def test_retention_purges_old_rows_at_start(
             )
         )
     await log.close()
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     try:
         for _ in range(100):
             if rows(settings, "SELECT count(*) FROM messages") == [(1,)]:
@@ -267,12 +282,13 @@ async def test_retention_purges_old_rows_at_start(
 
 
 async def test_allowlist_refuses_once_and_logs(
-    tmp_path: Path, emulator: BotApiEmulator, seed_room: Newsroom
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
 ) -> None:
+    """Other chats get one refusal, then silence; every message is logged as refused."""
     settings = bot_settings(
         tmp_path, emulator, NEWSBOT_ALLOWED_CHATS="1001", NEWSBOT_ADMIN_IDS=str(ADMIN)
     )
-    app = await start_bot(settings, seed_room)
+    app = await start_bot(settings, seed_library)
     try:
         await emulator.send_text(QUESTION, chat_id=3003)
         (refusal,) = await emulator.wait_for(3003)
@@ -297,6 +313,7 @@ async def test_allowlist_refuses_once_and_logs(
 
 
 async def test_admin_commands_answer_only_admins(app: NewsApp, emulator: BotApiEmulator) -> None:
+    """/stats and /reload are unknown to others; admins see them in /help and their menu."""
     await emulator.send_command("stats")
     (reply,) = await emulator.wait_for(CHAT)
     assert reply["text"] == "I don't know /stats. See /help for what I can do."
@@ -320,6 +337,7 @@ async def test_admin_commands_answer_only_admins(app: NewsApp, emulator: BotApiE
 
 
 async def test_stats_report_and_chart(app: NewsApp, emulator: BotApiEmulator) -> None:
+    """/stats reports counts, top and unanswered questions, votes, cited articles, then a chart."""
     for question in (QUESTION, QUESTION.upper(), "What is the capital of France?"):
         await emulator.send_text(question)
     answers = await emulator.wait_for(CHAT, 3)
@@ -341,13 +359,13 @@ async def test_stats_report_and_chart(app: NewsApp, emulator: BotApiEmulator) ->
 async def test_reload_swaps_articles_and_survives_a_broken_file(
     tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
+    """/reload adds articles, names a broken file, stales old buttons, survives an empty folder."""
     articles = tmp_path / "articles"
     shutil.copytree(SEEDS, articles)
     settings = bot_settings(
         tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_ADMIN_IDS=str(ADMIN)
     )
-    room = Newsroom(load_collection(articles))
-    app = await start_bot(settings, room)
+    app = await start_bot(settings, Library.of(load_collection(articles)))
     try:
         await emulator.send_text(QUESTION, chat_id=2002)
         (old_answer,) = await emulator.wait_for(2002)
@@ -384,11 +402,12 @@ async def test_reload_swaps_articles_and_survives_a_broken_file(
 
 
 async def test_watch_reloads_when_a_file_changes(tmp_path: Path, emulator: BotApiEmulator) -> None:
+    """With NEWSBOT_WATCH=1 a new file in the folder is served without /reload."""
     articles = tmp_path / "articles"
     shutil.copytree(SEEDS, articles)
     settings = bot_settings(tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_WATCH="1")
-    room = Newsroom(load_collection(articles))
-    app = await start_bot(settings, room)
+    library = Library.of(load_collection(articles))
+    app = await start_bot(settings, library)
     try:
         await asyncio.sleep(0.5)  # the watch is set up
         (articles / "020_quokka.txt").write_text(
@@ -397,10 +416,10 @@ async def test_watch_reloads_when_a_file_changes(tmp_path: Path, emulator: BotAp
             encoding="utf-8",
         )
         for _ in range(100):
-            if room.generation > 1:
+            if library.generation > 1:
                 break
             await asyncio.sleep(0.1)
-        assert room.generation == 2
+        assert library.generation == 2
         await emulator.send_text("How many quokkas were counted?")
         (reply,) = await emulator.wait_for(CHAT)
         assert "12,000 quokkas" in reply["text"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.articles import load_collection
-from bot.chat import Newsroom
+from bot.library import Library
 from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
 from tests.emulator.server import BotApiEmulator
 from tests.websites import NewsSite, rss
@@ -63,7 +63,7 @@ async def test_new_feed_items_become_answerable_without_a_restart(
         NEWSBOT_FETCH_DELAY="0",
         NEWSBOT_IMPORT_STATE=tmp_path / "data" / "import-state.json",
     )
-    room = Newsroom(load_collection(articles))
+    room = Library.of(load_collection(articles))
     app = await start_bot(settings, room)
     try:
         await until(lambda: room.generation >= 2)

@@ -3,6 +3,7 @@ valid Telegram HTML within Telegram's limits, and nothing crashes."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -11,10 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import MESSAGE_LIMIT, tg_len
+from bot.answer import MESSAGE_LIMIT, article_messages, tg_len
 from bot.articles import load_collection
-from bot.chat import Newsroom, Reply, article_messages
+from bot.chat import Newsroom
+from bot.commands import handle_line
 from bot.config import Settings
+from bot.library import Edition, Library
+from bot.replies import Reply
+from bot.state import ConversationKey, MemoryState
 from handlers.common import NewsApp
 from tests.emulator.server import BotApiEmulator
 from tests.emulator.telegram_html import parse_html, utf16_len
@@ -70,14 +75,25 @@ def assert_valid(reply: Reply) -> None:
             assert button.data is None or 1 <= len(button.data.encode()) <= 64
 
 
+WHO = ConversationKey(-1, 1)
+
+
+async def check_room(room: Newsroom, texts: list[str]) -> None:
+    """Every line as typed, and as an inline query: replies Telegram would accept."""
+    for text in texts:
+        assert_valid(await handle_line(room, text, WHO))
+        for result in await room.inline(text):
+            assert 1 <= len(result.id.encode()) <= 64 and result.title
+            assert tg_len(result.message) <= MESSAGE_LIMIT
+            parse_html(result.message)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(command=st.sampled_from(COMMANDS), text=hostile_text)
-def test_any_user_text_gets_valid_replies(seed_room: Newsroom, command: str, text: str) -> None:
-    assert_valid(seed_room.handle(command + text, who=("hostile", 1)))
-    for result in seed_room.inline(text):
-        assert 1 <= len(result.id.encode()) <= 64 and result.title
-        assert tg_len(result.message) <= MESSAGE_LIMIT
-        parse_html(result.message)
+def test_any_user_text_gets_valid_replies(seed_edition: Edition, command: str, text: str) -> None:
+    """Any text after any command (or none) gets valid HTML within Telegram's limits."""
+    room = Newsroom(Library(seed_edition), MemoryState(), bot_username="newsbot_test_bot")
+    asyncio.run(check_room(room, [command + text]))
 
 
 article_text = st.tuples(
@@ -91,24 +107,23 @@ article_text = st.tuples(
 def test_any_article_file_gives_valid_replies(
     tmp_path_factory: pytest.TempPathFactory, content: str, question: str
 ) -> None:
+    """Any article file: its /source pages, answers and inline results are valid HTML."""
     folder = tmp_path_factory.mktemp("articles")
     (folder / "hostile.txt").write_bytes(content.encode("utf-8", "surrogatepass"))
     (folder / "plain.txt").write_text("Plain title\n\nPlain body about Taliban prisoners.\n")
     collection = load_collection(folder)  # a file it cannot read is skipped, never raised
-    room = Newsroom(collection)
-    room.bot_username = "newsbot_test_bot"
+    room = Newsroom(Library.of(collection), MemoryState(), bot_username="newsbot_test_bot")
     for article in collection.articles:
         for message in article_messages(article):
             assert tg_len(message) <= MESSAGE_LIMIT
             parse_html(message)
     words = " ".join(collection.articles[0].paragraphs)[:200]
-    for text in (question, words, "/sources", "/source 1", "/source 2", "/start source_1"):
-        assert_valid(room.handle(text, who=("hostile", 2)))
-    for result in room.inline(words) + room.inline(""):
-        parse_html(result.message)
+    texts = [question, words, "", "/sources", "/source 1", "/source 2", "/start source_1"]
+    asyncio.run(check_room(room, texts))
 
 
-def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_path: Path) -> None:
+async def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_path: Path) -> None:
+    """10 MB of text, a NUL byte, HTML and twin titles: read or skipped, escaped, told apart."""
     folder = tmp_path / "articles"
     folder.mkdir()
     paragraph = (
@@ -126,50 +141,50 @@ def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_path: Pat
     (folder / "twin2.txt").write_text("Same title\n\nThe second twin talks about lions.\n")
     started = time.perf_counter()
     collection = load_collection(folder)
-    room = Newsroom(collection)
+    room = Newsroom(Library.of(collection), MemoryState())
     took = time.perf_counter() - started
     names = [a.file_name for a in collection.articles]
     assert names == ["big.txt", "html.txt", "twin1.txt", "twin2.txt"]
     assert dict(collection.skipped)["nul.txt"]  # binary-looking: skipped with a reason
     assert took < 120  # sanity only; speed is measured in bench/
 
-    markup = room.ask("When does the harbour open?")
+    markup = await room.ask("When does the harbour open?", WHO)
     assert_valid(markup)
     assert "&lt;b&gt;Not bold&lt;/b&gt; &amp;" in markup.messages[0]
-    for question, file_name in (("zebras", "twin1.txt"), ("lions", "twin2.txt")):
-        reply = room.ask(f"What about {question}?")
+    for n, (question, file_name) in enumerate((("zebras", "twin1.txt"), ("lions", "twin2.txt"))):
+        reply = await room.ask(f"What about {question}?", ConversationKey(-2, n))  # no follow-up
         assert file_name in reply.messages[0]  # same titles, told apart by their files
-    sources = room.sources()
+    sources = await handle_line(room, "/sources", WHO)
     assert sources.messages[0].count("Same title") == 2
-    pages = room.source("1")
+    pages = await handle_line(room, "/source 1", WHO)
     assert_valid(pages)
     assert "Page 1 of" in pages.messages[-1]
 
 
+HOSTILE_MESSAGES = [
+    "x" * 100_000,
+    "\u202eTaliban prisoners\u202c released?",
+    "Tali\u200bban pri\u200dsoners?",
+    "\x07\x1b[2J Taliban \x00 prisoners",
+    "👍🏽" * 3000,
+    "*Taliban* _prisoners_ `released` [x](http://y)",
+]
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize(
-    "text",
-    [
-        "x" * 100_000,
-        "\u202eTaliban prisoners\u202c released?",
-        "Tali\u200bban pri\u200dsoners?",
-        "\x07\x1b[2J Taliban \x00 prisoners",
-        "👍🏽" * 3000,
-        "*Taliban* _prisoners_ `released` [x](http://y)",
-    ],
-    ids=["100kB", "rtl", "zero-width", "controls", "emoji", "markdown"],
-)
 async def test_hostile_messages_through_telegram(
-    bot: NewsApp, emulator: BotApiEmulator, settings: Settings, text: str
+    bot: NewsApp, emulator: BotApiEmulator, settings: Settings
 ) -> None:
-    """The emulator refuses anything Telegram would; every reply got through, text verbatim."""
-    await emulator.send_text(text)
-    (reply,) = await emulator.wait_for(1001)
+    """100 kB, right-to-left, zero-width, control, emoji and Markdown messages: the emulator
+    refuses anything Telegram would, and every reply got through; each text stored verbatim."""
+    for n, text in enumerate(HOSTILE_MESSAGES, start=1):
+        await emulator.send_text(text)
+        assert (await emulator.wait_for(1001, n))[-1]["text"]
     assert emulator.errors == []
-    assert reply["text"]
-    await emulator.settle(0.2)
+    assert len(emulator.sent_to(1001)) == len(HOSTILE_MESSAGES)  # one reply each
     from tests.test_bot_e2e import flushed
 
-    await flushed(bot)
+    await flushed(bot, len(HOSTILE_MESSAGES))
     with sqlite3.connect(settings.db_path) as db:
-        assert db.execute("SELECT text FROM messages").fetchall() == [(text,)]
+        stored = db.execute("SELECT text FROM messages ORDER BY telegram_message_id").fetchall()
+    assert stored == [(text,) for text in HOSTILE_MESSAGES]

@@ -5,16 +5,17 @@ from __future__ import annotations
 from rank_bm25 import BM25Okapi
 
 from bot.articles import Collection, load_collection, parse_article, passages_of
-from bot.chat import Newsroom
 from bot.index import SearchIndex
 from bot.query import question_kind
 from bot.text import tokenize
 from tests.conftest import SEEDS
 
 
-def test_troop_withdrawal_question_finds_the_sept_11_paragraph_first(seed_room: Newsroom) -> None:
+def test_troop_withdrawal_question_finds_the_sept_11_paragraph_first(
+    seed_index: SearchIndex,
+) -> None:
     """'When will all US troops leave Afghanistan?' ranks the 'Sept. 11' paragraph first."""
-    hits = seed_room.index.search("When will all US troops leave Afghanistan?", 3)
+    hits = seed_index.search("When will all US troops leave Afghanistan?", 3)
     assert hits, "the seed article answers this"
     first = hits[0]
     assert first.rank == 1
@@ -24,10 +25,10 @@ def test_troop_withdrawal_question_finds_the_sept_11_paragraph_first(seed_room: 
     assert "Sept. 11" in first.passage.text[start:end]
 
 
-def test_question_the_articles_cannot_answer_gets_no_passages(seed_room: Newsroom) -> None:
+def test_question_the_articles_cannot_answer_gets_no_passages(seed_index: SearchIndex) -> None:
     """'What is the capital of France?' returns nothing rather than unrelated passages."""
-    assert seed_room.index.search("What is the capital of France?", 3) == []
-    assert seed_room.index.search("What did Macron say about the Taliban?", 3) == []
+    assert seed_index.search("What is the capital of France?", 3) == []
+    assert seed_index.search("What did Macron say about the Taliban?", 3) == []
 
 
 def test_okapi_erases_taliban_on_the_seed_but_our_variant_does_not() -> None:
@@ -47,9 +48,9 @@ def test_okapi_erases_taliban_on_the_seed_but_our_variant_does_not() -> None:
     assert "prisoners" in hits[0].passage.text
 
 
-def test_thousands_separator_in_question_matches_article_number(seed_room: Newsroom) -> None:
+def test_thousands_separator_in_question_matches_article_number(seed_index: SearchIndex) -> None:
     """'3000 American troops' finds the paragraph that writes '3,000'."""
-    hits = seed_room.index.search("3000 American troops", 1)
+    hits = seed_index.search("3000 American troops", 1)
     assert "3,000" in hits[0].passage.text
 
 
@@ -61,15 +62,15 @@ def test_two_passage_collection_still_scores() -> None:
     assert [h.passage.text for h in hits] == ["Bananas are yellow."]
 
 
-def test_only_stop_words_or_unknown_words_find_nothing(seed_room: Newsroom) -> None:
+def test_only_stop_words_or_unknown_words_find_nothing(seed_index: SearchIndex) -> None:
     """A question of stop words or words the collection lacks gets no hits."""
-    assert seed_room.index.search("what is it?", 3) == []
-    assert seed_room.index.search("zzzz qqqq", 3) == []
+    assert seed_index.search("what is it?", 3) == []
+    assert seed_index.search("zzzz qqqq", 3) == []
 
 
-def test_hits_are_ranked_and_capped_at_top_k(seed_room: Newsroom) -> None:
+def test_hits_are_ranked_and_capped_at_top_k(seed_index: SearchIndex) -> None:
     """At most top_k hits, ranks 1..n, scores not increasing."""
-    hits = seed_room.index.search("Taliban", 2)
+    hits = seed_index.search("Taliban", 2)
     assert [h.rank for h in hits] == [1, 2]
     assert hits[0].score >= hits[1].score
 
@@ -82,25 +83,25 @@ def test_question_kinds() -> None:
     assert question_kind("Taliban attacks") is None
 
 
-def test_how_many_prefers_the_sentence_with_the_number(seed_room: Newsroom) -> None:
+def test_how_many_prefers_the_sentence_with_the_number(seed_index: SearchIndex) -> None:
     """For 'how many', the bold sentence is the one with the figure."""
-    hits = seed_room.index.search("How many prisoners were released by the Afghan government?", 1)
+    hits = seed_index.search("How many prisoners were released by the Afghan government?", 1)
     start, end = hits[0].best_sentence
     assert "5,000" in hits[0].passage.text[start:end]
 
 
-def test_typos_are_corrected_to_the_collection_vocabulary(seed_room: Newsroom) -> None:
+def test_typos_are_corrected_to_the_collection_vocabulary(seed_index: SearchIndex) -> None:
     """Unknown words within an edit of a collection word are fixed, keeping their case."""
-    query = seed_room.index.query("When will US trops leave Afganistan?")
+    query = seed_index.query("When will US trops leave Afganistan?")
     assert query.corrections == (("trops", "troops"), ("Afganistan", "Afghanistan"))
     assert query.corrected == "When will US troops leave Afghanistan?"
-    hits = seed_room.index.search(query, 3)
+    hits = seed_index.search(query, 3)
     assert "Sept. 11" in hits[0].passage.text
 
 
-def test_names_are_not_corrected_into_other_words(seed_room: Newsroom) -> None:
+def test_names_are_not_corrected_into_other_words(seed_index: SearchIndex) -> None:
     """A word with no close spelling in the collection stays as it is (and is not answered)."""
-    query = seed_room.index.query("What did Macron say about the Taliban?")
+    query = seed_index.query("What did Macron say about the Taliban?")
     assert query.corrections == ()
     assert "Macron" in [n.text for n in query.names]
 
@@ -116,10 +117,10 @@ def test_near_duplicate_passages_are_shown_once() -> None:
     assert [h.passage.text for h in hits].count(wire) == 1
 
 
-def test_an_unknown_ordinary_word_does_not_block_an_answer(seed_room: Newsroom) -> None:
+def test_an_unknown_ordinary_word_does_not_block_an_answer(seed_index: SearchIndex) -> None:
     """'still' and 'date' are not in the article, yet these questions are answered."""
-    assert seed_room.index.search("How many US troops are still in Afghanistan?", 3)
-    hits = seed_room.index.search("By what date will American combat troops withdraw?", 1)
+    assert seed_index.search("How many US troops are still in Afghanistan?", 3)
+    hits = seed_index.search("By what date will American combat troops withdraw?", 1)
     assert "Sept. 11" in hits[0].passage.text
 
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.chat import Changes
+from bot.library import Changes
 from bot.poller import FeedPoller
 from bot.reload import ReloadError
 from bot.web import Fetcher

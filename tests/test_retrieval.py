@@ -7,7 +7,6 @@ import pytest
 from bot.answer import answer, render_pages, render_text
 from bot.answer_types import holds_answer
 from bot.articles import Collection, parse_article, passages_of
-from bot.chat import Newsroom
 from bot.index import LARGE_COLLECTION, SearchIndex
 from bot.names import holds, name_of, names_of
 from bot.text import tokenize
@@ -25,29 +24,27 @@ def index_of(*texts: str, filler: int = 0) -> SearchIndex:
     )
 
 
-def test_the_answering_paragraph_comes_before_the_lede(seed_room: Newsroom) -> None:
+def test_the_answering_paragraph_comes_before_the_lede(seed_index: SearchIndex) -> None:
     """'how many troops' shows the 3,000-troops paragraph first; 'who is Saraj' the one
     that names him, not the lede or the prisoners paragraph."""
-    troops = seed_room.index.search("how many troops", 3)
+    troops = seed_index.search("how many troops", 3)
     assert "approximately 3,000 American troops" in troops[0].passage.text
-    saraj = seed_room.index.search("who is Saraj", 3)
+    saraj = seed_index.search("who is Saraj", 3)
     assert saraj[0].passage.paragraph == 2
     assert "Ahmad Zia Saraj" in saraj[0].passage.text
 
 
-def test_several_passages_are_shown_when_several_answer(seed_room: Newsroom) -> None:
+def test_several_passages_are_shown_when_several_answer(seed_index: SearchIndex) -> None:
     """The Doha-deal question shows the deal's paragraphs, "United States" matching "US"."""
-    hits = seed_room.index.search(
-        "What did the Taliban agree in the deal with the United States?", 5
-    )
+    hits = seed_index.search("What did the Taliban agree in the deal with the United States?", 5)
     assert len(hits) >= 3
     assert {2, 3, 4} <= {h.passage.paragraph for h in hits}
 
 
-def test_the_subtitle_is_a_quotable_cited_passage(seed_room: Newsroom) -> None:
+def test_the_subtitle_is_a_quotable_cited_passage(seed_index: SearchIndex) -> None:
     """The seed's subtitle answers 'why did the US order its staff to leave Kabul' and is
     cited as the subtitle."""
-    result = answer(seed_room.index, "Why did the US order its staff to leave Kabul?", 3)
+    result = answer(seed_index, "Why did the US order its staff to leave Kabul?", 3)
     first = result.hits[0].passage
     assert (first.paragraph, first.text) == (0, "US orders staff to leave Kabul due to threats")
     assert "· subtitle ·" in render_text(result).splitlines()[1]

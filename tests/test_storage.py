@@ -6,6 +6,8 @@ import asyncio
 import os
 import sqlite3
 import stat
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,11 +17,14 @@ from bot.storage import (
     ConversationLog,
     DatabaseError,
     HitRow,
+    InlineSearch,
     Turn,
     UserRow,
+    migrate_file,
     row_from_json,
     row_to_json,
 )
+from tests.log_scan import find_in_files, find_in_tables
 
 
 def turn(n: int, text: str = "When will US troops leave?") -> Turn:
@@ -37,20 +42,29 @@ def turn(n: int, text: str = "When will US troops leave?") -> Turn:
     )
 
 
+# Row counts of a log holding one reader's turns and nothing else.
+ONE_READER = {"users": 1, "chats": 1, "feedback": 0, "inline_queries": 0}
+
+
 def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as db:
         return db.execute(sql).fetchall()
 
 
 async def test_schema_is_migrated_once_in_wal_mode_owner_only(tmp_path: Path) -> None:
-    """Migrations are recorded, re-opening applies nothing, WAL is on, the file is 0600."""
+    """Migrations are recorded, re-opening applies nothing, WAL and secure delete are on,
+    the file is 0600; migrate_file migrates without starting a writer."""
     path = tmp_path / "data" / "log.sqlite3"
     log = ConversationLog(path)
     await log.open()
+    assert log._db is not None
+    async with log._db.execute("PRAGMA secure_delete") as cursor:
+        assert await cursor.fetchone() == (1,)  # deleted rows are zeroed, on every build
     await log.close()
     again = ConversationLog(path)
     await again.open()
     await again.close()
+    await migrate_file(path)
     assert rows(path, "SELECT name FROM _migrations") == [
         ("001_initial",),
         ("002_feedback_inline",),
@@ -67,10 +81,11 @@ async def test_turns_are_written_with_their_hits(tmp_path: Path) -> None:
     log.record(turn(1))
     log.record(turn(2, "Robert'); DROP TABLE messages;--"))
     assert await log.flush()
-    assert await log.counts() == {"users": 1, "chats": 1, "messages": 2, "replies": 2, "hits": 4}
-    recent = await log.recent(1)
-    assert recent[0]["question"] == "Robert'); DROP TABLE messages;-- #2"
+    assert await log.counts() == dict(ONE_READER, messages=2, replies=2, hits=4)
     await log.close()
+    assert rows(path, "SELECT text FROM messages ORDER BY id DESC LIMIT 1") == [
+        ("Robert'); DROP TABLE messages;-- #2",)
+    ]
 
 
 async def test_locked_database_keeps_rows_queued_until_the_lock_clears(tmp_path: Path) -> None:
@@ -116,7 +131,7 @@ async def test_unwritable_database_saves_pending_rows_and_restores_them(tmp_path
     again = ConversationLog(path)
     await again.open()
     assert await again.flush()
-    assert await again.counts() == {"users": 1, "chats": 1, "messages": 2, "replies": 2, "hits": 4}
+    assert await again.counts() == dict(ONE_READER, messages=2, replies=2, hits=4)
     await again.close()
     assert not again.pending_path.exists()
 
@@ -187,3 +202,49 @@ async def test_flush_while_the_writer_runs_loses_nothing(tmp_path: Path) -> None
     await log.close()
     assert rows(path, "SELECT count(*) FROM messages") == [(2000,)]
     assert log.failures == 0
+
+
+async def test_retention_leaves_no_copy_of_what_it_purged(tmp_path: Path) -> None:
+    """Rows older than the retention are gone from every table and from the files; a later
+    report turn (logged without the questions it listed) and newer rows stay."""
+    path = tmp_path / "data" / "log.sqlite3"
+    now = datetime.now(UTC)
+    old, new = (now - timedelta(days=40)).isoformat(), (now - timedelta(days=1)).isoformat()
+    log = ConversationLog(path)
+    await log.open()
+    try:
+        log.record(replace(turn(1, "Old question about zebras"), received_at=old, sent_at=old))
+        log.record(InlineSearch(20, "old inline zebras", 1, 1.0, at=old))
+        report = replace(turn(2, "/stats"), kind="command", reply="[stats report]", hits=())
+        log.record(replace(report, user=UserRow(30), received_at=new, sent_at=new))
+        assert await log.flush()
+        assert await log.purge(30) == {
+            "messages": 1, "feedback": 0, "inline_queries": 1, "users": 1, "chats": 0
+        }  # fmt: skip
+    finally:
+        await log.close()
+    with sqlite3.connect(path) as db:
+        assert find_in_tables(db, ["zebras"]) == []
+    assert find_in_files(path.parent, ["zebras"]) == []
+    assert rows(path, "SELECT text FROM messages") == [("/stats #2",)]
+
+
+async def test_forget_also_drops_the_readers_rows_from_a_leftover_pending_file(
+    tmp_path: Path,
+) -> None:
+    """A pending file left unread at start is a copy of the log: /forget removes the
+    reader's rows from it and keeps the others'."""
+    path = tmp_path / "log.sqlite3"
+    log = ConversationLog(path)
+    await log.open()
+    theirs = replace(turn(2, "their question"), user=UserRow(id=21))
+    log.pending_path.write_text(
+        "".join(row_to_json(r) + "\n" for r in (turn(1, "my question"), theirs)) + "not json\n"
+    )
+    try:
+        assert await log.forget(20) == 0
+        lines = log.pending_path.read_text().splitlines()
+    finally:
+        await log.close()
+    assert [row_from_json(line) for line in lines[:-1]] == [theirs]
+    assert lines[-1] == "not json"

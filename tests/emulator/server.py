@@ -143,6 +143,7 @@ class BotApiEmulator:
         self._reply_waiters: dict[int, list[asyncio.Future[dict[str, Any]]]] = {}
         self.base_url = ""
         self._runner: web.AppRunner | None = None
+        self._stopping = False  # pending long polls return at once: nothing more will come
 
     # -- server lifecycle ---------------------------------------------------------------------
 
@@ -158,6 +159,14 @@ class BotApiEmulator:
         return self.base_url
 
     async def stop(self) -> None:
+        """Answer every pending long poll now (with no updates), then shut the server down.
+
+        Without the wake-up, shutting down waits for each open getUpdates to reach its
+        deadline: a second per test with a 1 s long poll, ten after `newsbot run`.
+        """
+        self._stopping = True
+        async with self._new_update:
+            self._new_update.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -170,7 +179,9 @@ class BotApiEmulator:
             )
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append((method, params))
+        async with self._bot_sent:  # a waiter may be watching for this call
+            self.calls.append((method, params))
+            self._bot_sent.notify_all()
         fault = self._take_fault(method)
         if fault is not None:
             if fault.delay:
@@ -267,7 +278,7 @@ class BotApiEmulator:
             while True:
                 pending = [u for u in self.updates if u["update_id"] > self._confirmed]
                 remaining = deadline - time.monotonic()
-                if pending or remaining <= 0:
+                if pending or remaining <= 0 or self._stopping:
                     return pending[:limit]
                 try:
                     await asyncio.wait_for(self._new_update.wait(), remaining)
@@ -658,7 +669,8 @@ class BotApiEmulator:
         return self.sent_to(chat_id)
 
     async def wait_until(self, predicate: Any, timeout: float = 10.0) -> None:
-        """Wait until `predicate()` is true (checked whenever the bot answers something)."""
+        """Wait until `predicate()` is true (checked at each call the bot makes and answer it
+        gets)."""
         async with self._bot_sent:
             await asyncio.wait_for(self._bot_sent.wait_for(predicate), timeout)
 

@@ -1,0 +1,149 @@
+"""Reports on the log: the /stats figures and the export, read on their own connection.
+
+Used by /stats (in the bot), `newsbot stats` and `newsbot export`. They run on a read-only
+connection (schema.reader), which WAL lets read while the writer writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: str  # YYYY-MM-DD (UTC)
+    questions: int
+    answered: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogStats:
+    """What readers asked, what the articles answered, and how readers rated the answers."""
+
+    today: tuple[int, int]  # (questions, answered)
+    week: tuple[int, int]
+    all_time: tuple[int, int]
+    top_questions: tuple[tuple[str, int], ...]
+    top_unanswered: tuple[tuple[str, int], ...]
+    votes_up: int
+    votes_down: int
+    top_articles: tuple[tuple[str, int], ...]  # (article id, passages cited)
+    per_day: tuple[DayCount, ...]
+    readers: int
+    inline_queries: int
+
+
+QUESTION = "COALESCE(m.question, m.text)"
+ASKED = (
+    "SELECT count(*), COALESCE(sum(r.answered), 0) FROM messages m "
+    "JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question' AND m.received_at >= ?"
+)
+RANKED = (
+    f"SELECT max({QUESTION}), count(*) AS n FROM messages m "
+    "JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question' {where} "
+    f"GROUP BY lower({QUESTION}) ORDER BY n DESC, lower({QUESTION}) LIMIT ?"
+)
+PER_DAY = (
+    "SELECT substr(m.received_at, 1, 10) AS d, count(*), sum(r.answered) "
+    "FROM messages m JOIN replies r ON r.message_id = m.id "
+    "WHERE m.kind = 'question' AND m.received_at >= ? GROUP BY d"
+)
+VOTES = "SELECT COALESCE(sum(vote > 0), 0), COALESCE(sum(vote < 0), 0) FROM feedback"
+CITED = (
+    "SELECT article_id, count(*) AS n FROM hits GROUP BY article_id "
+    "ORDER BY n DESC, article_id LIMIT ?"
+)
+READERS = "SELECT count(DISTINCT user_id) FROM messages WHERE kind = 'question'"
+INLINE = "SELECT count(*) FROM inline_queries"
+EXPORT = (
+    "SELECT m.received_at, m.chat_id, c.type AS chat_type, m.user_id, u.username, "
+    "m.kind, m.text, m.question, r.answered, r.latency_ms, r.text AS reply, r.sent_at, "
+    "(SELECT json_group_array(json_object('rank', h.rank, 'article_id', h.article_id, "
+    "'paragraph', h.paragraph, 'score', h.score)) FROM (SELECT * FROM hits "
+    "WHERE reply_id = r.id ORDER BY rank) AS h) AS hits, "
+    "(SELECT count(*) FROM feedback f WHERE f.chat_id = m.chat_id "
+    "AND f.message_id = r.bot_message_id AND f.vote > 0) AS votes_up, "
+    "(SELECT count(*) FROM feedback f WHERE f.chat_id = m.chat_id "
+    "AND f.message_id = r.bot_message_id AND f.vote < 0) AS votes_down "
+    "FROM messages m JOIN replies r ON r.message_id = m.id "
+    "LEFT JOIN chats c ON c.id = m.chat_id LEFT JOIN users u ON u.id = m.user_id "
+    "WHERE m.received_at >= ? ORDER BY m.id"
+)
+EXPORT_FIELDS = (
+    "received_at",
+    "chat_id",
+    "chat_type",
+    "user_id",
+    "username",
+    "kind",
+    "text",
+    "question",
+    "answered",
+    "latency_ms",
+    "reply",
+    "sent_at",
+    "hits",
+    "votes_up",
+    "votes_down",
+)
+
+
+async def _rows(db: aiosqlite.Connection, sql: str, *args: object) -> list[Any]:
+    async with db.execute(sql, args) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def _pair(db: aiosqlite.Connection, sql: str, *args: object) -> tuple[int, int]:
+    (row,) = await _rows(db, sql, *args)
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def _ranked(db: aiosqlite.Connection, where: str, top: int) -> tuple[tuple[str, int], ...]:
+    rows = await _rows(db, RANKED.format(where=where), top)
+    return tuple((str(q), int(n)) for q, n in rows)
+
+
+async def read_stats(
+    db: aiosqlite.Connection, now: datetime | None = None, days: int = 30, top: int = 10
+) -> LogStats:
+    """The report behind /stats and `newsbot stats`, for the `days` days up to `now`."""
+    today = (now or datetime.now(UTC)).date()
+    first = today - timedelta(days=days - 1)
+    by_day = {d: (int(n), int(a or 0)) for d, n, a in await _rows(db, PER_DAY, first.isoformat())}
+    dates = ((first + timedelta(days=i)).isoformat() for i in range(days))
+    up, down = await _pair(db, VOTES)
+    ((readers,),) = await _rows(db, READERS)
+    ((inline,),) = await _rows(db, INLINE)
+    return LogStats(
+        today=await _pair(db, ASKED, today.isoformat()),
+        week=await _pair(db, ASKED, (today - timedelta(days=6)).isoformat()),
+        all_time=await _pair(db, ASKED, ""),
+        top_questions=await _ranked(db, "", top),
+        top_unanswered=await _ranked(db, "AND r.answered = 0", top),
+        votes_up=up,
+        votes_down=down,
+        top_articles=tuple((str(a), int(n)) for a, n in await _rows(db, CITED, top)),
+        per_day=tuple(DayCount(d, *by_day.get(d, (0, 0))) for d in dates),
+        readers=int(readers),
+        inline_queries=int(inline),
+    )
+
+
+async def export_rows(
+    db: aiosqlite.Connection, since: date | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Every logged turn (oldest first) with its hits and votes, for `newsbot export`."""
+    async with db.execute(EXPORT, (since.isoformat() if since else "",)) as cursor:
+        names = [column[0] for column in cursor.description]
+        async for row in cursor:
+            record = dict(zip(names, row, strict=True))
+            record["hits"] = json.loads(record["hits"] or "[]")
+            if record["answered"] is not None:
+                record["answered"] = bool(record["answered"])
+            yield record

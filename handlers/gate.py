@@ -1,0 +1,47 @@
+"""Runs before every handler: updates answered before a crash, and the chat allowlist."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot import replies
+from handlers.common import Context, Exchange, NewsApp, get_services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: NewsApp) -> None:
+    app.add_handler(TypeHandler(Update, skip_logged_updates), group=-2)
+    app.add_handler(TypeHandler(Update, allowlist), group=-1)
+
+
+async def skip_logged_updates(update: Update, context: Context) -> None:
+    """An update already in the log (Telegram re-sends the last unconfirmed batch after a
+    crash) is not answered twice."""
+    if update.update_id in get_services(context).log.logged_updates:
+        log.info("Update %d was answered before a restart: skipped", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def allowlist(update: Update, context: Context) -> None:
+    """Chats outside NEWSBOT_ALLOWED_CHATS get one polite refusal, then silence; every
+    refused message is still logged."""
+    services = get_services(context)
+    chat, user = update.effective_chat, update.effective_user
+    if services.settings.allows(chat.id if chat else None, user.id if user else None):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(replies.NOT_ALLOWED[:200])
+    elif update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+    elif update.message is not None and chat is not None:
+        exchange = Exchange(update, context, "refused")
+        if chat.id not in services.refused:
+            services.refused.add(chat.id)
+            await exchange.reply(replies.not_allowed())
+        else:  # refused once already: stay quiet, but keep the record
+            exchange.record(replies.silence())
+    raise ApplicationHandlerStop
