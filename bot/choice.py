@@ -18,18 +18,18 @@ from bot.query import Query
 class Weights:
     """How the rerank score adds up from a candidate's evidence (bot/evidence.py).
 
-    Set by hand, in steps of a quarter, on the tuning half of the BBC questions and the
-    seed QA (bench/tune_rerank.py prints the figures; README): a wider search over more
-    weights fitted one half of the tuning questions and did worse on the other.
+    Chosen on a coarse grid (bench/tune_rerank.py) for the best figures on the worse of the
+    two tuning question sets, each by another writer: weights that suit one writer's way of
+    asking (a penalty for first paragraphs, for one who asked only about later ones) lost on
+    the other's. README: Answer quality.
     """
 
     passage: float = 1.0  # the raw ranking's passage part (BM25 of the passage with title)
-    article: float = 2.0  # the raw ranking's article part (BM25 of the article)
-    density: float = 0.25  # share of the question's weight in the best sentence
-    typed: float = 0.5  # the best sentence holds the kind of answer asked for
+    article: float = 1.0  # the raw ranking's article part (BM25 of the article)
+    density: float = 0.5  # share of the question's weight in the best sentence
+    typed: float = 0.75  # the best sentence holds the kind of answer asked for
     names: float = 0.3  # share of the question's names the passage holds as written
     held: float = 1.0  # share of the question's names its article holds as written
-    lede: float = -0.25  # the first paragraph, for a question: it restates the story
 
 
 WEIGHTS = Weights()
@@ -77,7 +77,6 @@ def score(evidence: Evidence, weights: Weights = WEIGHTS) -> float:
         + weights.typed * evidence.typed
         + weights.names * evidence.names
         + weights.held * evidence.held_share
-        + weights.lede * evidence.lede
     )
 
 

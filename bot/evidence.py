@@ -62,7 +62,6 @@ class Evidence:
     held: tuple[bool, ...]  # per name of the question: does the article hold it as written?
     words: tuple[str, ...]  # the question's words the passage (or its title) holds
     sentence: tuple[int, int]  # offsets of the best sentence
-    lede: bool  # the article's first paragraph, for a question (see gather)
     score: float = 0.0  # the rerank score (bot/choice.py)
 
     @property
@@ -190,9 +189,6 @@ def gather(
             if stems and all(t in terms or t in head_terms for t in stems)
         ),
         sentence=sentence,
-        # A question asks for a detail, which the lede, restating the story, rarely holds;
-        # a query of keywords or a headline may well want the story itself.
-        lede=passage.paragraph == 1 and query.kind is not None,
     )
 
 

@@ -17,6 +17,7 @@ from tests.conftest import BBC, ROOT
 
 QA = ROOT / "bench" / "seed_qa.jsonl"
 TUNE = ROOT / "bench" / "bbc_qa_tune.jsonl"
+TUNE2 = ROOT / "bench" / "bbc_qa_tune2.jsonl"
 TEST = ROOT / "bench" / "bbc_qa_test.jsonl"
 needs_bbc = pytest.mark.skipif(
     not BBC.is_dir(), reason="the BBC sample (../shared/corpora/bbc-dev) is absent"
@@ -37,7 +38,8 @@ def test_bbc_question_sets_are_large_and_split() -> None:
     """At least 120 answerable and 60 unanswerable BBC questions, split in two halves that
     share no article: the tuning half asks about even-numbered articles (two writers), the
     test half about odd ones, once per article."""
-    tune, test = evaluate.load_cases(TUNE), evaluate.load_cases(TEST)
+    tune = evaluate.load_cases(TUNE) + evaluate.load_cases(TUNE2)
+    test = evaluate.load_cases(TEST)
     both = tune + test
     assert sum(not c.expect_none for c in both) >= 120
     assert sum(c.expect_none for c in both) >= 60
@@ -52,7 +54,7 @@ def test_bbc_question_sets_are_large_and_split() -> None:
 @needs_bbc
 def test_bbc_expected_phrases_are_in_their_articles() -> None:
     """Every expected phrase of an answerable BBC question is in the article it names."""
-    for case in evaluate.load_cases(TUNE) + evaluate.load_cases(TEST):
+    for case in evaluate.load_cases(TUNE) + evaluate.load_cases(TUNE2) + evaluate.load_cases(TEST):
         if case.expect_none:
             continue
         text = (BBC / f"{case.article}.txt").read_text(encoding="utf-8")
@@ -131,7 +133,7 @@ def test_bbc_tuning_half_answers_better_than_plain_bm25() -> None:
     """On the tuning half of the BBC questions, readers are shown the answering paragraph
     first more often than the raw ranking and the baseline, and refuse few answerable ones."""
     index = SearchIndex(load_collection(BBC))
-    cases = evaluate.load_cases(TUNE)
+    cases = evaluate.load_cases(TUNE) + evaluate.load_cases(TUNE2)
     results = {
         name: evaluate.evaluate_cases(system, cases).table()
         for name, system in evaluate.systems(index, titles=True).items()
