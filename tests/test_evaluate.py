@@ -139,7 +139,7 @@ def test_bbc_tuning_half_answers_better_than_plain_bm25() -> None:
         for name, system in evaluate.systems(index, titles=True).items()
     }
     shown = results["shown"]
-    assert shown["hit@1"] > results["ranking"]["hit@1"] + 0.1  # type: ignore[operator]
+    assert shown["hit@1"] > results["ranking"]["hit@1"] + 0.05  # type: ignore[operator]
     assert shown["hit@1"] > results["baseline"]["hit@1"] + 0.2  # type: ignore[operator]
     assert shown["refused"] <= 0.03  # type: ignore[operator]
     assert shown["no-answer recall"] > 0.4  # type: ignore[operator]
