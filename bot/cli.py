@@ -208,56 +208,25 @@ def eval_command(
 
     if not cases_files and known_items is None:
         fail("give CASES_FILES (JSONL) and/or --known-items DIR")
-    output: dict[str, Any] = {}
-    if cases_files:
+    try:
+        cases = {path: evaluate.load_cases(path) for path in cases_files}
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    reports = []
+    if cases:
         index = library_from(settings_from(articles)).current.index
-        compared = evaluate.systems(index, titles=True)
-    for cases_file in cases_files:
-        try:
-            cases = evaluate.load_cases(cases_file)
-        except (OSError, ValueError) as exc:
-            fail(str(exc))
-        results = {n: evaluate.evaluate_cases(s, cases) for n, s in compared.items()}
-        output[str(cases_file)] = evaluate.as_json(results)
-        if not as_json:
-            answerable = results["shown"].answerable
-            click.echo(
-                evaluate.report(
-                    f"QA cases {cases_file} ({answerable} answerable, "
-                    f"{len(cases) - answerable} not answerable)",
-                    results,
-                )
-            )
-            _print_misses(results["shown"], misses)
-            click.echo()
+        reports += [evaluate.qa_report(path, found, index) for path, found in cases.items()]
     if known_items is not None:
         collection = load_collection(known_items)
         if not collection.passages:
             fail(f"no articles found in {known_items}")
-        index = SearchIndex(collection, titles=False)
-        results = {
-            n: evaluate.evaluate_known_items(s, collection)
-            for n, s in evaluate.systems(index, titles=False).items()
-        }
-        output["known_items"] = evaluate.as_json(results)
-        if not as_json:
-            click.echo(
-                evaluate.report(
-                    f"Known-item search {known_items} ({len(collection.articles)} articles, "
-                    f"{len(collection.passages)} passages; headline as query)",
-                    results,
-                )
-            )
-            _print_misses(results["shown"], misses, limit=20)
+        reports.append(evaluate.known_item_report(known_items, collection))
     if as_json:
-        click.echo(json.dumps(output, indent=2))
-
-
-def _print_misses(metrics: Any, show: bool, limit: int = 100) -> None:
-    if show and metrics.misses:
-        click.echo("newsbot misses:")
-        for line in metrics.misses[:limit]:
-            click.echo(f"  {line}")
+        click.echo(json.dumps({r.name: r.figures() for r in reports}, indent=2))
+        return
+    for report in reports:
+        click.echo(report.text(misses))
+        click.echo()
 
 
 def _log_path(settings: Settings) -> Path:

@@ -265,3 +265,46 @@ def report(title: str, results: dict[str, Metrics]) -> str:
 
 def as_json(results: dict[str, Metrics]) -> dict[str, Any]:
     return {name: metrics.table() for name, metrics in results.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One evaluation of the three systems (systems()), as `newsbot eval` prints it."""
+
+    name: str  # the case file, or "known_items"
+    title: str
+    results: dict[str, Metrics]
+    misses_shown: int = 100
+
+    def figures(self) -> dict[str, Any]:
+        return as_json(self.results)
+
+    def text(self, misses: bool = False) -> str:
+        """The table; with `misses`, the questions readers were not shown an answer for."""
+        lines = [report(self.title, self.results)]
+        shown = self.results["shown"]
+        if misses and shown.misses:
+            lines.append("newsbot misses:")
+            lines += [f"  {line}" for line in shown.misses[: self.misses_shown]]
+        return "\n".join(lines)
+
+
+def qa_report(path: Path, cases: list[Case], index: SearchIndex) -> Report:
+    """The three systems on one file of questions."""
+    results = {name: evaluate_cases(s, cases) for name, s in systems(index, True).items()}
+    answerable = results["shown"].answerable
+    title = f"QA cases {path} ({answerable} answerable, {len(cases) - answerable} not answerable)"
+    return Report(str(path), title, results)
+
+
+def known_item_report(folder: Path, collection: Collection) -> Report:
+    """Known-item search over `collection` (headlines not searchable)."""
+    index = SearchIndex(collection, titles=False)
+    results = {
+        name: evaluate_known_items(s, collection) for name, s in systems(index, False).items()
+    }
+    title = (
+        f"Known-item search {folder} ({len(collection.articles)} articles, "
+        f"{len(collection.passages)} passages; headline as query)"
+    )
+    return Report("known_items", title, results, misses_shown=20)
