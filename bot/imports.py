@@ -237,24 +237,17 @@ class Importer:
         if path is None:
             twin = library.by_body.get(body_hash(text))
             if twin is not None and twin.is_file():  # the same text under another URL
-                return self._result(source, "unchanged", twin, article)
+                return _result(self.folder, source, "unchanged", twin, article)
             path, status = library.new_path(article), "added"
         else:
             try:
                 if content_hash(path.read_text(encoding="utf-8")) == content_hash(text):
-                    return self._result(source, "unchanged", path, article)
+                    return _result(self.folder, source, "unchanged", path, article)
             except (OSError, UnicodeDecodeError):
                 pass  # unreadable: overwrite it with a good copy
         write_atomically(path, text)
         library.remember(path, article, text)
-        return self._result(source, status, path, article)
-
-    def _result(
-        self, source: str, status: Status, path: Path, article: ArticleFile
-    ) -> ImportResult:
-        return ImportResult(
-            source, status, path.relative_to(self.folder).as_posix(), article.title, article.url
-        )
+        return _result(self.folder, source, status, path, article)
 
     async def _cpu(self, call: Callable[..., T], *args: Any) -> T:
         """Extraction off the event loop: in the executor (worker processes) if given."""
@@ -273,6 +266,14 @@ class Importer:
         if self._state is None:
             self._state = FeedState(self.state_path)
         return self._state
+
+
+def _result(
+    folder: Path, source: str, status: Status, path: Path, article: ArticleFile
+) -> ImportResult:
+    return ImportResult(
+        source, status, path.relative_to(folder).as_posix(), article.title, article.url
+    )
 
 
 def _url_of(source: str) -> str | None:
