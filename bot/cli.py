@@ -52,7 +52,7 @@ def settings_from(articles: Path | None) -> Settings:
     except ConfigError as exc:
         fail(str(exc))
         raise  # unreachable: fail() exits
-    configure_logging(settings.log_level, settings.token or "")
+    configure_logging(settings.log_level, *settings.secrets)
     return settings
 
 
@@ -260,18 +260,21 @@ def _print_misses(metrics: Any, show: bool, limit: int = 100) -> None:
             click.echo(f"  {line}")
 
 
-def _log_path(settings: Settings) -> Path:
-    """The log database, migrated to the current schema, or exit when there is none."""
-    from bot.storage import DatabaseError, migrate_file
+def _log_path(settings: Settings) -> str:
+    """The log database (a file or a URL), migrated to the current schema, or exit when
+    there is none."""
+    from bot.storage import DatabaseError, migrate_database
 
-    path = settings.db_path
-    if not path.is_file():
-        fail(f"there is no conversation log at {path} yet (set NEWSBOT_DB, or run the bot first)")
+    if settings.db_url is None and not settings.db_path.is_file():
+        fail(
+            f"there is no conversation log at {settings.db_path} yet "
+            "(set NEWSBOT_DB, or run the bot first)"
+        )
     try:
-        asyncio.run(migrate_file(path))
+        asyncio.run(migrate_database(settings.database))
     except DatabaseError as exc:
         fail(str(exc))
-    return path
+    return settings.database
 
 
 @main.command()
@@ -356,7 +359,7 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
     sys.exit(run_import(settings, sources, report))
 
 
-async def _export(path: Path, fmt: str, since: date | None, stream: TextIO) -> int:
+async def _export(path: str, fmt: str, since: date | None, stream: TextIO) -> int:
     """Write every turn from `since` on to `stream`; the number written."""
     from bot.storage import EXPORT_FIELDS, export_rows, reader
 

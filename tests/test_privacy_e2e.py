@@ -168,6 +168,11 @@ def others_rows(settings: Settings) -> dict[str, set[tuple[Any, ...]]]:
         "hits": f"reply_id NOT IN {replies}",
         "feedback": f"user_id != {READER}",
         "inline_queries": f"user_id != {READER}",
+        "topics": f"user_id != {READER}",
+        "kept_answers": f"user_id != {READER}",
+        "forget_prompts": f"user_id != {READER}",
+        "claims": "1",  # update ids only
+        "job_runs": "1",
         "_migrations": "1",
     }
     with db(settings) as conn:
