@@ -341,6 +341,44 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
 
 
+@main.command(name="migrate-log")
+@click.option("--to", "target", required=True, help="postgresql://user:password@host:port/db")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The SQLite log to copy (default: NEWSBOT_DB).",
+)
+def migrate_log(target: str, source: Path | None) -> None:
+    """Copy the SQLite conversation log into a PostgreSQL database (before several
+    instances share it); the target must hold no log yet."""
+    from bot.storage import DatabaseError, redact_url
+    from bot.storage.transfer import copy_log
+
+    settings = settings_from(None)
+    configure_logging(settings.log_level, *settings.secrets, *_password(target))
+    if source is None and settings.db_url is not None:
+        fail("NEWSBOT_DB is a PostgreSQL URL already: give the SQLite log with --from FILE")
+    path = source or settings.db_path
+    if not path.is_file():
+        fail(f"there is no conversation log at {path} (give --from FILE)")
+    try:
+        copied = asyncio.run(copy_log(path, target))
+    except DatabaseError as exc:
+        fail(str(exc))
+    rows = ", ".join(f"{n} {table}" for table, n in copied.items())
+    click.echo(f"Copied {rows} from {path} to {redact_url(target)}")
+    click.echo("Set NEWSBOT_DB to that URL and start the instances.", err=True)
+
+
+def _password(url: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    password = urlsplit(url).password if "://" in url else None
+    return [password] if password else []
+
+
 @main.command(name="import")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per article.")

@@ -234,10 +234,8 @@ class Exchange:
                 )
         except TimedOut as exc:  # probably delivered: log the turn, don't apologise twice
             log.warning("Sending a reply timed out (it may still arrive): %s", exc)
-        if last is not None:
-            await services.room.keep(MessageKey(chat.id, last.message_id), reply)
         user = self.update.effective_user
-        services.log.record(
+        services.log.record(  # first: the sooner it commits, the narrower a kill's window
             Delivery(
                 update_id=self.update.update_id,
                 user_id=user.id if user else None,
@@ -246,6 +244,8 @@ class Exchange:
                 sent_at=utc_now(),
             )
         )
+        if last is not None:
+            await services.room.keep(MessageKey(chat.id, last.message_id), reply)
         if reply.photo is not None:
             photo = await reply.photo()
             send = partial(message.reply_photo, photo.png, filename=photo.filename)

@@ -96,6 +96,8 @@ class WebhookServer:
             "articles": len(services.room.library.collection.articles),
             "database": services.log.database.dialect,
         }
+        if services.instance is not None:
+            body["instance"] = services.instance.key  # as claims.instance names it
         try:
             await asyncio.wait_for(services.log.ping(), PING_TIMEOUT_S)
         except (DatabaseError, TimeoutError) as exc:

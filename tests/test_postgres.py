@@ -16,6 +16,8 @@ from bot.storage.reports import export_rows
 from bot.storage.schema import MIGRATIONS, PostgresDatabase
 from bot.storage.shared import Instance, SharedClaims
 from tests.servers import PASSWORD
+from tests.test_cli import newsbot
+from tests.test_cli_reports import make_log
 from tests.test_storage import turn
 
 
@@ -98,7 +100,7 @@ async def test_one_instance_answers_each_update_and_a_dead_ones_are_taken_over(
     pg_url: str, tmp_path: Path
 ) -> None:
     """An update claimed by a live instance is busy for the others, done once finished;
-    a dead instance's claim is taken over, unless it had recorded the turn already."""
+    a dead instance's claim is taken over, unless its reply was marked delivered."""
     log = await open_log(pg_url, tmp_path)
     database = log.database
     assert isinstance(database, PostgresDatabase)
@@ -118,11 +120,14 @@ async def test_one_instance_answers_each_update_and_a_dead_ones_are_taken_over(
         assert await claims_b.claim(1) == "done"
         assert await claims_a.claim(2) == "mine"
         assert await claims_a.claim(101) == "mine"
-        log.record(turn(1))  # update 101's turn, recorded before its reply was sent
+        log.record(turn(1))  # update 101's turn, its reply delivered
+        log.record(replace(turn(2), delivered=False))  # 102's: recorded, then killed
+        assert await claims_a.claim(102) == "mine"
         assert await log.flush()
         await a.stop()  # killed: the server drops its lock
         assert await claims_b.claim(2) == "mine"
         assert await claims_b.claim(101) == "done"
+        assert await claims_b.claim(102) == "mine"  # answered again: never lost
     finally:
         await a.stop()
         await b.stop()
@@ -168,3 +173,32 @@ async def test_a_periodic_job_runs_once_per_period_across_instances(
     finally:
         for log in logs:
             await log.close()
+
+
+async def test_migrate_log_copies_a_sqlite_log_into_postgresql(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """`newsbot migrate-log --to URL`: every row with its id, reports unchanged, new turns
+    continue after the copied ids; a second copy is refused; the password is never printed."""
+    path = tmp_path / "log.sqlite3"
+    await make_log(path)
+    done = await asyncio.to_thread(
+        newsbot, "migrate-log", "--to", pg_url, env={"NEWSBOT_DB": str(path)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Copied 1 users, 1 chats, 4 messages, 4 replies, 4 hits, 1 feedback" in done.stdout
+    assert PASSWORD not in done.stdout + done.stderr
+    reports = []
+    for target in (path, pg_url):
+        async with reader(target) as db:
+            reports.append((await read_stats(db), [r async for r in export_rows(db)]))
+    assert reports[0] == reports[1]
+    log = await open_log(pg_url, tmp_path)
+    log.record(turn(9))
+    assert await log.flush()
+    await log.close()
+    again = await asyncio.to_thread(
+        newsbot, "migrate-log", "--to", pg_url, env={"NEWSBOT_DB": str(path)}
+    )
+    assert again.returncode == 2 and "already holds a conversation log" in again.stderr
+    assert PASSWORD not in again.stdout + again.stderr

@@ -39,6 +39,10 @@ INSERT_HIT = (
     "INSERT INTO hits (reply_id, rank, article_id, paragraph, score) VALUES (?, ?, ?, ?, ?)"
 )
 DELETE_UPDATE = "DELETE FROM messages WHERE update_id = ?"  # replies and hits cascade
+LOGGED_UPDATES = (
+    "SELECT m.update_id FROM messages m JOIN replies r ON r.message_id = m.id "
+    "WHERE m.update_id IS NOT NULL AND r.delivered = 1 ORDER BY m.id DESC LIMIT ?"
+)
 DELIVERED = (
     "UPDATE replies SET delivered = 1, bot_message_id = ?, sent_at = ?, latency_ms = ? "
     "WHERE message_id IN (SELECT id FROM messages WHERE update_id = ?)"
@@ -110,8 +114,10 @@ async def insert_rows(db: Sql, batch: Sequence[Row]) -> None:
     # An apology replaces the turn recorded before its send failed, also in this batch.
     replaced = {t.update_id for t in turns if t.replaces and t.update_id is not None}
     turns = [t for t in turns if t.replaces or t.update_id not in replaced]
-    for update_id in sorted(replaced):
-        await db.execute(DELETE_UPDATE, update_id)
+    # A turn replaces any recorded for its update: the apology, and the answer to an update
+    # re-sent after its first answer was recorded but never marked delivered.
+    updates = sorted({t.update_id for t in turns if t.update_id is not None})
+    await db.executemany(DELETE_UPDATE, [(u,) for u in updates])
     if turns:
         await insert_turns(db, turns)
     deliveries = [row for row in batch if isinstance(row, Delivery)]
@@ -190,11 +196,9 @@ async def insert_turns(db: Sql, turns: Sequence[Turn]) -> None:
 
 
 async def logged_updates(db: Sql, limit: int) -> frozenset[int]:
-    """Update ids of the latest logged turns."""
-    rows = await db.fetch(
-        "SELECT update_id FROM messages WHERE update_id IS NOT NULL ORDER BY id DESC LIMIT ?",
-        limit,
-    )
+    """Update ids of the latest turns whose reply reached Telegram (one recorded but not
+    known delivered is answered again when Telegram re-sends its update)."""
+    rows = await db.fetch(LOGGED_UPDATES, limit)
     return frozenset(int(row[0]) for row in rows)
 
 

@@ -7,7 +7,9 @@ state behind buttons and follow-ups, /reload notices, and jobs run once per peri
   listens on a channel for /reload notices from the others.
 - `SharedClaims`: one instance answers each update; a retry of it (Telegram re-sends an
   update whose webhook request failed) is answered only when its first claimant died before
-  recording a turn for it. `LocalClaims` is the same for one instance alone (SQLite).
+  its reply was marked delivered. Killed between sending and marking, a reply can so reach
+  the reader twice (at least once, never lost: the window is milliseconds wide).
+  `LocalClaims` is the same for one instance alone (SQLite).
 - `SqlState`: `bot.state.ReaderState` in the database.
 - `due`: whether a periodic job (retention) should run now, once per period across all
   instances, whichever asks first.
@@ -47,7 +49,8 @@ CLAIM = (
     "claimed_at = excluded.claimed_at WHERE claims.done = 0 AND NOT EXISTS ("
     "SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ? "
     "AND l.objid::bigint = claims.instance AND l.objsubid = 2 AND l.granted) "
-    "RETURNING (SELECT count(*) FROM messages m WHERE m.update_id = claims.update_id)"
+    "RETURNING (SELECT count(*) FROM messages m JOIN replies r ON r.message_id = m.id "
+    "WHERE m.update_id = claims.update_id AND r.delivered = 1)"
 )
 CLAIM_DONE = "SELECT done FROM claims WHERE update_id = ?"
 FINISH = "UPDATE claims SET done = 1 WHERE update_id = ?"
@@ -186,7 +189,7 @@ class SharedClaims:
                 found = await db.fetch(CLAIM, update_id, self.instance.key, utc_now(), INSTANCES)
                 if found and int(found[0][0]) == 0:
                     return "mine"
-                if found:  # its claimant died after recording the turn: it was answered
+                if found:  # its claimant died after its reply was delivered
                     await db.execute(FINISH, update_id)
                     return "done"
                 return "done" if await db.scalar(CLAIM_DONE, update_id) else "busy"
