@@ -40,9 +40,6 @@ from tests.servers import Nginx, Postgres, ensure_installed, free_port
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-webhook-secret"
 FOLLOWERS = 10  # readers who ask before the kill, then follow up and press More while it is down
-# A reply sent by the killed instance in the milliseconds before it could mark it delivered
-# is sent again by the other (at least once, never lost): at most this many in one kill.
-DUPLICATES_ALLOWED = 3
 FIRST = "What do the articles say about the Taliban?"
 FOLLOW_UP = "and how many prisoners were released?"
 
@@ -229,14 +226,15 @@ async def run_scale(
     finally:
         await conn.close()
         postgres.stop()
-    figures = check(emulator, work, run, logged, problems)
+    failed = [d for d in emulator.deliveries if d[1] not in range(200, 300)]  # type: ignore[operator]
+    retried = len({update_id for update_id, _ in failed})
+    figures = check(emulator, work, run, logged, problems, retried)
     if not rolling:
         check_cross_instance(served, claimants, followers, problems)
     if any(TOKEN in out or SECRET in out for i in instances for out in i.outputs):
         problems.append("the bot token or the webhook secret appeared in an instance's output")
     if [code for code in exits if code not in (0, -signal.SIGKILL)]:
         problems.append(f"exit codes {exits}: {instances[0].outputs[-1][-1500:]}")
-    failed = [d for d in emulator.deliveries if d[1] not in range(200, 300)]  # type: ignore[operator]
     return {
         "users": users,
         "questions": run.total,
@@ -245,7 +243,8 @@ async def run_scale(
         "questions_per_s": round(run.total / elapsed, 1),
         "p50_ms": round(float(np.percentile(run.latencies, 50)), 1),
         "p99_ms": round(float(np.percentile(run.latencies, 99)), 1),
-        "deliveries_retried": len(failed),
+        "deliveries_failed": len(failed),
+        "updates_retried": retried,
         "undelivered_marks": int(undelivered),
         **figures,
         "problems": problems,
@@ -258,15 +257,18 @@ def check(
     run: Run,
     logged: set[tuple[int, int]],
     problems: list[str],
+    retried: int,
 ) -> dict[str, int]:
-    """Exactly one reply per question, and every question replied to is in the log."""
+    """One reply per question, and every question replied to is in the log. A reply may be
+    sent twice only for an update the killed instance held (Telegram re-sent it): one
+    whose reply went out in the milliseconds before it was marked delivered."""
     replies = {c: [m for m in emulator.sent_to(c) if not m.get("_edited")] for c in work}
     duplicates = sum(max(0, len(replies[c]) - len(q)) for c, q in work.items())
     unanswered = sum(max(0, len(q) - len(replies[c])) for c, q in work.items())
     asked = {(c, m) for c, ids in run.asked.items() for m in ids}
     lost = len(asked - logged)
-    if duplicates > DUPLICATES_ALLOWED:
-        problems.append(f"{duplicates} duplicate replies")
+    if duplicates > retried:
+        problems.append(f"{duplicates} duplicate replies, only {retried} updates re-sent")
     if unanswered:
         problems.append(f"{unanswered} questions without a reply")
     if lost:
@@ -308,14 +310,14 @@ def main() -> None:
         f"2 instances behind nginx on PostgreSQL, {r['mode']}: {r['users']} readers, "
         f"{r['questions']} questions in {r['seconds']:.1f} s: {r['questions_per_s']:.0f} "
         f"questions/s, reply p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; "
-        f"{r['deliveries_retried']} deliveries retried; {r['lost_turns']} lost turns, "
+        f"{r['updates_retried']} updates re-sent; {r['lost_turns']} lost turns, "
         f"{r['duplicates']} duplicates, {r['unanswered']} unanswered"
     )
     if r["problems"]:
         raise SystemExit("FAILED: " + "; ".join(r["problems"]))
     print(
         "OK: every question answered, every turn in the log; "
-        f"{r['duplicates']} sent twice (at most {DUPLICATES_ALLOWED} allowed in the kill window)"
+        f"{r['duplicates']} sent twice (of the {r['updates_retried']} updates re-sent)"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bench_scale import DUPLICATES_ALLOWED, run_scale
+from bench.bench_scale import run_scale
 from tests.conftest import SEEDS
 from tests.servers import ensure_installed
 
@@ -22,12 +22,12 @@ def servers() -> None:
 
 async def test_an_instance_killed_mid_run_loses_no_question_and_no_turn() -> None:
     """SIGKILL of one instance under load: every question answered, every reply in the log,
-    a follow-up and a More press served by the other instance; a reply sent twice only in
-    the kill's window (at least once, never lost)."""
+    a follow-up and a More press served by the other instance; a reply sent twice only for
+    an update the killed instance held (at least once, never lost)."""
     result = await run_scale(users=30, questions=450, articles=SEEDS, fsync=False)
     assert result["problems"] == []
     assert result["unanswered"] == 0 and result["lost_turns"] == 0
-    assert result["duplicates"] <= DUPLICATES_ALLOWED
+    assert result["duplicates"] <= result["updates_retried"]
 
 
 async def test_a_rolling_restart_drops_no_update() -> None:

@@ -15,7 +15,7 @@ from bench.bench_scale import healthy
 from tests.conftest import SEEDS
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
-from tests.servers import free_port
+from tests.servers import PASSWORD, Postgres, ensure_installed, free_port
 
 pytestmark = pytest.mark.e2e
 SECRET = "test-secret_123"
@@ -101,3 +101,28 @@ async def test_failed_deliveries_are_retried_and_answered_once(
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 30)
+
+
+async def test_health_is_503_when_the_database_is_unreachable(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """On PostgreSQL: /healthz 200 with the instance's key; the server stopped, 503."""
+    if problem := ensure_installed("postgresql"):
+        pytest.skip(problem)
+    server = Postgres()
+    server.start()
+    port = free_port()
+    process = await start_newsbot(webhook_env(emulator, server.database(), port), tmp_path)
+    try:
+        health = await healthy(port, timeout=60)
+        assert health["database"] == "postgresql" and health["instance"] > 0
+        server.stop()
+        async with httpx.AsyncClient() as client:
+            got = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert got.status_code == 503
+        assert got.json()["status"] == "database unreachable"
+    finally:
+        server.stop()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert PASSWORD.encode() not in stderr
