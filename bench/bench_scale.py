@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import tempfile
@@ -50,6 +51,7 @@ class Instance:
     env: dict[str, str]
     process: Any = None
     key: int = 0  # its claims.instance
+    cpu: float = 0.0  # CPU seconds used by its processes so far
     outputs: list[str] = field(default_factory=list)
 
 
@@ -81,7 +83,32 @@ async def start(instance: Instance, cwd: Path) -> None:
     instance.key = int((await healthy(instance.port))["instance"])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of a process and its children (PostgreSQL's backends, nginx's workers),
+    counting children that exited (cutime, cstime) too."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        if pid == root or int(fields[1]) == root:
+            total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def stop(instance: Instance, sig: int = signal.SIGTERM) -> int:
+    instance.cpu += cpu_seconds(instance.process.pid)
     instance.process.send_signal(sig)
     stdout, stderr = await asyncio.wait_for(instance.process.communicate(), 60)
     instance.outputs.append((stdout + stderr).decode())
@@ -175,6 +202,12 @@ async def run_scale(
         for chat in followers:
             await emulator.wait_for(chat, 1, timeout=60)
         started = time.perf_counter()
+        cpu_before = (
+            time.process_time(),
+            tree_cpu_seconds(postgres.pid()),
+            [cpu_seconds(i.process.pid) for i in instances],
+            tree_cpu_seconds(nginx.pid()),
+        )
         readers = asyncio.gather(*(reader(emulator, c, q, run) for c, q in work.items()))
         event = "none"
         while not readers.done():
@@ -188,16 +221,23 @@ async def run_scale(
                     first = await first_claimants(url, followers)
                     victim = max(instances, key=lambda i: list(first.values()).count(i.key))
                     exits.append(await stop(victim, signal.SIGKILL))
-                    served = {
-                        c: await follow_up_and_more(emulator, c)
-                        for c, key in first.items()
-                        if key == victim.key
-                    }
+                    theirs = [c for c, key in first.items() if key == victim.key]
+                    answers = await asyncio.gather(
+                        *(follow_up_and_more(emulator, c) for c in theirs)
+                    )
+                    served = dict(zip(theirs, answers, strict=True))
                     await start(victim, tmp)
                 event = "done"
             await asyncio.wait({readers}, timeout=0.05)
         await readers
         elapsed = time.perf_counter() - started
+        cpu = {
+            "emulator_and_readers": time.process_time() - cpu_before[0],
+            "postgresql": tree_cpu_seconds(postgres.pid()) - cpu_before[1],
+            "instances": sum(i.cpu + cpu_seconds(i.process.pid) for i in instances)
+            - sum(cpu_before[2]),
+            "nginx": tree_cpu_seconds(nginx.pid()) - cpu_before[3],
+        }
         await emulator.settle(1.5)  # a duplicate reply would show up now
         for instance in instances:
             exits.append(await stop(instance))
@@ -243,10 +283,18 @@ async def run_scale(
         "questions_per_s": round(run.total / elapsed, 1),
         "p50_ms": round(float(np.percentile(run.latencies, 50)), 1),
         "p99_ms": round(float(np.percentile(run.latencies, 99)), 1),
+        "cpu_ms_per_question": {k: round(v * 1000 / run.total, 2) for k, v in cpu.items()},
         "deliveries_failed": len(failed),
         "updates_retried": retried,
         "undelivered_marks": int(undelivered),
         **figures,
+        "instance_logs": [
+            line
+            for i in instances
+            for out in i.outputs
+            for line in out.splitlines()
+            if "Conversation log closed" in line
+        ],
         "problems": problems,
     }
 
@@ -306,12 +354,14 @@ def main() -> None:
     args = parser.parse_args()
     r = asyncio.run(run_scale(args.users, args.questions, args.articles, args.rolling))
     print(json.dumps(r))
+    print(*r["instance_logs"], sep="\n")
     print(
         f"2 instances behind nginx on PostgreSQL, {r['mode']}: {r['users']} readers, "
         f"{r['questions']} questions in {r['seconds']:.1f} s: {r['questions_per_s']:.0f} "
         f"questions/s, reply p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; "
         f"{r['updates_retried']} updates re-sent; {r['lost_turns']} lost turns, "
-        f"{r['duplicates']} duplicates, {r['unanswered']} unanswered"
+        f"{r['duplicates']} duplicates, {r['unanswered']} unanswered; CPU per question "
+        f"(ms): {r['cpu_ms_per_question']}"
     )
     if r["problems"]:
         raise SystemExit("FAILED: " + "; ".join(r["problems"]))

@@ -102,7 +102,11 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         instance = Instance(database) if isinstance(database, PostgresDatabase) else None
         # Several instances share reader state and claims in PostgreSQL; one instance alone
         # (SQLite) keeps them in memory.
-        state: ReaderState = SqlState(database) if instance is not None else MemoryState()
+        state: ReaderState = (
+            SqlState(database, record=conversation_log.record)
+            if instance is not None
+            else MemoryState()
+        )
         loop_lag = LoopWatch()
         loop_lag.start()
         # Searches run here, off the event loop: one thread per CPU. More threads would only
@@ -120,7 +124,7 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
             peers=instance.announce_reload if instance is not None else None,
         )
         claims = (
-            SharedClaims(database, instance)
+            SharedClaims(database, instance, conversation_log.record)
             if instance is not None
             else LocalClaims(lambda: conversation_log.logged_updates)
         )
@@ -174,7 +178,11 @@ async def _post_shutdown(app: NewsApp) -> None:
     if services.instance is not None:
         await services.instance.stop()
     await services.log.close()
-    log.info("Conversation log closed (%d turns written this run)", services.log.written)
+    log.info(
+        "Conversation log closed (%d turns written this run, in %d commits)",
+        services.log.written,
+        services.log.commits,
+    )
     log.info("Event loop: %s", await services.loop_lag.stop())
 
 
@@ -195,7 +203,7 @@ def run_bot(settings: Settings, library: Library) -> None:
     where = settings.telegram_base_url or "Telegram"
     try:
         if settings.webhook_url:
-            asyncio.run(webhook.serve(app, settings))
+            webhook.run(app, settings)
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:

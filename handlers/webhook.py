@@ -20,6 +20,7 @@ from collections.abc import Generator
 from urllib.parse import urlsplit
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -123,6 +124,13 @@ class _Server(uvicorn.Server):
 
     def _stop(self) -> None:
         self.should_exit = True
+
+
+def run(app: NewsApp, settings: Settings) -> None:
+    """Serve the webhook until SIGTERM/SIGINT, on uvloop (libuv's event loop: sockets and
+    timers in C; this process does little else than HTTP to nginx, Telegram and the
+    database)."""
+    uvloop.run(serve(app, settings))
 
 
 async def serve(app: NewsApp, settings: Settings) -> None:

@@ -92,6 +92,10 @@ class Postgres:
         )
         self.binaries = binaries
 
+    def pid(self) -> int:
+        """The postmaster's process id."""
+        return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://newsbot:{PASSWORD}@127.0.0.1:{self.port}/{database}"
 
@@ -160,6 +164,10 @@ class Nginx:
             time.sleep(0.05)
         raise RuntimeError("nginx did not start listening")
 
+    def pid(self) -> int:
+        """The master process's id."""
+        return int((self.folder / "nginx.pid").read_text().split()[0])
+
     def stop(self) -> None:
         subprocess.run(
             ["nginx", "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"), "-s", "stop"],
@@ -186,6 +194,7 @@ http {{
     scgi_temp_path {folder}/scgi;
     upstream newsbot {{
 {servers}
+        keepalive 32;
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -195,6 +204,8 @@ http {{
             proxy_next_upstream_tries 2;
             proxy_connect_timeout 2s;
             proxy_read_timeout 60s;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
             proxy_set_header Host $host;
         }}
     }}

@@ -11,10 +11,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.state import ConversationKey, KeptAnswer, MessageKey
 from bot.storage import ConversationLog, DatabaseError, Delivery, Vote, read_stats, reader
 from bot.storage.reports import export_rows
 from bot.storage.schema import MIGRATIONS, PostgresDatabase
-from bot.storage.shared import Instance, SharedClaims
+from bot.storage.shared import Instance, SharedClaims, SqlState
 from tests.servers import PASSWORD
 from tests.test_cli import newsbot
 from tests.test_cli_reports import make_log
@@ -111,12 +112,13 @@ async def test_one_instance_answers_each_update_and_a_dead_ones_are_taken_over(
 
     await a.start(nothing)
     await b.start(nothing)
-    claims_a, claims_b = SharedClaims(database, a), SharedClaims(database, b)
+    claims_a, claims_b = (SharedClaims(database, i, log.record) for i in (a, b))
     try:
         assert await claims_a.claim(1) == "mine"
         assert await claims_b.claim(1) == "busy"
         assert await claims_a.claim(1) == "busy"  # a retry while it is still answering
-        await claims_a.finish(1)
+        await claims_a.finish(1)  # queued with the log
+        assert await log.flush()
         assert await claims_b.claim(1) == "done"
         assert await claims_a.claim(2) == "mine"
         assert await claims_a.claim(101) == "mine"
@@ -202,3 +204,27 @@ async def test_migrate_log_copies_a_sqlite_log_into_postgresql(
     )
     assert again.returncode == 2 and "already holds a conversation log" in again.stderr
     assert PASSWORD not in again.stdout + again.stderr
+
+
+async def test_state_written_with_the_log_is_seen_after_its_commit(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """With the log's queue, a topic and a kept answer land with the next group commit;
+    /forget drops the reader's queued ones too."""
+    log = await open_log(pg_url, tmp_path)
+    state = SqlState(log.database, record=log.record)
+    try:
+        await state.set_topic(ConversationKey(1, 7), "mine")
+        await state.keep_answer(MessageKey(1, 10), KeptAnswer("mine", None, "e1", 7))
+        assert await state.topic(ConversationKey(1, 7)) is None  # not committed yet
+        assert await log.flush()
+        assert await state.topic(ConversationKey(1, 7)) == "mine"
+        assert await state.kept_answer(MessageKey(1, 10)) == KeptAnswer("mine", None, "e1", 7)
+        await state.set_topic(ConversationKey(2, 7), "queued, then forgotten")
+        await log.forget(7)
+        await state.forget_user(7)
+        assert await log.flush()
+        assert await state.topic(ConversationKey(2, 7)) is None
+        assert await state.kept_answer(MessageKey(1, 10)) is None
+    finally:
+        await log.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.storage.engine import Sql
-from bot.storage.rows import Delivery, InlineSearch, Row, Turn, Vote
+from bot.storage.rows import Delivery, Finished, InlineSearch, Kept, Row, Topic, Turn, Vote
 
 PING = "SELECT 1"
 TABLES = ("users", "chats", "messages", "replies", "hits", "feedback", "inline_queries")
@@ -55,6 +55,20 @@ UPSERT_VOTE = (
 INSERT_INLINE = (
     "INSERT INTO inline_queries (user_id, query, results, latency_ms, at) VALUES (?, ?, ?, ?, ?)"
 )
+# Reader state and claims, written with the log's group commits (bot/storage/shared.py
+# reads them).
+SET_TOPIC = (
+    "INSERT INTO topics (chat_id, user_id, question, at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (chat_id, user_id) DO UPDATE SET question = excluded.question, at = excluded.at"
+)
+DROP_TOPIC = "DELETE FROM topics WHERE chat_id = ? AND user_id = ?"
+KEEP_ANSWER = (
+    "INSERT INTO kept_answers (chat_id, message_id, user_id, question, follows, edition, at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE SET "
+    "user_id = excluded.user_id, question = excluded.question, follows = excluded.follows, "
+    "edition = excluded.edition, at = excluded.at"
+)
+FINISH = "UPDATE claims SET done = 1 WHERE update_id = ?"
 # The next AUTOINCREMENT id of a table, inside the write transaction (SQLite: one writer at
 # a time, so the ids are contiguous; the table name is one of ours, never input).
 NEXT_ID = (
@@ -134,6 +148,30 @@ async def insert_rows(db: Sql, batch: Sequence[Row]) -> None:
         INSERT_INLINE,
         [(q.user_id, q.query, q.results, round(q.latency_ms, 3), q.at) for q in searches],
     )
+    await insert_state(db, batch)
+
+
+async def insert_state(db: Sql, batch: Sequence[Row]) -> None:
+    """Topics (the latest per conversation), kept answers and finished claims."""
+    topics = {(r.chat_id, r.user_id): r for r in batch if isinstance(r, Topic)}
+    ordered = [topics[key] for key in sorted(topics)]
+    await db.executemany(
+        SET_TOPIC,
+        [(t.chat_id, t.user_id, t.question, t.at) for t in ordered if t.question is not None],
+    )
+    await db.executemany(
+        DROP_TOPIC, [(t.chat_id, t.user_id) for t in ordered if t.question is None]
+    )
+    kept = {(r.chat_id, r.message_id): r for r in batch if isinstance(r, Kept)}
+    await db.executemany(
+        KEEP_ANSWER,
+        [
+            (k.chat_id, k.message_id, k.user_id, k.question, k.follows, k.edition, k.at)
+            for _, k in sorted(kept.items())
+        ],
+    )
+    finished = sorted({r.update_id for r in batch if isinstance(r, Finished)})
+    await db.executemany(FINISH, [(u,) for u in finished])
 
 
 async def insert_turns(db: Sql, turns: Sequence[Turn]) -> None:

@@ -91,6 +91,39 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Topic:
+    """Reader state written with the log (PostgreSQL): a conversation's question to follow
+    up on, or None when it was dropped (/new)."""
+
+    chat_id: int
+    user_id: int
+    question: str | None
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """Reader state written with the log (PostgreSQL): the answer behind a message's
+    More/Back buttons."""
+
+    chat_id: int
+    message_id: int
+    user_id: int
+    question: str
+    follows: str | None
+    edition: str
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An update this instance handled to the end: a retry of it is not answered again."""
+
+    update_id: int
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Vote:
     """A reader's 👍 (+1) or 👎 (-1) on one of the bot's answers; a new vote replaces it."""
 
@@ -112,12 +145,15 @@ class InlineSearch:
     at: str = field(default_factory=utc_now)
 
 
-Row = Turn | Delivery | Vote | InlineSearch
+Row = Turn | Delivery | Vote | InlineSearch | Topic | Kept | Finished
 ROW_TYPES: dict[str, type[Row]] = {
     "turn": Turn,
     "delivery": Delivery,
     "vote": Vote,
     "inline": InlineSearch,
+    "topic": Topic,
+    "kept": Kept,
+    "finished": Finished,
 }
 
 
@@ -131,12 +167,8 @@ def row_from_json(line: str) -> Row:
     """A row read back from a line of the pending file."""
     data = json.loads(line)
     kind = data.pop("type", "turn")
-    if kind == "vote":
-        return Vote(**data)
-    if kind == "inline":
-        return InlineSearch(**data)
-    if kind == "delivery":
-        return Delivery(**data)
+    if kind != "turn":
+        return ROW_TYPES[kind](**data)
     data["chat"] = ChatRow(**data["chat"])
     data["user"] = UserRow(**data["user"]) if data["user"] else None
     data["hits"] = tuple(HitRow(**h) for h in data["hits"])

@@ -29,7 +29,8 @@ import asyncpg
 
 from bot.state import MEMORY_SECONDS, ConversationKey, KeptAnswer, MessageKey, VoteKey
 from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql
-from bot.storage.rows import utc_now
+from bot.storage.queries import FINISH, insert_state
+from bot.storage.rows import Finished, Kept, Row, Topic, utc_now
 from bot.storage.schema import LOCK_NAMESPACE, PostgresDatabase
 
 log = logging.getLogger(__name__)
@@ -53,21 +54,9 @@ CLAIM = (
     "WHERE m.update_id = claims.update_id AND r.delivered = 1)"
 )
 CLAIM_DONE = "SELECT done FROM claims WHERE update_id = ?"
-FINISH = "UPDATE claims SET done = 1 WHERE update_id = ?"
 PURGE_CLAIMS = "DELETE FROM claims WHERE claimed_at < ?"
 
 TOPIC = "SELECT question FROM topics WHERE chat_id = ? AND user_id = ? AND at >= ?"
-SET_TOPIC = (
-    "INSERT INTO topics (chat_id, user_id, question, at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (chat_id, user_id) DO UPDATE SET question = excluded.question, at = excluded.at"
-)
-DROP_TOPIC = "DELETE FROM topics WHERE chat_id = ? AND user_id = ?"
-KEEP_ANSWER = (
-    "INSERT INTO kept_answers (chat_id, message_id, user_id, question, follows, edition, at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE SET "
-    "user_id = excluded.user_id, question = excluded.question, follows = excluded.follows, "
-    "edition = excluded.edition, at = excluded.at"
-)
 KEPT_ANSWER = (
     "SELECT question, follows, edition, user_id FROM kept_answers "
     "WHERE chat_id = ? AND message_id = ?"
@@ -177,9 +166,12 @@ class LocalClaims:
 class SharedClaims:
     """Claims in the shared database: one instance answers each update."""
 
-    def __init__(self, database: Database, instance: Instance) -> None:
+    def __init__(
+        self, database: Database, instance: Instance, record: Callable[[Row], None]
+    ) -> None:
         self.database = database
         self.instance = instance
+        self._record = record  # the log's queue: a finish joins its next group commit
 
     async def claim(self, update_id: int) -> Claim:
         """ "mine" to answer the update, "done" when it was answered (or its turn recorded)
@@ -197,12 +189,9 @@ class SharedClaims:
             raise DatabaseError(f"cannot claim update {update_id}: {exc}") from None
 
     async def finish(self, update_id: int) -> None:
-        """The update was handled: a retry of it is not answered again."""
-        try:
-            async with self.database.read() as db:
-                await db.execute(FINISH, update_id)
-        except DRIVER_ERRORS as exc:
-            raise DatabaseError(f"cannot finish update {update_id}: {exc}") from None
+        """The update was handled: a retry of it is not answered again (queued with the log:
+        until it commits, a retry finds the claimant alive, or its turn delivered)."""
+        self._record(Finished(update_id))
 
 
 Claims = LocalClaims | SharedClaims
@@ -232,13 +221,29 @@ async def purge_claims(db: Sql) -> int:
 class SqlState:
     """Reader state in the shared database, so any instance serves any button or follow-up.
 
-    Each call is one short statement on a pooled connection (a vote: two, in one
-    transaction); /forget deletes the reader's rows (`forget_user`), retention the old ones.
+    Reads are one short statement on a pooled connection (a vote: two, in one
+    transaction). With `record` (the log's queue), topics and kept answers are written with
+    the log's next group commit instead of a statement each: a topic is so committed before
+    the reply it belongs to is sent, a kept answer milliseconds after. /forget deletes the
+    reader's rows (`forget_user`, and the log drops their queued ones), retention old ones.
     """
 
-    def __init__(self, database: Database, seconds: float = MEMORY_SECONDS) -> None:
+    def __init__(
+        self,
+        database: Database,
+        seconds: float = MEMORY_SECONDS,
+        record: Callable[[Row], None] | None = None,
+    ) -> None:
         self.database = database
         self.seconds = seconds
+        self._record = record
+
+    async def _write(self, row: Topic | Kept) -> None:
+        if self._record is not None:
+            self._record(row)
+            return
+        async with self.database.transaction() as db:
+            await insert_state(db, [row])
 
     async def _run(self, sql: str, *args: object) -> int:
         async with self.database.read() as db:
@@ -253,16 +258,14 @@ class SqlState:
         return str(rows[0][0]) if rows else None
 
     async def set_topic(self, key: ConversationKey, question: str | None) -> None:
-        if question is None:
-            await self._run(DROP_TOPIC, key.chat_id, key.user_id)
-        else:
-            await self._run(SET_TOPIC, key.chat_id, key.user_id, question, utc_now())
+        await self._write(Topic(key.chat_id, key.user_id, question))
 
     async def keep_answer(self, where: MessageKey, answer: KeptAnswer) -> None:
-        await self._run(
-            KEEP_ANSWER,
-            *(where.chat_id, where.message_id, answer.user_id),
-            *(answer.question, answer.follows, answer.edition, utc_now()),
+        await self._write(
+            Kept(
+                *(where.chat_id, where.message_id, answer.user_id),
+                *(answer.question, answer.follows, answer.edition),
+            )
         )
 
     async def kept_answer(self, where: MessageKey) -> KeptAnswer | None:

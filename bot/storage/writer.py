@@ -56,6 +56,7 @@ class ConversationLog:
         self._closing = False
         self._writing = asyncio.Lock()  # one transaction at a time
         self.written = 0
+        self.commits = 0  # batches written (a turn and its delivery are often two)
         self.failures = 0
         # Update ids of the latest logged turns, read at open: Telegram re-sends updates that
         # were fetched but not confirmed when the bot was killed; these were answered already.
@@ -247,6 +248,7 @@ class ConversationLog:
                 return False
             del self._queue[: len(batch)]
             self.written += sum(isinstance(row, Turn) for row in batch)
+            self.commits += 1
             self._settle(batch, True)
             return True
 

@@ -332,7 +332,7 @@ class BotApiEmulator:
         assert self.webhook is not None
         connections = self.webhook["max_connections"]
         self._client = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections, force_close=True),
+            connector=aiohttp.TCPConnector(limit=connections),
             timeout=aiohttp.ClientTimeout(total=60),
         )
         self._outbox = asyncio.Queue()
