@@ -29,7 +29,7 @@ import asyncpg
 
 from bot.state import MEMORY_SECONDS, ConversationKey, KeptAnswer, MessageKey, VoteKey
 from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql
-from bot.storage.queries import FINISH, insert_state
+from bot.storage.queries import insert_state
 from bot.storage.rows import Finished, Kept, Row, Topic, utc_now
 from bot.storage.schema import LOCK_NAMESPACE, PostgresDatabase
 
@@ -44,16 +44,25 @@ CLAIMS_KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
 Claim = Literal["mine", "done", "busy"]
 
+# Several updates in one statement: new ones are inserted, and one whose claimant's lock is
+# gone (it died) and that is not done is taken over; returned with whether a delivered
+# reply to it is in the log already.
 CLAIM = (
-    "INSERT INTO claims (update_id, instance, claimed_at) VALUES (?, ?, ?) "
+    "INSERT INTO claims (update_id, instance, claimed_at) "
+    "SELECT u, ?, ? FROM unnest(?::bigint[]) AS u "
     "ON CONFLICT (update_id) DO UPDATE SET instance = excluded.instance, "
     "claimed_at = excluded.claimed_at WHERE claims.done = 0 AND NOT EXISTS ("
     "SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ? "
     "AND l.objid::bigint = claims.instance AND l.objsubid = 2 AND l.granted) "
-    "RETURNING (SELECT count(*) FROM messages m JOIN replies r ON r.message_id = m.id "
-    "WHERE m.update_id = claims.update_id AND r.delivered = 1)"
+    "RETURNING update_id, (SELECT count(*) FROM messages m JOIN replies r "
+    "ON r.message_id = m.id WHERE m.update_id = claims.update_id AND r.delivered = 1)"
 )
-CLAIM_DONE = "SELECT done FROM claims WHERE update_id = ?"
+# Of updates not taken: those answered already (done, or a delivered reply logged).
+CLAIMS_DONE = (
+    "SELECT c.update_id FROM claims c WHERE c.update_id = ANY(?::bigint[]) AND (c.done = 1 "
+    "OR EXISTS (SELECT 1 FROM messages m JOIN replies r ON r.message_id = m.id "
+    "WHERE m.update_id = c.update_id AND r.delivered = 1))"
+)
 PURGE_CLAIMS = "DELETE FROM claims WHERE claimed_at < ?"
 
 TOPIC = "SELECT question FROM topics WHERE chat_id = ? AND user_id = ? AND at >= ?"
@@ -172,21 +181,49 @@ class SharedClaims:
         self.database = database
         self.instance = instance
         self._record = record  # the log's queue: a finish joins its next group commit
+        self._asked: dict[int, asyncio.Future[Claim]] = {}
+        self._claiming: asyncio.Task[None] | None = None
 
     async def claim(self, update_id: int) -> Claim:
-        """ "mine" to answer the update, "done" when it was answered (or its turn recorded)
-        already, "busy" while a live instance is on it."""
-        try:
-            async with self.database.read() as db:
-                found = await db.fetch(CLAIM, update_id, self.instance.key, utc_now(), INSTANCES)
-                if found and int(found[0][0]) == 0:
-                    return "mine"
-                if found:  # its claimant died after its reply was delivered
-                    await db.execute(FINISH, update_id)
-                    return "done"
-                return "done" if await db.scalar(CLAIM_DONE, update_id) else "busy"
-        except DRIVER_ERRORS as exc:
-            raise DatabaseError(f"cannot claim update {update_id}: {exc}") from None
+        """ "mine" to answer the update, "done" when it was answered already, "busy" while a
+        live instance is on it. Claims arriving together share one statement (like the
+        log's group commits): under load, one round trip serves many updates."""
+        if update_id in self._asked:
+            return "busy"  # the same update twice at once: the first one answers it
+        answer: asyncio.Future[Claim] = asyncio.get_running_loop().create_future()
+        self._asked[update_id] = answer
+        if self._claiming is None or self._claiming.done():
+            self._claiming = asyncio.create_task(self._claim_asked(), name="claims")
+        return await answer
+
+    async def _claim_asked(self) -> None:
+        while self._asked:
+            asked, self._asked = self._asked, {}
+            try:
+                outcome = await self._claim_many(list(asked))
+            except DRIVER_ERRORS as exc:
+                for answer in asked.values():
+                    answer.set_exception(DatabaseError(f"cannot claim updates: {exc}"))
+                continue
+            for update_id, answer in asked.items():
+                answer.set_result(outcome[update_id])
+
+    async def _claim_many(self, updates: list[int]) -> dict[int, Claim]:
+        async with self.database.read() as db:
+            rows = await db.fetch(CLAIM, self.instance.key, utc_now(), updates, INSTANCES)
+            taken = {int(u): int(delivered) for u, delivered in rows}
+            rest = [u for u in updates if u not in taken]
+            done = {int(r[0]) for r in await db.fetch(CLAIMS_DONE, rest)} if rest else set()
+        outcome: dict[int, Claim] = {}
+        for update_id in updates:
+            if taken.get(update_id) == 0:
+                outcome[update_id] = "mine"
+            elif update_id in taken or update_id in done:
+                outcome[update_id] = "done"  # e.g. its claimant died after delivering it
+                self._record(Finished(update_id))
+            else:
+                outcome[update_id] = "busy"
+        return outcome
 
     async def finish(self, update_id: int) -> None:
         """The update was handled: a retry of it is not answered again (queued with the log:
