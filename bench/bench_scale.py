@@ -41,6 +41,7 @@ from tests.servers import Nginx, Postgres, ensure_installed, free_port
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-webhook-secret"
 FOLLOWERS = 10  # readers who ask before the kill, then follow up and press More while it is down
+ADMIN = 4242  # sends /reload at the end: every instance must reload
 FIRST = "What do the articles say about the Taliban?"
 FOLLOW_UP = "and how many prisoners were released?"
 
@@ -164,6 +165,7 @@ def instance_env(
         NEWSBOT_WEBHOOK_MAX_CONNECTIONS="100",
         NEWSBOT_RATE_LIMIT="0",
         NEWSBOT_CACHE_DIR=str(tmp / f"cache-{port}"),
+        NEWSBOT_ADMIN_IDS=str(ADMIN),
     )
 
 
@@ -238,7 +240,9 @@ async def run_scale(
             - sum(cpu_before[2]),
             "nginx": tree_cpu_seconds(nginx.pid()) - cpu_before[3],
         }
-        await emulator.settle(1.5)  # a duplicate reply would show up now
+        await emulator.send_command("reload", chat_id=ADMIN)
+        await emulator.wait_for(ADMIN, 1, timeout=60)
+        await emulator.settle(1.5)  # a duplicate reply would show up now; the reload spreads
         for instance in instances:
             exits.append(await stop(instance))
     finally:
@@ -271,6 +275,14 @@ async def run_scale(
     figures = check(emulator, work, run, logged, problems, retried)
     if not rolling:
         check_cross_instance(served, claimants, followers, problems)
+    reloads = [
+        "".join(i.outputs).count("reloaded by another instance's /reload") for i in instances
+    ]
+    if (
+        sorted(reloads) != [0, 1]
+        or "".join(i.outputs[-1] for i in instances).count("Articles reloaded by /reload") != 1
+    ):
+        problems.append(f"/reload did not reach the other instance once: {reloads}")
     if any(TOKEN in out or SECRET in out for i in instances for out in i.outputs):
         problems.append("the bot token or the webhook secret appeared in an instance's output")
     if [code for code in exits if code not in (0, -signal.SIGKILL)]:

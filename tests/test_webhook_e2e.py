@@ -95,9 +95,10 @@ async def test_failed_deliveries_are_retried_and_answered_once(
         await emulator._post(update)  # Telegram re-sends it, as after a lost response
         await emulator.settle(0.5)
         assert len(emulator.sent_to(1001)) == 1
-        assert emulator.deliveries[0][1] not in (200,)  # the first delivery failed
+        assert isinstance(emulator.deliveries[0][1], str)  # nobody listened: a connection error
         info = await emulator.api_getwebhookinfo({})
-        assert info["last_error_message"].startswith("Connection failed")
+        # The last failure: no listener yet, or 503 while the bot was starting.
+        assert info["last_error_message"].startswith(("Connection failed", "Wrong response"))
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 30)
