@@ -65,7 +65,10 @@ class WebhookServer:
             return Response(status_code=403)
         if not self.ready:
             return Response(status_code=503)  # Telegram retries: another instance, or us later
-        if int(request.headers.get("content-length") or 0) > MAX_UPDATE_BYTES:
+        length = request.headers.get("content-length") or "0"
+        if not length.isdigit():
+            return Response(status_code=400)
+        if int(length) > MAX_UPDATE_BYTES:
             return Response(status_code=413)
         try:
             update = Update.de_json(json.loads(await request.body()), self.app.bot)

@@ -11,6 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot import replies
+from bot.chat import Newsroom
+from bot.library import Edition, Library
+from bot.replies import Reply
 from bot.state import ConversationKey, KeptAnswer, MessageKey
 from bot.storage import ConversationLog, DatabaseError, Delivery, Vote, read_stats, reader
 from bot.storage.reports import export_rows
@@ -228,3 +232,33 @@ async def test_state_written_with_the_log_is_seen_after_its_commit(
         assert await state.kept_answer(MessageKey(1, 10)) is None
     finally:
         await log.close()
+
+
+async def test_a_more_press_on_another_instance_needs_the_same_articles(
+    pg_url: str, tmp_path: Path, seed_edition: Edition
+) -> None:
+    """An answer kept by instance A is paged by instance B when B serves the same articles
+    (another process, its own edition counter), and is stale when B's articles differ."""
+    log = await open_log(pg_url, tmp_path)
+    try:
+        shared = SqlState(log.database, record=log.record)
+        a = Newsroom(Library(seed_edition), shared)
+        reply = await a.ask("What do the articles say about the Taliban?", ConversationKey(1, 7))
+        await a.keep(MessageKey(1, 500), reply)
+        assert await log.flush()
+        same = Edition.of(seed_edition.collection, seed_edition.index, generation=9)
+        b = Newsroom(Library(same), SqlState(log.database))
+        assert (await b.page(MessageKey(1, 500), 2)).notice == reply_notice(reply, 2)
+        article = seed_edition.collection.articles[0]
+        edited = replace(article, paragraphs=(*article.paragraphs, "A late correction."))
+        changed = replace(seed_edition.collection, articles=(edited,))
+        other = Newsroom(Library(Edition.of(changed, seed_edition.index)), SqlState(log.database))
+        assert (await other.page(MessageKey(1, 500), 2)).notice == replies.STALE_BUTTON
+    finally:
+        await log.close()
+
+
+def reply_notice(reply: Reply, page: int) -> str:
+    """The pop-up a More press to `page` shows: "Page 2 of N"."""
+    assert reply.notice is not None
+    return reply.notice.replace("Page 1", f"Page {page}")
