@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
@@ -32,7 +32,7 @@ from bot.reload import ReloadError, reload_articles
 from bot.replies import ForgetAction, Photo, Reply
 from bot.state import ConversationKey, KeptAnswer, MessageKey, ReaderState, VoteKey
 from bot.stats import chart_png, stats_html
-from bot.storage import ConversationLog, DatabaseError, read_stats, reader
+from bot.storage import ConversationLog, DatabaseError, read_stats
 from bot.text import STOP_WORDS, words
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class Newsroom:
         log: ConversationLog | None = None,
         folders: tuple[Path, Path] | None = None,
         searches: Executor | None = None,
+        peers: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.library = library
         self.state = state
@@ -90,6 +91,7 @@ class Newsroom:
         self.log = log
         self.folders = folders
         self.searches = searches
+        self.peers = peers
 
     @property
     def edition(self) -> Edition:
@@ -128,7 +130,7 @@ class Newsroom:
         result, pages = await self._search(partial(self._pages, edition, question, topic))
         if topic is None:
             await self.state.set_topic(who, question)
-        keep = KeptAnswer(question, topic, edition.generation, who.user_id)
+        keep = KeptAnswer(question, topic, edition.fingerprint, who.user_id)
         return replies.answer_page(result, pages, keep=keep, question=text)
 
     async def keep(self, where: MessageKey, reply: Reply) -> None:
@@ -140,7 +142,7 @@ class Newsroom:
         """Page `page` of the answer sent as `where`, or a notice that the button is stale."""
         kept = await self.state.kept_answer(where)
         edition = self.library.current
-        if kept is None or kept.generation != edition.generation:
+        if kept is None or kept.edition != edition.fingerprint:
             return replies.stale_button()
         result, pages = await self._search(
             partial(self._pages, edition, kept.question, kept.follows)
@@ -196,8 +198,9 @@ class Newsroom:
 
     # -- operators ----------------------------------------------------------------------------
 
-    async def reload(self, trigger: str) -> Changes:
-        """Re-read the articles folder off the event loop; raises ReloadError."""
+    async def reload(self, trigger: str, announce: bool = False) -> Changes:
+        """Re-read the articles folder off the event loop; raises ReloadError. `announce`:
+        then have the other instances (if any) reload too."""
         if self.folders is None:
             raise ReloadError("this conversation has no articles folder to re-read")
         try:
@@ -206,6 +209,11 @@ class Newsroom:
             logger.warning("Reload by %s failed, nothing changed: %s", trigger, exc)
             raise
         logger.info("Articles reloaded by %s: %s", trigger, changes.summary())
+        if announce and self.peers is not None:
+            try:
+                await self.peers()
+            except DatabaseError as exc:
+                logger.warning("Could not ask the other instances to reload: %s", exc)
         return changes
 
     async def stats(self) -> Reply:
@@ -214,7 +222,7 @@ class Newsroom:
             return replies.log_unreadable("there is no conversation log here")
         await self.log.flush()
         try:
-            async with reader(self.log.path) as db:
+            async with self.log.database.read() as db:
                 report = await read_stats(db)
         except DatabaseError as exc:
             return replies.log_unreadable(str(exc))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import dataclasses
 import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -21,9 +17,11 @@ from bot.answer import answer, render_text, to_json
 from bot.articles import Collection, load_collection
 from bot.cache import load_or_build, size_on_disk
 from bot.chat import Newsroom
-from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
+from bot.cli_common import fail, settings_from
+from bot.config import Settings, StartupError
 from bot.index import SearchIndex
 from bot.library import Library
+from bot.log_commands import export, migrate_log, stats
 from bot.reload import settle_memory
 from bot.state import MemoryState
 from bot.terminal import chat_loop
@@ -34,26 +32,6 @@ NO_TOKEN = (
     "No Telegram token is set: put TELEGRAM_BOT_TOKEN in .env (see .env.example), "
     "or try the bot in this terminal with: newsbot chat"
 )
-
-
-def fail(message: str) -> None:
-    """Print one clear line and exit with code 2 (bad setting or input)."""
-    click.echo(f"newsbot: {message}", err=True)
-    sys.exit(2)
-
-
-def settings_from(articles: Path | None) -> Settings:
-    """Settings from the environment and .env, with a command-line override of the folder."""
-    overrides: dict[str, Any] = {}
-    if articles is not None:
-        overrides["NEWSBOT_ARTICLES_DIR"] = articles
-    try:
-        settings = load_settings(**overrides)
-    except ConfigError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail() exits
-    configure_logging(settings.log_level, settings.token or "")
-    return settings
 
 
 def collection_from(settings: Settings) -> Collection:
@@ -229,82 +207,8 @@ def eval_command(
         click.echo()
 
 
-def _log_path(settings: Settings) -> Path:
-    """The log database, migrated to the current schema, or exit when there is none."""
-    from bot.storage import DatabaseError, migrate_file
-
-    path = settings.db_path
-    if not path.is_file():
-        fail(f"there is no conversation log at {path} yet (set NEWSBOT_DB, or run the bot first)")
-    try:
-        asyncio.run(migrate_file(path))
-    except DatabaseError as exc:
-        fail(str(exc))
-    return path
-
-
-@main.command()
-@click.option(
-    "--chart", type=click.Path(path_type=Path, dir_okay=False), help="Write a PNG chart."
-)
-@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def stats(chart: Path | None, days: int, as_json: bool) -> None:
-    """Questions, share answered, top (unanswered) questions, feedback, cited articles."""
-    from bot.stats import chart_png, stats_text
-    from bot.storage import DatabaseError, LogStats, read_stats, reader
-
-    settings = settings_from(None)
-    path = _log_path(settings)
-
-    async def read() -> LogStats:
-        async with reader(path) as db:
-            return await read_stats(db, days=days)
-
-    try:
-        report = asyncio.run(read())
-    except DatabaseError as exc:
-        fail(str(exc))
-    titles = {a.id: a.title for a in load_collection(settings.articles_dir).articles}
-    if as_json:
-        click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
-    else:
-        click.echo(stats_text(report, titles))
-    if chart is not None:
-        try:
-            chart.write_bytes(chart_png(report))
-        except OSError as exc:
-            fail(f"cannot write {chart}: {exc.strerror}")
-        click.echo(f"Chart written to {chart}", err=True)
-
-
-@main.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
-)
-@click.option(
-    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only turns from DATE on."
-)
-@click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
-)
-def export(fmt: str, since: datetime | None, out: Path | None) -> None:
-    """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
-    from bot.storage import DatabaseError
-
-    path = _log_path(settings_from(None))
-    try:
-        stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror}")
-    try:
-        count = asyncio.run(_export(path, fmt, since.date() if since else None, stream))
-    except DatabaseError as exc:
-        fail(str(exc))
-    finally:
-        if out:
-            stream.close()
-    click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
+for command in (stats, export, migrate_log):
+    main.add_command(command)
 
 
 @main.command(name="import")
@@ -325,24 +229,6 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
     sys.exit(run_import(settings, sources, report))
 
 
-async def _export(path: Path, fmt: str, since: date | None, stream: TextIO) -> int:
-    """Write every turn from `since` on to `stream`; the number written."""
-    from bot.storage import EXPORT_FIELDS, export_rows, reader
-
-    writer = csv.DictWriter(stream, EXPORT_FIELDS) if fmt == "csv" else None
-    if writer is not None:
-        writer.writeheader()
-    count = 0
-    async with reader(path) as db:
-        async for row in export_rows(db, since):
-            if writer is not None:
-                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
-            else:
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
-    return count
-
-
 @main.command()
 @articles_option
 def chat(articles: Path | None) -> None:
@@ -359,7 +245,7 @@ def terminal_room(settings: Settings, library: Library) -> Newsroom:
 @main.command()
 @articles_option
 def run(articles: Path | None) -> None:
-    """Start the Telegram bot (long polling); without a token, the terminal chat."""
+    """Start the Telegram bot (long polling, or a webhook); without a token, the terminal chat."""
     settings = settings_from(articles)
     if settings.token is None:
         if sys.stdin.isatty() and not os.environ.get("CI"):

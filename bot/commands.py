@@ -92,7 +92,7 @@ async def _stats(room: Newsroom, request: Request) -> Reply:
 
 async def _reload(room: Newsroom, request: Request) -> Reply:
     try:
-        changes = await room.reload("/reload")
+        changes = await room.reload("/reload", announce=True)
     except ReloadError as exc:
         return replies.reload_failed(str(exc))
     return replies.reloaded(changes)

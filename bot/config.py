@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import install_redaction
@@ -42,7 +44,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_base_url: str | None = Field(default=None, alias="TELEGRAM_BASE_URL")
     articles_dir: Path = Field(default=Path("seeds"), alias="NEWSBOT_ARTICLES_DIR")
-    db_path: Path = Field(default=Path("data/newsbot.sqlite3"), alias="NEWSBOT_DB")
+    # A SQLite file, or a postgresql:// URL (the database several instances share).
+    database: str = Field(default="data/newsbot.sqlite3", alias="NEWSBOT_DB")
     cache_dir: Path = Field(default=Path("data/cache"), alias="NEWSBOT_CACHE_DIR")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
@@ -66,6 +69,56 @@ class Settings(BaseSettings):
         default=Path("data/import-state.json"), alias="NEWSBOT_IMPORT_STATE"
     )
     contact: str | None = Field(default=None, alias="NEWSBOT_CONTACT")
+    # Webhook mode (handlers/webhook.py): Telegram posts updates to this URL.
+    webhook_url: str | None = Field(default=None, alias="NEWSBOT_WEBHOOK_URL")
+    webhook_listen: str = Field(default="127.0.0.1:8080", alias="NEWSBOT_WEBHOOK_LISTEN")
+    webhook_secret: SecretStr | None = Field(default=None, alias="NEWSBOT_WEBHOOK_SECRET")
+    webhook_max_connections: int = Field(
+        default=40, ge=1, le=100, alias="NEWSBOT_WEBHOOK_MAX_CONNECTIONS"
+    )
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: Any) -> Any:
+        text = str(value).strip()
+        if not text:
+            raise ValueError("must be a SQLite file path or a postgresql:// URL")
+        if text.startswith(("postgresql://", "postgres://")):
+            parts = urlsplit(text)
+            if not parts.hostname or not parts.path.strip("/"):
+                raise ValueError("a PostgreSQL URL needs a host and a database name")
+        return text
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the https:// URL Telegram posts updates to")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ConfigError("NEWSBOT_WEBHOOK_SECRET", "is required with NEWSBOT_WEBHOOK_URL")
+        return self
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -93,7 +146,14 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("telegram_bot_token", "telegram_base_url", "contact", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_base_url",
+        "contact",
+        "webhook_url",
+        "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -140,6 +200,37 @@ class Settings(BaseSettings):
         if not self.allowed_chats or self.is_admin(user_id):
             return True
         return (chat_id if chat_id is not None else user_id) in self.allowed_chats
+
+    @property
+    def db_url(self) -> str | None:
+        """The PostgreSQL URL, when NEWSBOT_DB is one."""
+        return (
+            self.database if self.database.startswith(("postgresql://", "postgres://")) else None
+        )
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file (NEWSBOT_DB is not a PostgreSQL URL)."""
+        if self.db_url is not None:
+            raise ValueError("NEWSBOT_DB is a PostgreSQL URL, not a file")
+        return Path(self.database)
+
+    @property
+    def pending_path(self) -> Path:
+        """Where log rows the database would not take at shutdown wait for the next start."""
+        if self.db_url is None:
+            return self.db_path.with_name(self.db_path.name + ".pending.jsonl")
+        return self.cache_dir.parent / "postgresql.pending.jsonl"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never reach a log: the token, the webhook secret, the database password."""
+        found = [self.token or ""]
+        if self.webhook_secret is not None:
+            found.append(self.webhook_secret.get_secret_value())
+        if self.db_url is not None:
+            found.append(urlsplit(self.db_url).password or "")
+        return tuple(s for s in found if s)
 
     @property
     def token(self) -> str | None:

@@ -7,6 +7,7 @@ is always answered from one whole edition. Reloading itself is bot/reload.py.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -19,13 +20,19 @@ from bot.text import tokenize
 
 @dataclass(frozen=True, slots=True)
 class Edition:
-    """One generation of the articles and their index."""
+    """One generation of the articles and their index.
+
+    `generation` counts this process's reloads; `fingerprint` names the articles' content,
+    the same in every process serving the same articles (an answer kept by one instance is
+    re-derived by another only when both serve the same edition).
+    """
 
     collection: Collection
     index: SearchIndex
     examples: tuple[str, ...]
     generation: int
     numbers: dict[str, int] = field(default_factory=dict)  # article id -> /source number
+    fingerprint: str = ""
 
     @classmethod
     def of(cls, collection: Collection, index: SearchIndex, generation: int = 1) -> Edition:
@@ -35,6 +42,7 @@ class Edition:
             tuple(example_questions(index)),
             generation,
             {a.id: n for n, a in enumerate(collection.articles, start=1)},
+            fingerprint(collection),
         )
 
 
@@ -91,6 +99,17 @@ class Library:
 
 def _fingerprint(article: Article) -> tuple[object, ...]:
     return (article.title, article.subtitle, article.dateline, article.paragraphs)
+
+
+def fingerprint(collection: Collection) -> str:
+    """A hash of the articles' ids and what readers are shown of them, in order (BLAKE2b)."""
+    digest = hashlib.blake2b(digest_size=12)
+    for article in collection.articles:
+        for part in (article.id, *map(str, _fingerprint(article)[:3]), *article.paragraphs):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+        digest.update(b"\x01")
+    return digest.hexdigest()
 
 
 def compare(old: Collection, new: Collection) -> Changes:

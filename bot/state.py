@@ -3,9 +3,10 @@
 Follow-up memory (a conversation's last question), the answers behind More/Back buttons,
 the readers' votes, and pending /forget confirmations. Keys and values are plain numbers and
 strings, so an implementation can keep them anywhere: `MemoryState` keeps them in this
-process; a database implementation can share them between several instances. Kept answers
-are stored as the question that produced them (and the edition it was answered from), not
-as passages: a page is re-derived by searching again, which gives the same hits.
+process; `bot.storage.shared.SqlState` keeps them in PostgreSQL, shared by every instance.
+Kept answers are stored as the question that produced them (and the fingerprint of the
+edition it was answered from), not as passages: a page is re-derived by searching again,
+which gives the same hits in any process serving the same articles.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class KeptAnswer:
 
     question: str
     follows: str | None  # the earlier question it was read with, for a follow-up
-    generation: int  # the edition it came from: after a reload its buttons are stale
+    edition: str  # the edition's fingerprint: answered from other articles, it is stale
     user_id: int  # who asked: /forget removes it
 
 

@@ -24,10 +24,12 @@ from bot.logs import install_redaction
 from bot.loopwatch import LoopWatch
 from bot.poller import FeedPoller
 from bot.reload import ReloadError, watch_folder
-from bot.state import MemoryState
+from bot.state import MemoryState, ReaderState
 from bot.storage import ConversationLog, DatabaseError
+from bot.storage.schema import PostgresDatabase
+from bot.storage.shared import Instance, LocalClaims, SharedClaims, SqlState
 from bot.text import default_workers
-from handlers import ask, buttons, commands, errors, gate, inline, media, privacy
+from handlers import ask, buttons, commands, errors, gate, inline, media, privacy, webhook
 from handlers.common import SERVICES_KEY, NewsApp, Services, get_services, get_services_of
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ def build_application(settings: Settings, library: Library) -> NewsApp:
         .post_init(_make_post_init(settings, library))
         .post_shutdown(_post_shutdown)
     )
+    if settings.webhook_url:  # Telegram posts updates: no getUpdates, no deleteWebhook
+        builder = builder.updater(None)
     if settings.telegram_base_url:
         base = settings.telegram_base_url.rstrip("/").removesuffix("/bot")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -92,8 +96,17 @@ def add_handlers(app: NewsApp) -> None:
 def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-untyped-def]
     async def post_init(app: NewsApp) -> None:
         """Open the log, make the conversation and the services, register the menus."""
-        conversation_log = ConversationLog(settings.db_path)
+        conversation_log = ConversationLog(settings.database, settings.pending_path)
         await conversation_log.open()
+        database = conversation_log.database
+        instance = Instance(database) if isinstance(database, PostgresDatabase) else None
+        # Several instances share reader state and claims in PostgreSQL; one instance alone
+        # (SQLite) keeps them in memory.
+        state: ReaderState = (
+            SqlState(database, record=conversation_log.record)
+            if instance is not None
+            else MemoryState()
+        )
         loop_lag = LoopWatch()
         loop_lag.start()
         # Searches run here, off the event loop: one thread per CPU. More threads would only
@@ -102,18 +115,25 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         searches = ThreadPoolExecutor(default_workers(), "search")
         room = Newsroom(
             library,
-            MemoryState(),
+            state,
             top_k=settings.top_k,
             bot_username=app.bot.username,
             log=conversation_log,
             folders=(settings.articles_dir, settings.cache_dir),
             searches=searches,
+            peers=instance.announce_reload if instance is not None else None,
         )
-        services = Services(room, conversation_log, settings, loop_lag, searches)
+        claims = (
+            SharedClaims(database, instance, conversation_log.record)
+            if instance is not None
+            else LocalClaims(lambda: conversation_log.logged_updates)
+        )
+        services = Services(room, conversation_log, settings, loop_lag, searches, claims, instance)
         app.bot_data[SERVICES_KEY] = services
+        if instance is not None:
+            await instance.start(lambda: _reload_for_peer(room))
         await commands.register_menus(app)
-        if settings.retention_days:
-            privacy.schedule_retention(app)
+        privacy.schedule_jobs(app)
         if settings.watch:
             services.tasks.append(
                 asyncio.create_task(
@@ -133,6 +153,12 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
     return post_init
 
 
+async def _reload_for_peer(room: Newsroom) -> None:
+    """Another instance reloaded (/reload): read the folder again here too."""
+    with contextlib.suppress(ReloadError):
+        await room.reload("another instance's /reload")
+
+
 async def _watched(room: Newsroom) -> None:
     """The folder watch saw article changes: reload (room.reload logs what happened)."""
     with contextlib.suppress(ReloadError):
@@ -149,8 +175,14 @@ async def _post_shutdown(app: NewsApp) -> None:
     for task in services.tasks:
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout=5)
+    if services.instance is not None:
+        await services.instance.stop()
     await services.log.close()
-    log.info("Conversation log closed (%d turns written this run)", services.log.written)
+    log.info(
+        "Conversation log closed (%d turns written this run, in %d commits)",
+        services.log.written,
+        services.log.commits,
+    )
     log.info("Event loop: %s", await services.loop_lag.stop())
 
 
@@ -164,12 +196,16 @@ def _no_startup_traceback(record: logging.LogRecord) -> bool:
 
 
 def run_bot(settings: Settings, library: Library) -> None:
-    """Run the bot with long polling until SIGINT/SIGTERM, then shut down gracefully."""
+    """Run the bot until SIGINT/SIGTERM, then shut down gracefully: long polling, or with
+    NEWSBOT_WEBHOOK_URL the webhook server."""
     logging.getLogger("telegram.ext").addFilter(_no_startup_traceback)
     app = build_application(settings, library)
     where = settings.telegram_base_url or "Telegram"
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        if settings.webhook_url:
+            webhook.run(app, settings)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
         raise StartupError(
             f"{where} refused TELEGRAM_BOT_TOKEN: check it with @BotFather"

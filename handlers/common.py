@@ -23,7 +23,8 @@ from bot.config import Settings
 from bot.loopwatch import LoopWatch
 from bot.replies import Keyboard, Reply
 from bot.state import ConversationKey, MessageKey
-from bot.storage import ChatRow, ConversationLog, Kind, Turn, UserRow
+from bot.storage import ChatRow, ConversationLog, Delivery, Kind, Turn, UserRow, utc_now
+from bot.storage.shared import Claims, Instance
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +35,9 @@ SEND_RETRY_S = 0.5
 # "Typing…" only when the reader would notice the wait: a reply within this arrives before
 # the indicator could show, and the extra call would halve the bot's capacity.
 TYPING_AFTER_S = 0.2
+# A turn is committed to the log before its reply is sent; a database slower than this (locked,
+# unreachable) no longer holds the reply back: the turn stays queued and is written later.
+RECORD_WAIT_S = 1.0
 
 BotData = dict[object, object]
 Context = CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
@@ -57,6 +61,8 @@ class Services:
     settings: Settings
     loop_lag: LoopWatch  # how late the event loop runs its timers (logged at shutdown)
     searches: ThreadPoolExecutor  # the room's search threads, shut down with the bot
+    claims: Claims  # which instance answers an update (webhook mode)
+    instance: Instance | None = None  # this process among others on PostgreSQL
     refused: set[int] = field(default_factory=set)  # chats already told they are not allowed
     admin_menus: set[int] = field(default_factory=set)  # admins whose command menu is set
     stop: asyncio.Event = field(default_factory=asyncio.Event)  # ends background tasks
@@ -208,11 +214,16 @@ class Exchange:
         self.started = time.perf_counter()
 
     async def reply(self, reply: Reply) -> None:
-        """Send the messages (as replies in groups), buttons under the last, then the photo;
-        keep an answer for its buttons; queue the turn for the log."""
+        """Record the turn (committed before anything is sent, so a reader never gets a reply
+        the log lacks), send the messages (as replies in groups), buttons under the last;
+        keep an answer for its buttons; mark the turn delivered; then send the photo."""
         message, chat = self.update.effective_message, self.update.effective_chat
         assert message is not None
         assert chat is not None
+        services = get_services(self.context)
+        turn = self.turn(reply, delivered=False)
+        if turn is not None:
+            await services.log.record_now(turn, RECORD_WAIT_S)
         quote = is_group(chat)
         last: Message | None = None
         try:
@@ -223,35 +234,49 @@ class Exchange:
                 )
         except TimedOut as exc:  # probably delivered: log the turn, don't apologise twice
             log.warning("Sending a reply timed out (it may still arrive): %s", exc)
+        user = self.update.effective_user
+        services.log.record(  # first: the sooner it commits, the narrower a kill's window
+            Delivery(
+                update_id=self.update.update_id,
+                user_id=user.id if user else None,
+                bot_message_id=last.message_id if last is not None else None,
+                latency_ms=(time.perf_counter() - self.started) * 1000,
+                sent_at=utc_now(),
+            )
+        )
         if last is not None:
-            room = get_services(self.context).room
-            await room.keep(MessageKey(chat.id, last.message_id), reply)
-        self.record(reply, last.message_id if last is not None else None)
+            await services.room.keep(MessageKey(chat.id, last.message_id), reply)
         if reply.photo is not None:
             photo = await reply.photo()
             send = partial(message.reply_photo, photo.png, filename=photo.filename)
             await deliver(partial(send, caption=photo.caption))
 
-    def record(self, reply: Reply, bot_message_id: int | None = None) -> None:
-        """Queue the turn for the conversation log (a question if the reply says so)."""
+    def record(self, reply: Reply, replaces: bool = False) -> None:
+        """Queue the turn of a reply that is not sent (silence) or already sent (the
+        apology, which `replaces` the turn recorded before the failed send)."""
+        turn = self.turn(reply, replaces=replaces)
+        if turn is not None:
+            get_services(self.context).log.record(turn)
+
+    def turn(self, reply: Reply, delivered: bool = True, replaces: bool = False) -> Turn | None:
+        """The turn for the conversation log (a question if the reply says so)."""
         message, chat = self.update.effective_message, self.update.effective_chat
         if message is None or chat is None:
-            return
+            return None
         result = reply.answer
-        get_services(self.context).log.record(
-            Turn(
-                chat=chat_row(chat),
-                user=user_row(self.update.effective_user),
-                text=describe(message),
-                kind="question" if reply.question is not None else self.kind,
-                reply=reply.logged,
-                answered=result.answered if result else None,
-                latency_ms=(time.perf_counter() - self.started) * 1000,
-                telegram_message_id=message.message_id,
-                update_id=self.update.update_id,
-                received_at=message.date.isoformat(timespec="milliseconds"),
-                hits=result.hit_rows() if result else (),
-                bot_message_id=bot_message_id,
-                question=reply.question,
-            )
+        return Turn(
+            chat=chat_row(chat),
+            user=user_row(self.update.effective_user),
+            text=describe(message),
+            kind="question" if reply.question is not None else self.kind,
+            reply=reply.logged,
+            answered=result.answered if result else None,
+            latency_ms=(time.perf_counter() - self.started) * 1000,
+            telegram_message_id=message.message_id,
+            update_id=self.update.update_id,
+            received_at=message.date.isoformat(timespec="milliseconds"),
+            hits=result.hit_rows() if result else (),
+            question=reply.question,
+            delivered=delivered,
+            replaces=replaces,
         )

@@ -37,4 +37,4 @@ async def on_error(update: object, context: Context) -> None:
     except TelegramError as exc:
         log.warning("Could not send the apology either: %s", exc)
     if SERVICES_KEY in context.bot_data and update.effective_message is not None:
-        exchange.record(sorry)
+        exchange.record(sorry, replaces=True)

@@ -20,6 +20,7 @@ from bot.state import MemoryState
 from handlers.app import build_application
 from handlers.common import NewsApp
 from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.servers import Postgres, ensure_installed
 from tests.websites import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,3 +139,22 @@ async def site() -> AsyncIterator[NewsSite]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """A real PostgreSQL server for the session (Debian's package, run as `postgres`);
+    each test takes a database of its own on it (`pg_url`)."""
+    problem = ensure_installed("postgresql")
+    if problem:
+        pytest.skip(problem)
+    server = Postgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server: Postgres) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return postgres_server.database()

@@ -2,7 +2,7 @@
 through the database's own catalog, and every file under a folder.
 
 `find_in_tables` works on any DB-API connection; only the catalog query is per dialect
-(`sqlite_columns` here; PostgreSQL's would read information_schema.columns).
+(`sqlite_columns`, `postgres_columns`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ def sqlite_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:
     """(table, column) of every table, from sqlite_master and PRAGMA table_info."""
     tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return [(t, column[1]) for t in tables for column in db.execute(f'PRAGMA table_info("{t}")')]
+
+
+def postgres_columns(db: Any) -> list[tuple[str, str]]:
+    """(table, column) of every table of the public schema, from information_schema."""
+    cursor = db.cursor()
+    cursor.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+    )
+    return [(str(t), str(c)) for t, c in cursor.fetchall()]
 
 
 def find_in_tables(

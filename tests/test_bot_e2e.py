@@ -182,7 +182,7 @@ async def test_failed_send_gets_an_apology_and_is_still_logged(
     await emulator.send_text("Taliban prisoners")
     (reply,) = await emulator.wait_for(CHAT)
     assert reply["text"] == SORRY
-    await flushed(bot)
+    await flushed(bot, 2)  # the turn recorded before the send, then the apology replacing it
     assert db_rows(
         settings, "SELECT m.kind, r.text FROM messages m JOIN replies r ON r.message_id = m.id"
     ) == [("error", SORRY)]

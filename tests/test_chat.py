@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot import replies
 from bot.chat import Newsroom, is_follow_up
+from bot.library import Edition
 from bot.replies import ForgetAction
 from bot.state import ConversationKey, MessageKey, VoteKey
 
@@ -86,9 +89,14 @@ async def test_pages_are_searched_again_from_the_kept_question(seed_room: Newsro
     assert (await seed_room.page(where, 3)).notice == replies.STALE_BUTTON
     assert (await seed_room.page(MessageKey(1, 501), 2)).notice == replies.STALE_BUTTON
     library = seed_room.library
-    library.current = type(library.current).of(
-        library.collection, library.current.index, generation=2
-    )
+    same = library.current
+    # Another process serving the same articles (another instance): the answer is its too.
+    library.current = Edition.of(same.collection, same.index, generation=7)
+    assert (await seed_room.page(where, 2)).notice == "Page 2 of 2"
+    first_article = same.collection.articles[0]
+    edited = replace(first_article, paragraphs=(*first_article.paragraphs, "A new paragraph."))
+    changed = replace(same.collection, articles=(edited, *same.collection.articles[1:]))
+    library.current = Edition.of(changed, same.index, generation=2)
     assert (await seed_room.page(where, 2)).notice == replies.STALE_BUTTON
 
 

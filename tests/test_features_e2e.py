@@ -245,7 +245,7 @@ async def test_retention_purges_old_rows_at_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With NEWSBOT_RETENTION_DAYS, rows older than that are deleted soon after start."""
-    monkeypatch.setattr(privacy, "RETENTION_FIRST_S", 0.1)  # not 2 s: the test would idle
+    monkeypatch.setattr(privacy, "JOBS_FIRST_S", 0.1)  # not 2 s: the test would idle
     settings = bot_settings(tmp_path, emulator, NEWSBOT_RETENTION_DAYS="30")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="milliseconds")
     new = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="milliseconds")

@@ -16,8 +16,6 @@ from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import BotApiEmulator
 
 pytestmark = pytest.mark.e2e
-# What a SIGKILL may lose: the turns replied to in this last moment before the kill.
-SIGKILL_WINDOW_S = 0.5
 
 
 async def test_short_load_with_faults_and_a_restart() -> None:
@@ -27,10 +25,9 @@ async def test_short_load_with_faults_and_a_restart() -> None:
     assert result["turns_logged"] == 300
 
 
-async def test_sigkill_loses_at_most_the_last_moment(
-    emulator: BotApiEmulator, tmp_path: Path
-) -> None:
-    """Kill -9 under load: every turn replied to more than SIGKILL_WINDOW_S earlier is logged."""
+async def test_sigkill_loses_no_turn(emulator: BotApiEmulator, tmp_path: Path) -> None:
+    """Kill -9 under full load: every reply a reader received is in the log (each turn is
+    committed before its reply is sent)."""
     db = tmp_path / "log.sqlite3"
     env = bot_env(emulator.base_url, SEEDS, db, NEWSBOT_RATE_LIMIT="0")
     bot = await start_newsbot(env, tmp_path)
@@ -45,7 +42,7 @@ async def test_sigkill_loses_at_most_the_last_moment(
 
     try:
         await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
-        readers = [asyncio.create_task(reader(3000 + n)) for n in range(10)]
+        readers = [asyncio.create_task(reader(3000 + n)) for n in range(50)]  # full load
         await asyncio.sleep(2.0)
         killed_at = time.monotonic()
         bot.kill()
@@ -73,5 +70,4 @@ async def test_sigkill_loses_at_most_the_last_moment(
         f"of them replied {max(lost_ages, default=0.0) * 1000:.0f} ms before the kill"
     )
     assert replied > 100  # the bot was under load when killed
-    assert max(lost_ages, default=0.0) <= SIGKILL_WINDOW_S, sorted(lost_ages)
-    assert len(logged) >= replied - len(lost_ages)
+    assert lost_ages == []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from bot.config import Settings
@@ -23,7 +24,7 @@ from bot.replies import STATS_LOGGED
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.emulator.server import BOT_USER, BotApiEmulator
-from tests.log_scan import find_in_files, find_in_tables
+from tests.log_scan import find_in_files, find_in_tables, postgres_columns, sqlite_columns
 
 pytestmark = pytest.mark.e2e
 READER, OTHER, ADMIN, GROUP = 1001, 2002, 4242, -100500
@@ -114,10 +115,16 @@ async def the_reader_forgets(app: NewsApp, emulator: BotApiEmulator) -> None:
     await flush(app)
 
 
-@pytest.fixture
-async def scene(tmp_path: Path, emulator: BotApiEmulator, seed_library: Library) -> Any:
-    """The bot after the reader, another reader and the admin used it (before /forget)."""
-    settings = bot_settings(tmp_path, emulator, NEWSBOT_ADMIN_IDS=str(ADMIN))
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def scene(
+    request: pytest.FixtureRequest, tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
+) -> Any:
+    """The bot after the reader, another reader and the admin used it (before /forget), on
+    each database."""
+    database = (
+        {} if request.param == "sqlite" else {"NEWSBOT_DB": request.getfixturevalue("pg_url")}
+    )
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_ADMIN_IDS=str(ADMIN), **database)
     app = await start_bot(settings, seed_library)
     try:
         yield Scene(app, settings, await the_reader_and_others_use_the_bot(app, emulator))
@@ -125,8 +132,19 @@ async def scene(tmp_path: Path, emulator: BotApiEmulator, seed_library: Library)
         await stop_bot(app)
 
 
-def db(settings: Settings) -> sqlite3.Connection:
+def db(settings: Settings) -> Any:
+    """A DB-API connection to the log, whichever the database."""
+    if settings.db_url is not None:
+        return psycopg.connect(settings.db_url, autocommit=True)
     return sqlite3.connect(settings.db_path)
+
+
+def columns(settings: Settings) -> Any:
+    return postgres_columns if settings.db_url is not None else sqlite_columns
+
+
+def data_folder(settings: Settings) -> Path:
+    return settings.pending_path.parent
 
 
 async def test_no_word_of_the_reader_survives_forget(
@@ -136,18 +154,17 @@ async def test_no_word_of_the_reader_survives_forget(
     file under the data folder, or in a log line at INFO and above."""
     assert UNANSWERED in scene.stats_before and ASKED in scene.stats_before  # quoted to the admin
     with db(scene.settings) as before:  # the scan finds each of them before /forget
-        assert {needle for _, _, needle in find_in_tables(before, READERS_WORDS)} == set(
-            READERS_WORDS
-        ) - {"/forget"}
+        found = find_in_tables(before, READERS_WORDS, columns(scene.settings))
+        assert {needle for _, _, needle in found} == set(READERS_WORDS) - {"/forget"}
     await the_reader_forgets(scene.app, emulator)
     with db(scene.settings) as after:
-        assert find_in_tables(after, READERS_WORDS) == []
+        assert find_in_tables(after, READERS_WORDS, columns(scene.settings)) == []
         (stats,) = after.execute(
             "SELECT r.text FROM replies r JOIN messages m ON m.id = r.message_id "
             "WHERE m.text = '/stats'"
         ).fetchall()
     assert stats == (STATS_LOGGED,)
-    assert find_in_files(scene.settings.db_path.parent, READERS_WORDS) == []
+    assert find_in_files(data_folder(scene.settings), READERS_WORDS) == []
     logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
     assert [w for w in READERS_WORDS if w in logged] == []
     # Reports are recomputed from what is left: the reader's questions are gone from them.
@@ -163,17 +180,25 @@ def others_rows(settings: Settings) -> dict[str, set[tuple[Any, ...]]]:
     wheres = {
         "users": f"id != {READER}",
         "chats": f"id != {READER}",
-        "messages": f"user_id IS NOT {READER}",
+        "messages": f"(user_id IS NULL OR user_id != {READER})",
         "replies": f"message_id NOT IN {mine}",
         "hits": f"reply_id NOT IN {replies}",
         "feedback": f"user_id != {READER}",
         "inline_queries": f"user_id != {READER}",
-        "_migrations": "1",
+        "topics": f"user_id != {READER}",
+        "kept_answers": f"user_id != {READER}",
+        "forget_prompts": f"user_id != {READER}",
+        "claims": "1 = 1",  # update ids only
+        "job_runs": "1 = 1",
+        "_migrations": "1 = 1",
     }
     with db(settings) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {t for t, _ in columns(settings)(conn)}
         assert tables - {"sqlite_sequence"} == set(wheres)  # a new table needs a rule here
-        return {t: set(conn.execute(f"SELECT * FROM {t} WHERE {w}")) for t, w in wheres.items()}
+        return {
+            t: set(map(tuple, conn.execute(f"SELECT * FROM {t} WHERE {w}").fetchall()))
+            for t, w in wheres.items()
+        }
 
 
 async def test_other_readers_data_is_untouched(scene: Scene, emulator: BotApiEmulator) -> None:

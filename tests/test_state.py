@@ -1,8 +1,29 @@
-"""Reader state kept in memory: topics expire, everything is bounded, /forget empties it."""
+"""Reader state, in memory and in PostgreSQL: topics expire, memory is bounded, votes say
+what they replace, a /forget prompt is taken once, /forget empties the reader's state."""
 
 from __future__ import annotations
 
-from bot.state import ConversationKey, KeptAnswer, MemoryState, MessageKey, VoteKey
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.state import ConversationKey, KeptAnswer, MemoryState, MessageKey, ReaderState, VoteKey
+from bot.storage import ConversationLog
+from bot.storage.shared import SqlState
+
+
+@pytest.fixture(params=["memory", "postgresql"])
+async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReaderState]:
+    """Each implementation of ReaderState, fresh."""
+    if request.param == "memory":
+        yield MemoryState()
+        return
+    log = ConversationLog(request.getfixturevalue("pg_url"), tmp_path / "pending.jsonl")
+    await log.open()
+    yield SqlState(log.database, seconds=0.3)
+    await log.close()
 
 
 class Clock:
@@ -29,9 +50,18 @@ async def test_topics_expire_and_the_oldest_go_first_when_full() -> None:
     assert await state.topic(c) is None
 
 
-async def test_votes_report_the_previous_vote() -> None:
+async def test_topics_in_the_database_expire(state: ReaderState) -> None:
+    """A topic older than its time is not followed up on (SqlState: 0.3 s here)."""
+    if isinstance(state, MemoryState):
+        pytest.skip("the memory state's expiry is tested with a clock above")
+    await state.set_topic(ConversationKey(1, 1), "one")
+    assert await state.topic(ConversationKey(1, 1)) == "one"
+    await asyncio.sleep(0.4)
+    assert await state.topic(ConversationKey(1, 1)) is None
+
+
+async def test_votes_report_the_previous_vote(state: ReaderState) -> None:
     """A vote returns the reader's vote before it, so pressing again can say so."""
-    state = MemoryState()
     key = VoteKey(1, 10, 7)
     assert await state.vote(key, 1) is None
     assert await state.vote(key, 1) == 1
@@ -39,24 +69,22 @@ async def test_votes_report_the_previous_vote() -> None:
     assert await state.vote(VoteKey(1, 10, 8), 1) is None  # another reader's vote
 
 
-async def test_a_forget_confirmation_is_taken_once() -> None:
+async def test_a_forget_confirmation_is_taken_once(state: ReaderState) -> None:
     """take_forget is true once per prompt, and false without one."""
-    state = MemoryState()
     assert not await state.take_forget(7)
     await state.expect_forget(7)
     assert await state.take_forget(7)
     assert not await state.take_forget(7)
 
 
-async def test_forget_user_drops_only_that_readers_state() -> None:
+async def test_forget_user_drops_only_that_readers_state(state: ReaderState) -> None:
     """Topics in every chat, kept answers, votes and a pending confirmation of the reader go;
     another reader's stay."""
-    state = MemoryState()
     for chat in (1, -100):
         await state.set_topic(ConversationKey(chat, 7), "mine")
         await state.set_topic(ConversationKey(chat, 8), "theirs")
-    await state.keep_answer(MessageKey(1, 10), KeptAnswer("mine", None, 1, 7))
-    await state.keep_answer(MessageKey(1, 11), KeptAnswer("theirs", None, 1, 8))
+    await state.keep_answer(MessageKey(1, 10), KeptAnswer("mine", None, "e1", 7))
+    await state.keep_answer(MessageKey(1, 11), KeptAnswer("theirs", None, "e1", 8))
     await state.vote(VoteKey(1, 11, 7), 1)
     await state.vote(VoteKey(1, 10, 8), 1)
     await state.expect_forget(7)
@@ -64,7 +92,7 @@ async def test_forget_user_drops_only_that_readers_state() -> None:
     assert await state.topic(ConversationKey(-100, 7)) is None
     assert await state.topic(ConversationKey(-100, 8)) == "theirs"
     assert await state.kept_answer(MessageKey(1, 10)) is None
-    assert await state.kept_answer(MessageKey(1, 11)) == KeptAnswer("theirs", None, 1, 8)
+    assert await state.kept_answer(MessageKey(1, 11)) == KeptAnswer("theirs", None, "e1", 8)
     assert await state.vote(VoteKey(1, 11, 7), 1) is None
     assert await state.vote(VoteKey(1, 10, 8), 1) == 1
     assert not await state.take_forget(7)

@@ -20,7 +20,7 @@ from bot.storage import (
     InlineSearch,
     Turn,
     UserRow,
-    migrate_file,
+    migrate_database,
     row_from_json,
     row_to_json,
 )
@@ -64,10 +64,11 @@ async def test_schema_is_migrated_once_in_wal_mode_owner_only(tmp_path: Path) ->
     again = ConversationLog(path)
     await again.open()
     await again.close()
-    await migrate_file(path)
+    await migrate_database(path)
     assert rows(path, "SELECT name FROM _migrations") == [
         ("001_initial",),
         ("002_feedback_inline",),
+        ("003_shared_state",),
     ]
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -219,7 +220,8 @@ async def test_retention_leaves_no_copy_of_what_it_purged(tmp_path: Path) -> Non
         log.record(replace(report, user=UserRow(30), received_at=new, sent_at=new))
         assert await log.flush()
         assert await log.purge(30) == {
-            "messages": 1, "feedback": 0, "inline_queries": 1, "users": 1, "chats": 0
+            "messages": 1, "feedback": 0, "inline_queries": 1, "users": 1, "chats": 0,
+            "topics": 0, "kept_answers": 0, "forget_prompts": 0,
         }  # fmt: skip
     finally:
         await log.close()

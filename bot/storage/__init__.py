@@ -1,16 +1,22 @@
-"""The conversation log in SQLite, split by job.
+"""The conversation log in SQLite or PostgreSQL, split by job.
 
-- `rows`: what is stored (turns, votes, inline searches) as plain values;
-- `schema`: opening the database and its migrations (runnable on their own);
-- `writer`: the batched, retried writes, /forget and retention (`ConversationLog`);
-- `queries`: every statement the writer runs; `reports`: the /stats figures and the export.
+- `rows`: what is stored (turns, deliveries, votes, inline searches) as plain values;
+- `engine`: one connection interface over both drivers (aiosqlite, asyncpg);
+- `schema`: opening the database and its migrations, one history for both dialects;
+- `writer`: the batched (group-committed), retried writes, /forget, retention
+  (`ConversationLog`);
+- `queries`: every statement the writer runs; `reports`: the /stats figures and the export;
+- `shared`: what several instances on one PostgreSQL share: update claims, reader state,
+  /reload notices, the once-per-period lock.
 
-All SQL is in `schema`, `queries` and `reports`.
+All SQL is in `schema`, `queries`, `reports` and `shared`.
 """
 
+from bot.storage.engine import Database, DatabaseError, database_for, is_url, redact_url
 from bot.storage.reports import EXPORT_FIELDS, DayCount, LogStats, export_rows, read_stats
 from bot.storage.rows import (
     ChatRow,
+    Delivery,
     HitRow,
     InlineSearch,
     Kind,
@@ -22,15 +28,17 @@ from bot.storage.rows import (
     row_to_json,
     utc_now,
 )
-from bot.storage.schema import DatabaseError, migrate_file, reader
+from bot.storage.schema import migrate_database, reader
 from bot.storage.writer import ConversationLog
 
 __all__ = [
     "EXPORT_FIELDS",
     "ChatRow",
     "ConversationLog",
+    "Database",
     "DatabaseError",
     "DayCount",
+    "Delivery",
     "HitRow",
     "InlineSearch",
     "Kind",
@@ -39,10 +47,13 @@ __all__ = [
     "Turn",
     "UserRow",
     "Vote",
+    "database_for",
     "export_rows",
-    "migrate_file",
+    "is_url",
+    "migrate_database",
     "read_stats",
     "reader",
+    "redact_url",
     "row_from_json",
     "row_to_json",
     "utc_now",

@@ -1,7 +1,8 @@
 """Reports on the log: the /stats figures and the export, read on their own connection.
 
-Used by /stats (in the bot), `newsbot stats` and `newsbot export`. They run on a read-only
-connection (schema.reader), which WAL lets read while the writer writes.
+Used by /stats (in the bot), `newsbot stats` and `newsbot export`. They run on a reading
+connection (Database.read, schema.reader): on SQLite one of its own, which WAL lets read
+while the writer writes. The statements are the same on both dialects but the export's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import aiosqlite
+from bot.storage.engine import Sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +55,27 @@ PER_DAY = (
     "FROM messages m JOIN replies r ON r.message_id = m.id "
     "WHERE m.kind = 'question' AND m.received_at >= ? GROUP BY d"
 )
-VOTES = "SELECT COALESCE(sum(vote > 0), 0), COALESCE(sum(vote < 0), 0) FROM feedback"
+VOTES = (
+    "SELECT COALESCE(sum(CASE WHEN vote > 0 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(sum(CASE WHEN vote < 0 THEN 1 ELSE 0 END), 0) FROM feedback"
+)
 CITED = (
     "SELECT article_id, count(*) AS n FROM hits GROUP BY article_id "
     "ORDER BY n DESC, article_id LIMIT ?"
 )
 READERS = "SELECT count(DISTINCT user_id) FROM messages WHERE kind = 'question'"
 INLINE = "SELECT count(*) FROM inline_queries"
+# The hits as a JSON list, per dialect.
+HITS_JSON = {
+    "sqlite": "json_group_array(json_object('rank', h.rank, 'article_id', h.article_id, "
+    "'paragraph', h.paragraph, 'score', h.score))",
+    "postgresql": "json_agg(json_build_object('rank', h.rank, 'article_id', h.article_id, "
+    "'paragraph', h.paragraph, 'score', h.score) ORDER BY h.rank)",
+}
 EXPORT = (
     "SELECT m.received_at, m.chat_id, c.type AS chat_type, m.user_id, u.username, "
     "m.kind, m.text, m.question, r.answered, r.latency_ms, r.text AS reply, r.sent_at, "
-    "(SELECT json_group_array(json_object('rank', h.rank, 'article_id', h.article_id, "
-    "'paragraph', h.paragraph, 'score', h.score)) FROM (SELECT * FROM hits "
+    "(SELECT {hits_json} FROM (SELECT * FROM hits "
     "WHERE reply_id = r.id ORDER BY rank) AS h) AS hits, "
     "(SELECT count(*) FROM feedback f WHERE f.chat_id = m.chat_id "
     "AND f.message_id = r.bot_message_id AND f.vote > 0) AS votes_up, "
@@ -94,23 +104,22 @@ EXPORT_FIELDS = (
 )
 
 
-async def _rows(db: aiosqlite.Connection, sql: str, *args: object) -> list[Any]:
-    async with db.execute(sql, args) as cursor:
-        return list(await cursor.fetchall())
+async def _rows(db: Sql, sql: str, *args: object) -> list[Any]:
+    return await db.fetch(sql, *args)
 
 
-async def _pair(db: aiosqlite.Connection, sql: str, *args: object) -> tuple[int, int]:
+async def _pair(db: Sql, sql: str, *args: object) -> tuple[int, int]:
     (row,) = await _rows(db, sql, *args)
     return int(row[0] or 0), int(row[1] or 0)
 
 
-async def _ranked(db: aiosqlite.Connection, where: str, top: int) -> tuple[tuple[str, int], ...]:
+async def _ranked(db: Sql, where: str, top: int) -> tuple[tuple[str, int], ...]:
     rows = await _rows(db, RANKED.format(where=where), top)
     return tuple((str(q), int(n)) for q, n in rows)
 
 
 async def read_stats(
-    db: aiosqlite.Connection, now: datetime | None = None, days: int = 30, top: int = 10
+    db: Sql, now: datetime | None = None, days: int = 30, top: int = 10
 ) -> LogStats:
     """The report behind /stats and `newsbot stats`, for the `days` days up to `now`."""
     today = (now or datetime.now(UTC)).date()
@@ -135,15 +144,11 @@ async def read_stats(
     )
 
 
-async def export_rows(
-    db: aiosqlite.Connection, since: date | None = None
-) -> AsyncIterator[dict[str, Any]]:
+async def export_rows(db: Sql, since: date | None = None) -> AsyncIterator[dict[str, Any]]:
     """Every logged turn (oldest first) with its hits and votes, for `newsbot export`."""
-    async with db.execute(EXPORT, (since.isoformat() if since else "",)) as cursor:
-        names = [column[0] for column in cursor.description]
-        async for row in cursor:
-            record = dict(zip(names, row, strict=True))
-            record["hits"] = json.loads(record["hits"] or "[]")
-            if record["answered"] is not None:
-                record["answered"] = bool(record["answered"])
-            yield record
+    sql = EXPORT.format(hits_json=HITS_JSON[db.dialect])
+    async for record in db.stream(sql, since.isoformat() if since else ""):
+        record["hits"] = json.loads(record["hits"] or "[]")
+        if record["answered"] is not None:
+            record["answered"] = bool(record["answered"])
+        yield record

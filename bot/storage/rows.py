@@ -67,10 +67,60 @@ class Turn:
     hits: tuple[HitRow, ...] = ()
     bot_message_id: int | None = None  # the reply's message that carries its buttons
     question: str | None = None  # the question as read (without /ask or the @mention)
+    # False: recorded before sending, not yet known to have reached Telegram (a Delivery
+    # row says so once it has).
+    delivered: bool = True
+    # True: this turn replaces one recorded for the same update (the apology after a send
+    # that failed beyond its retries).
+    replaces: bool = False
 
     @property
     def user_id(self) -> int | None:
         return self.user.id if self.user else None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A turn recorded before sending reached Telegram: its message id, time and latency."""
+
+    update_id: int
+    user_id: int | None
+    bot_message_id: int | None
+    latency_ms: float
+    sent_at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """Reader state written with the log (PostgreSQL): a conversation's question to follow
+    up on, or None when it was dropped (/new)."""
+
+    chat_id: int
+    user_id: int
+    question: str | None
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """Reader state written with the log (PostgreSQL): the answer behind a message's
+    More/Back buttons."""
+
+    chat_id: int
+    message_id: int
+    user_id: int
+    question: str
+    follows: str | None
+    edition: str
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An update this instance handled to the end: a retry of it is not answered again."""
+
+    update_id: int
+    user_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +145,16 @@ class InlineSearch:
     at: str = field(default_factory=utc_now)
 
 
-Row = Turn | Vote | InlineSearch
-ROW_TYPES: dict[str, type[Row]] = {"turn": Turn, "vote": Vote, "inline": InlineSearch}
+Row = Turn | Delivery | Vote | InlineSearch | Topic | Kept | Finished
+ROW_TYPES: dict[str, type[Row]] = {
+    "turn": Turn,
+    "delivery": Delivery,
+    "vote": Vote,
+    "inline": InlineSearch,
+    "topic": Topic,
+    "kept": Kept,
+    "finished": Finished,
+}
 
 
 def row_to_json(row: Row) -> str:
@@ -109,10 +167,8 @@ def row_from_json(line: str) -> Row:
     """A row read back from a line of the pending file."""
     data = json.loads(line)
     kind = data.pop("type", "turn")
-    if kind == "vote":
-        return Vote(**data)
-    if kind == "inline":
-        return InlineSearch(**data)
+    if kind != "turn":
+        return ROW_TYPES[kind](**data)
     data["chat"] = ChatRow(**data["chat"])
     data["user"] = UserRow(**data["user"]) if data["user"] else None
     data["hits"] = tuple(HitRow(**h) for h in data["hits"])

@@ -1,138 +1,193 @@
-"""The log database itself: opening it, and its schema as ordered, named migrations.
+"""The log database itself: opening it (SQLite or PostgreSQL), and its schema as ordered,
+named migrations, one history for both dialects.
 
-Runnable on its own (`migrate_file`): the command line migrates a log without starting the
-writer. Every CREATE and ALTER of newsbot is in this module.
+Runnable on its own (`migrate_database`): the command line migrates a log without starting
+the writer. Every CREATE and ALTER of newsbot is in this module. Migrations are written in
+SQLite's words; `postgres()` turns them into PostgreSQL's (64-bit ids, serial keys, doubles).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 
+from bot.storage.engine import (
+    DRIVER_ERRORS,
+    OPEN_ERRORS,
+    Database,
+    DatabaseError,
+    Dialect,
+    PostgresSql,
+    Sql,
+    SqliteSql,
+    database_for,
+    redact_url,
+)
 from bot.storage.rows import utc_now
 
 log = logging.getLogger(__name__)
 
-
-class DatabaseError(Exception):
-    """The log database cannot be used (not a database, locked, read-only...)."""
-
-
-Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
-
-
-async def m001_initial(db: aiosqlite.Connection) -> None:
-    """Users, chats, incoming messages, replies and the hits behind each reply."""
-    await db.executescript(
-        """
-        CREATE TABLE users (
-            id INTEGER PRIMARY KEY,
-            is_bot INTEGER NOT NULL DEFAULT 0,
-            username TEXT, first_name TEXT, last_name TEXT, language_code TEXT,
-            first_seen TEXT NOT NULL, last_seen TEXT NOT NULL
-        );
-        CREATE TABLE chats (
-            id INTEGER PRIMARY KEY,
-            type TEXT NOT NULL, title TEXT, username TEXT,
-            first_seen TEXT NOT NULL, last_seen TEXT NOT NULL
-        );
-        CREATE TABLE messages (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            chat_id INTEGER NOT NULL REFERENCES chats(id),
-            user_id INTEGER REFERENCES users(id),
-            telegram_message_id INTEGER,
-            update_id INTEGER,
-            kind TEXT NOT NULL,
-            text TEXT NOT NULL,
-            received_at TEXT NOT NULL
-        );
-        CREATE INDEX messages_chat ON messages(chat_id, received_at);
-        CREATE INDEX messages_user ON messages(user_id);
-        CREATE TABLE replies (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id) ON DELETE CASCADE,
-            text TEXT NOT NULL,
-            answered INTEGER,
-            latency_ms REAL NOT NULL,
-            sent_at TEXT NOT NULL
-        );
-        CREATE TABLE hits (
-            reply_id INTEGER NOT NULL REFERENCES replies(id) ON DELETE CASCADE,
-            rank INTEGER NOT NULL,
-            article_id TEXT NOT NULL,
-            paragraph INTEGER NOT NULL,
-            score REAL NOT NULL,
-            PRIMARY KEY (reply_id, rank)
-        );
-        CREATE INDEX hits_article ON hits(article_id);
-        """
+M001_INITIAL = """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        is_bot INTEGER NOT NULL DEFAULT 0,
+        username TEXT, first_name TEXT, last_name TEXT, language_code TEXT,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL
+    );
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL, title TEXT, username TEXT,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        user_id INTEGER REFERENCES users(id),
+        telegram_message_id INTEGER,
+        update_id INTEGER,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_chat ON messages(chat_id, received_at);
+    CREATE INDEX messages_user ON messages(user_id);
+    CREATE TABLE replies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        answered INTEGER,
+        latency_ms REAL NOT NULL,
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE hits (
+        reply_id INTEGER NOT NULL REFERENCES replies(id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        article_id TEXT NOT NULL,
+        paragraph INTEGER NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY (reply_id, rank)
+    );
+    CREATE INDEX hits_article ON hits(article_id)
+"""
+M002_FEEDBACK_INLINE = """
+    ALTER TABLE replies ADD COLUMN bot_message_id INTEGER;
+    ALTER TABLE messages ADD COLUMN question TEXT;
+    CREATE TABLE feedback (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+        at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, message_id, user_id)
+    );
+    CREATE INDEX feedback_user ON feedback(user_id);
+    CREATE TABLE inline_queries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        results INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX inline_queries_user ON inline_queries(user_id);
+    CREATE INDEX messages_received ON messages(received_at);
+    CREATE INDEX replies_bot_message ON replies(bot_message_id)
+"""
+# Several instances on one database: a reply is recorded before it is sent (`delivered` 0)
+# and marked once Telegram took it; updates are claimed by one instance; what readers'
+# buttons and follow-ups need is shared; periodic jobs record when they last ran.
+M003_SHARED_STATE = """
+    ALTER TABLE replies ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX messages_update ON messages(update_id);
+    CREATE TABLE claims (
+        update_id INTEGER PRIMARY KEY,
+        instance INTEGER NOT NULL,
+        claimed_at TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX claims_claimed ON claims(claimed_at);
+    CREATE TABLE topics (
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE INDEX topics_user ON topics(user_id);
+    CREATE TABLE kept_answers (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        follows TEXT,
+        edition TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX kept_answers_user ON kept_answers(user_id);
+    CREATE INDEX kept_answers_at ON kept_answers(at);
+    CREATE TABLE forget_prompts (
+        user_id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE job_runs (
+        name TEXT PRIMARY KEY,
+        ran_at TEXT NOT NULL
     )
+"""
 
-
-async def m002_feedback_inline(db: aiosqlite.Connection) -> None:
-    """Votes on answers, inline queries, the reply's message id, and indexes for purging."""
-    await db.executescript(
-        """
-        ALTER TABLE replies ADD COLUMN bot_message_id INTEGER;
-        ALTER TABLE messages ADD COLUMN question TEXT;
-        CREATE TABLE feedback (
-            chat_id INTEGER NOT NULL,
-            message_id INTEGER NOT NULL,
-            user_id INTEGER NOT NULL,
-            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-            at TEXT NOT NULL,
-            PRIMARY KEY (chat_id, message_id, user_id)
-        );
-        CREATE INDEX feedback_user ON feedback(user_id);
-        CREATE TABLE inline_queries (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            user_id INTEGER NOT NULL,
-            query TEXT NOT NULL,
-            results INTEGER NOT NULL,
-            latency_ms REAL NOT NULL,
-            at TEXT NOT NULL
-        );
-        CREATE INDEX inline_queries_user ON inline_queries(user_id);
-        CREATE INDEX messages_received ON messages(received_at);
-        CREATE INDEX replies_bot_message ON replies(bot_message_id);
-        """
-    )
-
-
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (
-    ("001_initial", m001_initial),
-    ("002_feedback_inline", m002_feedback_inline),
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("001_initial", M001_INITIAL),
+    ("002_feedback_inline", M002_FEEDBACK_INLINE),
+    ("003_shared_state", M003_SHARED_STATE),
 )
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+# Instances starting together migrate one at a time (PostgreSQL advisory lock keys).
+LOCK_NAMESPACE = 0x6E62  # "nb"
+MIGRATION_LOCK = 1
 
 
-async def migrate(db: aiosqlite.Connection) -> list[str]:
-    """Apply the migrations not yet recorded, in order; return the names applied."""
-    await db.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
-    async with db.execute("SELECT name FROM _migrations") as cursor:
-        done = {row[0] for row in await cursor.fetchall()}
+def postgres(sql: str) -> str:
+    """A migration in PostgreSQL's words: 64-bit integers (Telegram ids), serial keys."""
+    sql = sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+    sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)
+    return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
+
+
+async def migrate(db: Sql) -> list[str]:
+    """Apply the migrations not yet recorded, in order, in one transaction each; return the
+    names applied. The caller holds the connection (and, on PostgreSQL, the lock)."""
+    await db.execute(MIGRATIONS_TABLE)
+    done = {row[0] for row in await db.fetch("SELECT name FROM _migrations")}
     applied = []
-    for name, migration in MIGRATIONS:
+    for name, script in MIGRATIONS:
         if name in done:
             continue
         await db.execute("BEGIN")
         try:
-            await migration(db)
+            await db.script(postgres(script) if db.dialect == "postgresql" else script)
             await db.execute(
-                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, utc_now())
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", name, utc_now()
             )
-            await db.commit()
+            await db.execute("COMMIT")
         except BaseException:
-            await db.rollback()
+            with contextlib.suppress(*DRIVER_ERRORS):
+                await db.execute("ROLLBACK")
             raise
         applied.append(name)
     return applied
+
+
+# -- SQLite -----------------------------------------------------------------------------------
 
 
 def _create_owner_only(path: Path) -> None:
@@ -140,11 +195,6 @@ def _create_owner_only(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.touch(mode=0o600)
-
-
-def _must_exist(path: Path) -> None:
-    if not path.is_file():  # connecting would create an empty database
-        raise DatabaseError(f"there is no conversation log at {path} yet")
 
 
 async def connect(path: Path) -> aiosqlite.Connection:
@@ -160,10 +210,10 @@ async def connect(path: Path) -> aiosqlite.Connection:
         await db.execute("PRAGMA foreign_keys = ON")
         # Deleted rows (/forget, retention) are overwritten with zeros, not left in free pages.
         await db.execute("PRAGMA secure_delete = ON")
-        with contextlib.suppress(sqlite3.OperationalError):  # read-only: keep going
+        with contextlib.suppress(aiosqlite.OperationalError):  # read-only: keep going
             await db.execute("PRAGMA journal_mode = WAL")
-        applied = await migrate(db)
-    except sqlite3.DatabaseError as exc:
+        applied = await migrate(SqliteSql(db))
+    except aiosqlite.DatabaseError as exc:
         if db is not None:
             with contextlib.suppress(Exception):
                 await db.close()
@@ -173,26 +223,160 @@ async def connect(path: Path) -> aiosqlite.Connection:
     return db
 
 
-async def migrate_file(path: Path) -> None:
+class SqliteDatabase(Database):
+    """One file; one writer connection, and a connection of its own for each read (WAL
+    lets it read while the writer writes)."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self.raw: aiosqlite.Connection | None = None
+
+    async def open(self) -> list[str]:
+        self.raw = await connect(self.path)
+        return []
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Sql]:
+        if self.raw is None:
+            raise DatabaseError(f"the log database {self.path} is not open")
+        await self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteSql(self.raw)
+            await self.raw.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.raw.rollback()
+            raise
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Sql]:
+        if not self.path.is_file():  # connecting would create an empty database
+            raise DatabaseError(f"there is no conversation log at {self.path} yet")
+        try:
+            db = await aiosqlite.connect(self.path, timeout=5)
+        except aiosqlite.Error as exc:
+            raise DatabaseError(f"cannot read the log database {self.path}: {exc}") from None
+        try:
+            await db.execute("PRAGMA query_only = 1")
+            # Fails early, with the file named, on a file that is not a migrated log.
+            await db.execute("SELECT bot_message_id FROM replies LIMIT 0")
+            yield SqliteSql(db)
+        except aiosqlite.Error as exc:  # also from the reports run on it
+            raise DatabaseError(f"cannot read the log database {self.path}: {exc}") from None
+        finally:
+            await db.close()
+
+    async def after_delete(self) -> None:
+        """Copy the write-ahead log into the file and empty it: after a deletion, the WAL
+        still holds the deleted rows' old pages until then."""
+        if self.raw is None:
+            return
+        try:
+            await self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except aiosqlite.Error as exc:  # e.g. busy: the next checkpoint copies them over
+            log.warning("Could not checkpoint the log after a deletion: %s", exc)
+
+    async def close(self) -> None:
+        if self.raw is not None:
+            with contextlib.suppress(Exception):
+                await self.raw.close()
+            self.raw = None
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+POOL_SIZE = 8
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is. asyncpg's default reset (unlock advisory
+    locks, UNLISTEN, RESET ALL) costs a round trip per statement run through the pool
+    (8% of an instance's CPU in bench_scale), and the pool's connections hold no session
+    state: locks are transaction-scoped there, LISTEN is on the instance's own connection."""
+
+
+class PostgresDatabase(Database):
+    """A server shared by every instance: a small pool of connections per instance."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        self.url = url
+        self.name = redact_url(url)
+        self.pool_size = pool_size
+        self.pool: asyncpg.Pool | None = None
+
+    async def open(self) -> list[str]:
+        try:
+            self.pool = await asyncpg.create_pool(
+                self.url,
+                min_size=1,
+                max_size=self.pool_size,
+                timeout=10,
+                command_timeout=30,
+                reset=_keep_session,
+            )
+            async with self.pool.acquire() as conn:
+                await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_NAMESPACE, 1)
+                try:
+                    applied = await migrate(PostgresSql(conn))
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_NAMESPACE, 1)
+        except OPEN_ERRORS as exc:
+            await self.close()
+            raise DatabaseError(f"cannot open the log database {self.name}: {exc}") from None
+        if applied:
+            log.info("Log database %s: applied %s", self.name, ", ".join(applied))
+        return applied
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise DatabaseError(f"the log database {self.name} is not open")
+        return self.pool
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Sql]:
+        async with self._pool().acquire() as conn, conn.transaction():
+            yield PostgresSql(conn)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Sql]:
+        try:
+            async with self._pool().acquire() as conn:
+                yield PostgresSql(conn)
+        except DRIVER_ERRORS as exc:
+            raise DatabaseError(f"cannot read the log database {self.name}: {exc}") from None
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pool.close(), 10)
+            self.pool = None
+
+
+async def migrate_database(target: str | Path) -> None:
     """Bring an existing log to the current schema, and nothing else (no writer)."""
-    db = await connect(path)
-    await db.close()
+    database = database_for(target)
+    try:
+        await database.open()
+    finally:
+        await database.close()
 
 
 @contextlib.asynccontextmanager
-async def reader(path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    """A read-only connection for reports: WAL lets it read while the writer writes."""
-    _must_exist(path)
+async def reader(target: str | Path) -> AsyncIterator[Sql]:
+    """A read-only connection for reports."""
+    database = database_for(target)
+    if isinstance(database, PostgresDatabase):
+        try:
+            database.pool = await asyncpg.create_pool(database.url, min_size=1, max_size=1)
+        except OPEN_ERRORS as exc:
+            raise DatabaseError(f"cannot read the log database {database.name}: {exc}") from None
     try:
-        db = await aiosqlite.connect(path, timeout=5)
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"cannot read the log database {path}: {exc}") from None
-    try:
-        await db.execute("PRAGMA query_only = 1")
-        # Fails early, with the file named, on a file that is not a migrated log.
-        await db.execute("SELECT bot_message_id FROM replies LIMIT 0")
-        yield db
-    except sqlite3.Error as exc:  # also from the reports run on it
-        raise DatabaseError(f"cannot read the log database {path}: {exc}") from None
+        async with database.read() as db:
+            yield db
     finally:
-        await db.close()
+        await database.close()

@@ -1,9 +1,12 @@
-"""The conversation log's writer: rows queued in memory, written in batches off the reply path.
+"""The conversation log's writer: rows queued in memory, written in batches (group commits).
 
-A slow, locked, read-only or full database never delays a reply. A batch that fails stays
-queued and is retried with back-off; whatever is still queued at shutdown and cannot be
-written is saved beside the database (`<db>.pending.jsonl`) and written on the next start.
-Every write (batches, /forget, retention) goes through one transaction helper, one at a time.
+A turn can be recorded before its reply is sent (`record_now`): the caller waits for the
+batch holding it to commit, at most a bounded time, so a healthy database has every reply in
+the log before the reader sees it, and a slow, locked, read-only or full one delays a reply
+by that bound at most. A batch that fails stays queued and is retried with back-off;
+whatever is still queued at shutdown and cannot be written is saved to the pending file
+(`<db>.pending.jsonl` beside a SQLite file) and written on the next start. Every write
+(batches, /forget, retention) goes through one transaction helper, one at a time.
 """
 
 from __future__ import annotations
@@ -12,17 +15,18 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
 
-from bot.storage import queries
-from bot.storage.rows import Row, Turn, row_from_json, row_to_json
-from bot.storage.schema import DatabaseError, connect
+from bot.storage import queries, shared
+from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql, database_for
+from bot.storage.rows import Delivery, Row, Turn, row_from_json, row_to_json
+from bot.storage.schema import SqliteDatabase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,29 +40,48 @@ LOGGED_UPDATES_KEPT = 1000
 class ConversationLog:
     """Queued, batched, retried writes of turns, votes and inline searches; /forget; retention."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.pending_path = path.with_name(path.name + ".pending.jsonl")
-        self._db: aiosqlite.Connection | None = None
+    def __init__(self, target: Path | str, pending_path: Path | None = None) -> None:
+        self.database: Database = database_for(target)
+        if pending_path is None:
+            if not isinstance(self.database, SqliteDatabase):
+                raise ValueError("a PostgreSQL log needs a pending_path")
+            pending_path = self.database.path.with_name(self.database.path.name + ".pending.jsonl")
+        self.pending_path = pending_path
+        self._open = False
         self._queue: list[Row] = []
+        # Callers of record_now waiting for their row's batch to commit, by id of the row.
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._writing = asyncio.Lock()  # one transaction at a time
         self.written = 0
+        self.commits = 0  # batches written (a turn and its delivery are often two)
         self.failures = 0
         # Update ids of the latest logged turns, read at open: Telegram re-sends updates that
         # were fetched but not confirmed when the bot was killed; these were answered already.
         self.logged_updates: frozenset[int] = frozenset()
 
+    @property
+    def name(self) -> str:
+        """The database, as messages name it (a file, or a URL without its password)."""
+        return self.database.name
+
+    @property
+    def _db(self) -> aiosqlite.Connection | None:
+        """The SQLite writer connection (tests set PRAGMAs on it to make faults)."""
+        return self.database.raw if isinstance(self.database, SqliteDatabase) else None
+
     async def open(self) -> None:
         """Open and migrate the database (DatabaseError if unusable); start the writer."""
-        self._db = await connect(self.path)
+        await self.database.open()
+        self._open = True
         try:
-            self.logged_updates = await queries.logged_updates(self._db, LOGGED_UPDATES_KEPT)
-        except sqlite3.Error as exc:
+            async with self.database.read() as db:
+                self.logged_updates = await queries.logged_updates(db, LOGGED_UPDATES_KEPT)
+        except (DatabaseError, *DRIVER_ERRORS) as exc:  # type: ignore[misc]
             await self._close_db()
-            raise DatabaseError(f"cannot open the log database {self.path}: {exc}") from None
+            raise DatabaseError(f"cannot open the log database {self.name}: {exc}") from None
         self._restore_pending()
         self._writer = asyncio.create_task(self._write_loop(), name="conversation-log-writer")
 
@@ -67,9 +90,51 @@ class ConversationLog:
         self._queue.append(row)
         self._wake.set()
 
+    def _compact(self) -> None:
+        """Fold each queued delivery into its turn when that is queued too: one row to
+        write, and one line in the pending file, not two."""
+        turns = {r.update_id: n for n, r in enumerate(self._queue) if isinstance(r, Turn)}
+        folds = [r for r in self._queue if isinstance(r, Delivery) and r.update_id in turns]
+        if not folds:
+            return
+        queue = list(self._queue)
+        for delivery in folds:
+            n = turns[delivery.update_id]
+            turn = queue[n]
+            assert isinstance(turn, Turn)
+            queue[n] = folded = replace(
+                turn,
+                delivered=True,
+                bot_message_id=delivery.bot_message_id,
+                sent_at=delivery.sent_at,
+                latency_ms=delivery.latency_ms,
+            )
+            if (waiter := self._waiting.pop(id(turn), None)) is not None:
+                self._waiting[id(folded)] = waiter
+        folded_ids = {id(d) for d in folds}
+        self._queue = [r for r in queue if id(r) not in folded_ids]
+
+    async def record_now(self, row: Row, within: float) -> bool:
+        """Queue a row and wait until it is committed, `within` seconds at most; True when
+        it was. It stays queued either way (written later, or saved at shutdown)."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting[id(row)] = done
+        self.record(row)
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), within)
+        except TimeoutError:
+            return False
+
+    def _settle(self, rows: list[Row], committed: bool) -> None:
+        for row in rows:
+            waiter = self._waiting.pop(id(row), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(committed)
+
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        """Turns waiting to be written."""
+        return sum(isinstance(row, Turn) for row in self._queue)
 
     async def flush(self, attempts: int = 1) -> bool:
         """Write everything queued now; True when the queue is empty afterwards."""
@@ -91,9 +156,7 @@ class ConversationLog:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        if (self._db is not None and not await self.flush(attempts=3)) or (
-            self._db is None and self._queue
-        ):
+        if (self._open and not await self.flush(attempts=3)) or (not self._open and self._queue):
             self._save_pending()
         await self._close_db()
 
@@ -104,12 +167,12 @@ class ConversationLog:
         the user are dropped all the same.
         """
         async with self._writing:
-            before = len(self._queue)
+            theirs = [row for row in self._queue if row.user_id == user_id]
             self._queue = [row for row in self._queue if row.user_id != user_id]
-            dropped = before - len(self._queue)  # queued turns, votes and searches
-            dropped += self._forget_pending(user_id)
+            self._settle(theirs, True)  # gone on purpose: nobody should wait for them
+            dropped = len(theirs) + self._forget_pending(user_id)  # turns, votes, searches
             deleted = await self._transaction(lambda db: queries.forget_user(db, user_id))
-            await self._checkpoint()
+            await self.database.after_delete()
         log.info(
             "Forgot user %d: %d logged message(s), %d queued row(s)", user_id, deleted, dropped
         )
@@ -121,41 +184,43 @@ class ConversationLog:
         stamp = cutoff.isoformat(timespec="milliseconds")
         async with self._writing:
             deleted = await self._transaction(lambda db: queries.purge_before(db, stamp))
-            await self._checkpoint()
+            await self.database.after_delete()
         return deleted
+
+    async def due(self, job: str, period: timedelta) -> bool:
+        """Whether periodic `job` should run now (once per period across all instances)."""
+        async with self._writing:
+            return await self._transaction(lambda db: shared.due(db, job, period))
+
+    async def purge_claims(self) -> int:
+        """Forget update claims older than Telegram keeps updates."""
+        async with self._writing:
+            return await self._transaction(shared.purge_claims)
+
+    async def ping(self) -> None:
+        """Raise DatabaseError unless the database answers now."""
+        try:
+            async with self.database.read() as db:
+                await db.scalar(queries.PING)
+        except DRIVER_ERRORS as exc:
+            raise DatabaseError(f"the log database {self.name} does not answer: {exc}") from None
 
     async def counts(self) -> dict[str, int]:
         """Row count of every table of the log."""
-        assert self._db is not None
-        return await queries.table_counts(self._db)
+        async with self.database.read() as db:
+            return await queries.table_counts(db)
 
     # -- the one write path ---------------------------------------------------------------
 
-    async def _transaction(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        """Run `job` in one immediate transaction (the caller holds `_writing`)."""
-        db = self._db
-        if db is None:
-            raise DatabaseError(f"the log database {self.path} is not open")
+    async def _transaction(self, job: Callable[[Sql], Awaitable[T]]) -> T:
+        """Run `job` in one write transaction (the caller holds `_writing`)."""
+        if not self._open:
+            raise DatabaseError(f"the log database {self.name} is not open")
         try:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                result = await job(db)
-                await db.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await db.rollback()
-                raise
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot write to {self.path}: {exc}") from None
-        return result
-
-    async def _checkpoint(self) -> None:
-        """After a deletion: no copy of the deleted rows is left in the write-ahead log."""
-        assert self._db is not None
-        try:
-            await queries.checkpoint(self._db)
-        except sqlite3.Error as exc:  # e.g. busy: the next checkpoint copies them over
-            log.warning("Could not checkpoint the log after a deletion: %s", exc)
+            async with self.database.transaction() as db:
+                return await job(db)
+        except DRIVER_ERRORS as exc:
+            raise DatabaseError(f"cannot write to {self.name}: {exc}") from None
 
     async def _write_loop(self) -> None:
         delay = RETRY_FIRST_S
@@ -171,6 +236,7 @@ class ConversationLog:
 
     async def _write_batch(self) -> bool:
         async with self._writing:
+            self._compact()
             batch = self._queue[:BATCH_MAX]
             if not batch:
                 return True
@@ -181,32 +247,37 @@ class ConversationLog:
                 log.warning("Log write failed (%s); %d row(s) kept queued", exc, len(self._queue))
                 return False
             del self._queue[: len(batch)]
-            self.written += len(batch)
+            self.written += sum(isinstance(row, Turn) for row in batch)
+            self.commits += 1
+            self._settle(batch, True)
             return True
 
     async def _close_db(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(Exception):
-                await self._db.close()
-            self._db = None
+        self._open = False
+        with contextlib.suppress(Exception):
+            await self.database.close()
 
     # -- the pending file ---------------------------------------------------------------------
 
     def _save_pending(self) -> None:
+        self._compact()
         if not self._queue:
             return
         try:
+            self.pending_path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as out:
                 out.writelines(row_to_json(row) + "\n" for row in self._queue)
         except OSError as exc:
             log.error("Could not write %d log row(s) anywhere: %s", len(self._queue), exc)
+            self._settle(self._queue, False)
             return
         log.warning(
             "Log database unwritable: saved %d row(s) to %s; they are written on the next start",
             len(self._queue),
             self.pending_path,
         )
+        self._settle(self._queue, False)
         self._queue.clear()
 
     def _forget_pending(self, user_id: int) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulator.telegram_html import HtmlError, parse_html, utf16_len
+from tests.emulator.webhook import ApiError, WebhookDelivery
 
 TOKEN = "123456789:TEST-token_for-the-emulator"
 BOT_USER = {
@@ -65,14 +66,6 @@ CHAT_ACTIONS = {
 MESSAGE_LIMIT = 4096
 
 
-class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-
 @dataclass
 class Fault:
     """Answer the next `times` calls of a method with an error or a delay instead."""
@@ -115,7 +108,7 @@ class Chat:
         return chat
 
 
-class BotApiEmulator:
+class BotApiEmulator(WebhookDelivery):
     """Bot API server state, the HTTP app serving it, and the user-side API."""
 
     def __init__(self, token: str = TOKEN) -> None:
@@ -144,6 +137,16 @@ class BotApiEmulator:
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._stopping = False  # pending long polls return at once: nothing more will come
+        # Webhook delivery (setWebhook): updates are POSTed to the bot instead of polled.
+        self.webhook: dict[str, Any] | None = None
+        self.deliveries: list[tuple[int, int | str]] = []  # (update_id, HTTP status or error)
+        self.retry_first_s = 0.5  # Telegram-like back-off between failed deliveries
+        self._outbox: asyncio.Queue[dict[str, Any]] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._retries: set[asyncio.Task[None]] = set()
+        self._client: Any = None
+        self._last_error: tuple[int, str] | None = None
+        self._undelivered: dict[int, dict[str, Any]] = {}  # posted, no 2xx answer yet
 
     # -- server lifecycle ---------------------------------------------------------------------
 
@@ -167,6 +170,7 @@ class BotApiEmulator:
         self._stopping = True
         async with self._new_update:
             self._new_update.notify_all()
+        await self._stop_delivery()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -262,12 +266,13 @@ class BotApiEmulator:
     async def api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return dict(BOT_USER)
 
-    async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
-        if params.get("drop_pending_updates"):
-            self._confirmed = next(self._update_ids) - 1
-        return True
-
     async def api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         limit = min(int(params.get("limit") or 100), 100)
         timeout = float(params.get("timeout") or 0)
@@ -650,6 +655,12 @@ class BotApiEmulator:
         async with self._new_update:
             self.updates.append(update)
             self._new_update.notify_all()
+        if self.webhook is not None and self._outbox is not None:
+            allowed = self.webhook["allowed_updates"]
+            if not allowed or any(kind in payload for kind in allowed):
+                self._undelivered[update["update_id"]] = update
+                self._outbox.put_nowait(update)
+            self._confirmed = update["update_id"]
         return int(update["update_id"])
 
     # -- reading what the bot did ---------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""`newsbot migrate-log`: an existing SQLite log copied into PostgreSQL, row for row.
+
+The target is migrated first (the same history), must hold no log yet, and gets every row
+with its id in one transaction, so a failed copy leaves it empty; its id sequences then
+continue after the copied rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.storage.engine import DRIVER_ERRORS, DatabaseError, is_url
+from bot.storage.schema import PostgresDatabase, SqliteDatabase
+
+# Parents before children (foreign keys); the reader state and claims of a one-instance
+# SQLite log are not worth moving (they live in memory there).
+COPIED = ("users", "chats", "messages", "replies", "hits", "feedback", "inline_queries")
+SERIAL = ("messages", "replies", "inline_queries")
+CHUNK = 1000
+RESET_SEQUENCE = (
+    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+    "COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+)
+
+
+async def copy_log(source: Path, target: str) -> dict[str, int]:
+    """Copy the SQLite log at `source` into the PostgreSQL database at `target`; the rows
+    copied per table. Raises DatabaseError (naming the database, never a password)."""
+    if not is_url(target):
+        raise DatabaseError(f"--to must be a postgresql:// URL, not {target}")
+    sqlite, postgres = SqliteDatabase(source), PostgresDatabase(target)
+    await sqlite.open()
+    try:
+        await postgres.open()
+        async with sqlite.read() as old, postgres.transaction() as new:
+            if await new.scalar("SELECT count(*) FROM messages"):
+                raise DatabaseError(f"{postgres.name} already holds a conversation log")
+            copied = {}
+            for table in COPIED:
+                copied[table] = 0
+                chunk: list[tuple[object, ...]] = []
+                insert = ""
+                async for row in old.stream(f"SELECT * FROM {table}"):
+                    columns = ", ".join(row)
+                    insert = (
+                        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})"
+                    )
+                    chunk.append(tuple(row.values()))
+                    if len(chunk) == CHUNK:
+                        await new.executemany(insert, chunk)
+                        copied[table] += len(chunk)
+                        chunk = []
+                await new.executemany(insert, chunk)
+                copied[table] += len(chunk)
+            for table in SERIAL:
+                await new.scalar(RESET_SEQUENCE.format(table=table))
+        return copied
+    except DRIVER_ERRORS as exc:
+        raise DatabaseError(f"cannot copy the log to {postgres.name}: {exc}") from None
+    finally:
+        await sqlite.close()
+        await postgres.close()

@@ -1,0 +1,185 @@
+"""Webhook mode: Telegram posts each update to NEWSBOT_WEBHOOK_URL; this process serves them,
+and `GET /healthz`, on NEWSBOT_WEBHOOK_LISTEN (starlette on uvicorn, in the bot's event loop,
+as python-telegram-bot's custom-webhook example does).
+
+An update is answered before its request is: the response (200) says the turn is in the log
+and the reply sent. A process killed meanwhile never answers, so Telegram sends the update
+again, to whichever instance the load balancer picks; the claims (bot/storage/shared.py)
+make sure only one instance answers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from collections.abc import Generator
+from urllib.parse import urlsplit
+
+import uvicorn
+import uvloop
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.config import Settings, StartupError
+from bot.storage import DatabaseError
+from handlers.common import SERVICES_KEY, NewsApp, get_services_of
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1_000_000  # an update is a few kB; anything this big is not Telegram's
+GRACE_S = 30  # on SIGTERM, requests in flight get this long to finish
+PING_TIMEOUT_S = 2.0
+
+
+class WebhookServer:
+    """The HTTP side of webhook mode: the update endpoint and the health check."""
+
+    def __init__(self, app: NewsApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        secret = settings.webhook_secret
+        assert secret is not None
+        assert settings.webhook_url is not None
+        self._secret = secret.get_secret_value().encode()
+        self.path = urlsplit(settings.webhook_url).path or "/"
+        self.ready = False
+        self.asgi = Starlette(
+            routes=[
+                Route(self.path, self.telegram, methods=["POST"]),
+                Route("/healthz", self.health, methods=["GET"]),
+            ]
+        )
+
+    async def telegram(self, request: Request) -> Response:
+        """One update: checked, claimed, answered, then acknowledged."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):  # before reading the body
+            return Response(status_code=403)
+        if not self.ready:
+            return Response(status_code=503)  # Telegram retries: another instance, or us later
+        length = request.headers.get("content-length") or "0"
+        if not length.isdigit():
+            return Response(status_code=400)
+        if int(length) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        try:
+            update = Update.de_json(json.loads(await request.body()), self.app.bot)
+        except (ValueError, TypeError, KeyError):
+            return Response(status_code=400)
+        services = get_services_of(self.app)
+        try:
+            claim = await services.claims.claim(update.update_id)
+        except DatabaseError as exc:
+            log.warning(
+                "Update %d not taken, the database is unreachable: %s", update.update_id, exc
+            )
+            return Response(status_code=503)
+        if claim == "busy":  # another instance is answering it: ask Telegram to retry later
+            return Response(status_code=503)
+        if claim == "mine":
+            await self.app.process_update(update)
+            with contextlib.suppress(DatabaseError):  # the turn in the log tells it too
+                await services.claims.finish(update.update_id)
+        return Response(status_code=200)
+
+    async def health(self, request: Request) -> Response:
+        """200 with the articles and the database when this instance can answer, else 503."""
+        if not self.ready or SERVICES_KEY not in self.app.bot_data:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        services = get_services_of(self.app)
+        body = {
+            "status": "ok",
+            "articles": len(services.room.library.collection.articles),
+            "database": services.log.database.dialect,
+        }
+        if services.instance is not None:
+            body["instance"] = services.instance.key  # as claims.instance names it
+        try:
+            await asyncio.wait_for(services.log.ping(), PING_TIMEOUT_S)
+        except (DatabaseError, TimeoutError) as exc:
+            log.warning("Health check: %s", exc)
+            return JSONResponse(dict(body, status="database unreachable"), status_code=503)
+        return JSONResponse(body)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its habit of re-raising SIGTERM after a graceful stop (which would
+    end the process before the bot writes its log)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _stop(self) -> None:
+        self.should_exit = True
+
+
+def run(app: NewsApp, settings: Settings) -> None:
+    """Serve the webhook until SIGTERM/SIGINT, on uvloop (libuv's event loop: sockets and
+    timers in C; this process does little else than HTTP to nginx, Telegram and the
+    database)."""
+    uvloop.run(serve(app, settings))
+
+
+async def serve(app: NewsApp, settings: Settings) -> None:
+    """Listen first (/healthz says 503 while starting), start the bot, set the webhook;
+    on SIGTERM stop taking requests, finish those in flight, shut the bot down."""
+    server = WebhookServer(app, settings)
+    host, _, port = settings.webhook_listen.rpartition(":")
+    http = _Server(
+        uvicorn.Config(
+            server.asgi,
+            host=host.strip("[]"),
+            port=int(port),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=GRACE_S,
+        )
+    )
+    listening = asyncio.create_task(http.serve(), name="webhook-server")
+    try:
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        while not http.started and not listening.done():  # noqa: ASYNC110 (no event to wait on)
+            await asyncio.sleep(0.01)
+        if listening.done():
+            raise StartupError(
+                f"cannot listen on NEWSBOT_WEBHOOK_LISTEN={settings.webhook_listen}"
+            )
+        await app.bot.set_webhook(
+            settings.webhook_url or "",
+            secret_token=server._secret.decode(),
+            allowed_updates=Update.ALL_TYPES,
+            max_connections=settings.webhook_max_connections,
+        )
+        server.ready = True
+        log.info("Serving the webhook %s on %s", server.path, settings.webhook_listen)
+        await listening
+    finally:
+        server.ready = False
+        http.should_exit = True
+        with contextlib.suppress(BaseException):  # a failed bind ends uvicorn with SystemExit
+            await listening
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
