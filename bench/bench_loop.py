@@ -26,7 +26,7 @@ from bot.library import Library
 from bot.loopwatch import LoopWatch
 from bot.reload import settle_memory
 from bot.state import ConversationKey, MemoryState
-from bot.storage import ChatRow, ConversationLog, Turn, UserRow
+from bot.storage import ChatRow, ConversationLog, Turn, UserRow, row_counts
 from bot.text import default_workers
 
 PER_ARTICLE = 10
@@ -109,9 +109,9 @@ async def main_async(args: argparse.Namespace) -> None:
             room = Newsroom(library, MemoryState(), searches=executor)
             rate, lag = await load(room, log, asked, args.workers)
             print(f"{label}: {rate:.0f} questions/s; event loop {lag}")
-        counts = await log.counts()
+        tables = await row_counts(log)
         await log.close()
-    print(f"log rows: {counts['messages']} messages for {2 * len(asked)} questions asked")
+    print(f"log rows: {tables['messages']} messages for {2 * len(asked)} questions asked")
 
 
 def main() -> None:

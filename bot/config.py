@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import install_redaction
@@ -27,6 +34,31 @@ class ConfigError(Exception):
 
 class StartupError(Exception):
     """The bot cannot start (Telegram refused the token, unreachable, unusable database)."""
+
+
+def _ids(value: Any) -> Any:
+    """ "123, -100456 789": Telegram ids separated by commas or spaces."""
+    if isinstance(value, str):
+        try:
+            return frozenset(int(item) for item in value.replace(",", " ").split())
+        except ValueError:
+            raise ValueError("must be Telegram ids (whole numbers) separated by commas") from None
+    return value
+
+
+def _urls(value: Any) -> Any:
+    """ "https://a.example/feed, https://b.example/rss": commas or spaces between URLs."""
+    if isinstance(value, str):
+        urls = tuple(value.replace(",", " ").split())
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"not an http(s) URL: {bad[0][:100]}")
+        return urls
+    return value
+
+
+Ids = Annotated[frozenset[int], NoDecode, BeforeValidator(_ids)]
+Urls = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_urls)]
 
 
 class Settings(BaseSettings):
@@ -51,16 +83,12 @@ class Settings(BaseSettings):
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
     telegram_timeout: float = Field(default=10.0, gt=0, le=300, alias="NEWSBOT_TELEGRAM_TIMEOUT")
     log_level: str = Field(default="INFO", alias="NEWSBOT_LOG_LEVEL")
-    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
-        default=frozenset(), alias="NEWSBOT_ADMIN_IDS"
-    )
-    allowed_chats: Annotated[frozenset[int], NoDecode] = Field(
-        default=frozenset(), alias="NEWSBOT_ALLOWED_CHATS"
-    )
+    admin_ids: Ids = Field(default=frozenset(), alias="NEWSBOT_ADMIN_IDS")
+    allowed_chats: Ids = Field(default=frozenset(), alias="NEWSBOT_ALLOWED_CHATS")
     retention_days: int = Field(default=0, ge=0, le=36500, alias="NEWSBOT_RETENTION_DAYS")
     watch: bool = Field(default=False, alias="NEWSBOT_WATCH")
     # Importing articles from pages and feeds (bot.imports, bot.poller).
-    feeds: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="NEWSBOT_FEEDS")
+    feeds: Urls = Field(default=(), alias="NEWSBOT_FEEDS")
     feed_interval: float = Field(default=15.0, gt=0, le=1440, alias="NEWSBOT_FEED_INTERVAL")
     fetch_delay: float = Field(default=1.0, ge=0, le=60, alias="NEWSBOT_FETCH_DELAY")
     fetch_timeout: float = Field(default=20.0, gt=0, le=300, alias="NEWSBOT_FETCH_TIMEOUT")
@@ -119,32 +147,6 @@ class Settings(BaseSettings):
         if self.webhook_url and self.webhook_secret is None:
             raise ConfigError("NEWSBOT_WEBHOOK_SECRET", "is required with NEWSBOT_WEBHOOK_URL")
         return self
-
-    @field_validator("feeds", mode="before")
-    @classmethod
-    def _url_list(cls, value: Any) -> Any:
-        # "https://a.example/feed, https://b.example/rss": commas or spaces between URLs.
-        if isinstance(value, str):
-            urls = tuple(value.replace(",", " ").split())
-            bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-            if bad:
-                raise ValueError(f"not an http(s) URL: {bad[0][:100]}")
-            return urls
-        return value
-
-    @field_validator("admin_ids", "allowed_chats", mode="before")
-    @classmethod
-    def _id_list(cls, value: Any) -> Any:
-        # "123, -100456 789": Telegram ids separated by commas or spaces.
-        if isinstance(value, str):
-            items = value.replace(",", " ").split()
-            try:
-                return frozenset(int(item) for item in items)
-            except ValueError:
-                raise ValueError(
-                    "must be Telegram ids (whole numbers) separated by commas"
-                ) from None
-        return value
 
     @field_validator(
         "telegram_bot_token",

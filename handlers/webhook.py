@@ -28,7 +28,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.config import Settings, StartupError
-from bot.storage import DatabaseError
+from bot.storage import DatabaseError, ping
 from handlers.common import SERVICES_KEY, NewsApp, get_services_of
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class WebhookServer:
         if services.instance is not None:
             body["instance"] = services.instance.key  # as claims.instance names it
         try:
-            await asyncio.wait_for(services.log.ping(), PING_TIMEOUT_S)
+            await asyncio.wait_for(ping(services.log), PING_TIMEOUT_S)
         except (DatabaseError, TimeoutError) as exc:
             log.warning("Health check: %s", exc)
             return JSONResponse(dict(body, status="database unreachable"), status_code=503)

@@ -21,6 +21,7 @@ from bot.storage import (
     Turn,
     UserRow,
     migrate_database,
+    row_counts,
     row_from_json,
     row_to_json,
 )
@@ -82,7 +83,7 @@ async def test_turns_are_written_with_their_hits(tmp_path: Path) -> None:
     log.record(turn(1))
     log.record(turn(2, "Robert'); DROP TABLE messages;--"))
     assert await log.flush()
-    assert await log.counts() == dict(ONE_READER, messages=2, replies=2, hits=4)
+    assert await row_counts(log) == dict(ONE_READER, messages=2, replies=2, hits=4)
     await log.close()
     assert rows(path, "SELECT text FROM messages ORDER BY id DESC LIMIT 1") == [
         ("Robert'); DROP TABLE messages;-- #2",)
@@ -132,7 +133,7 @@ async def test_unwritable_database_saves_pending_rows_and_restores_them(tmp_path
     again = ConversationLog(path)
     await again.open()
     assert await again.flush()
-    assert await again.counts() == dict(ONE_READER, messages=2, replies=2, hits=4)
+    assert await row_counts(again) == dict(ONE_READER, messages=2, replies=2, hits=4)
     await again.close()
     assert not again.pending_path.exists()
 
@@ -151,7 +152,7 @@ async def _read_only_round_trip(tmp_path: Path) -> None:
     again = ConversationLog(path)
     await again.open()
     assert await again.flush()
-    assert (await again.counts())["messages"] == 1
+    assert (await row_counts(again))["messages"] == 1
     await again.close()
 
 

@@ -29,7 +29,7 @@ from bot.storage.rows import (
     utc_now,
 )
 from bot.storage.schema import migrate_database, reader
-from bot.storage.writer import ConversationLog
+from bot.storage.writer import ConversationLog, ping, row_counts
 
 __all__ = [
     "EXPORT_FIELDS",
@@ -51,9 +51,11 @@ __all__ = [
     "export_rows",
     "is_url",
     "migrate_database",
+    "ping",
     "read_stats",
     "reader",
     "redact_url",
+    "row_counts",
     "row_from_json",
     "row_to_json",
     "utc_now",

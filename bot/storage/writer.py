@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,9 +22,9 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.storage import queries, shared
+from bot.storage import pending, queries, shared
 from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql, database_for
-from bot.storage.rows import Delivery, Row, Turn, row_from_json, row_to_json
+from bot.storage.rows import Delivery, Row, Turn
 from bot.storage.schema import SqliteDatabase
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,31 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
 BATCH_MAX = 500
 LOGGED_UPDATES_KEPT = 1000
+
+
+def fold_deliveries(queue: list[Row], waiting: dict[int, asyncio.Future[bool]]) -> list[Row]:
+    """The queue with each delivery folded into its turn when that is queued too: one row to
+    write, and one line in the pending file, not two (a turn's waiter follows it)."""
+    turns = {r.update_id: n for n, r in enumerate(queue) if isinstance(r, Turn)}
+    folds = [r for r in queue if isinstance(r, Delivery) and r.update_id in turns]
+    if not folds:
+        return queue
+    queue = list(queue)
+    for delivery in folds:
+        n = turns[delivery.update_id]
+        turn = queue[n]
+        assert isinstance(turn, Turn)
+        queue[n] = folded = replace(
+            turn,
+            delivered=True,
+            bot_message_id=delivery.bot_message_id,
+            sent_at=delivery.sent_at,
+            latency_ms=delivery.latency_ms,
+        )
+        if (waiter := waiting.pop(id(turn), None)) is not None:
+            waiting[id(folded)] = waiter
+    folded_ids = {id(d) for d in folds}
+    return [r for r in queue if id(r) not in folded_ids]
 
 
 class ConversationLog:
@@ -82,7 +106,12 @@ class ConversationLog:
         except (DatabaseError, *DRIVER_ERRORS) as exc:  # type: ignore[misc]
             await self._close_db()
             raise DatabaseError(f"cannot open the log database {self.name}: {exc}") from None
-        self._restore_pending()
+        if saved := pending.take(self.pending_path):  # rows an earlier run could not write
+            self._queue[:0] = saved
+            self.logged_updates |= {
+                r.update_id for r in saved if isinstance(r, Turn) and r.update_id is not None
+            }
+            self._wake.set()
         self._writer = asyncio.create_task(self._write_loop(), name="conversation-log-writer")
 
     def record(self, row: Row) -> None:
@@ -91,28 +120,7 @@ class ConversationLog:
         self._wake.set()
 
     def _compact(self) -> None:
-        """Fold each queued delivery into its turn when that is queued too: one row to
-        write, and one line in the pending file, not two."""
-        turns = {r.update_id: n for n, r in enumerate(self._queue) if isinstance(r, Turn)}
-        folds = [r for r in self._queue if isinstance(r, Delivery) and r.update_id in turns]
-        if not folds:
-            return
-        queue = list(self._queue)
-        for delivery in folds:
-            n = turns[delivery.update_id]
-            turn = queue[n]
-            assert isinstance(turn, Turn)
-            queue[n] = folded = replace(
-                turn,
-                delivered=True,
-                bot_message_id=delivery.bot_message_id,
-                sent_at=delivery.sent_at,
-                latency_ms=delivery.latency_ms,
-            )
-            if (waiter := self._waiting.pop(id(turn), None)) is not None:
-                self._waiting[id(folded)] = waiter
-        folded_ids = {id(d) for d in folds}
-        self._queue = [r for r in queue if id(r) not in folded_ids]
+        self._queue = fold_deliveries(self._queue, self._waiting)
 
     async def record_now(self, row: Row, within: float) -> bool:
         """Queue a row and wait until it is committed, `within` seconds at most; True when
@@ -157,7 +165,11 @@ class ConversationLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
         if (self._open and not await self.flush(attempts=3)) or (not self._open and self._queue):
-            self._save_pending()
+            self._compact()
+            saved = pending.save(self.pending_path, self._queue) if self._queue else False
+            self._settle(self._queue, False)
+            if saved:
+                self._queue.clear()
         await self._close_db()
 
     async def forget(self, user_id: int) -> int:
@@ -170,7 +182,7 @@ class ConversationLog:
             theirs = [row for row in self._queue if row.user_id == user_id]
             self._queue = [row for row in self._queue if row.user_id != user_id]
             self._settle(theirs, True)  # gone on purpose: nobody should wait for them
-            dropped = len(theirs) + self._forget_pending(user_id)  # turns, votes, searches
+            dropped = len(theirs) + pending.forget(self.pending_path, user_id)
             deleted = await self._transaction(lambda db: queries.forget_user(db, user_id))
             await self.database.after_delete()
         log.info(
@@ -189,28 +201,18 @@ class ConversationLog:
 
     async def due(self, job: str, period: timedelta) -> bool:
         """Whether periodic `job` should run now (once per period across all instances)."""
-        async with self._writing:
-            return await self._transaction(lambda db: shared.due(db, job, period))
+        return await self._write(lambda db: shared.due(db, job, period))
 
     async def purge_claims(self) -> int:
         """Forget update claims older than Telegram keeps updates."""
-        async with self._writing:
-            return await self._transaction(shared.purge_claims)
-
-    async def ping(self) -> None:
-        """Raise DatabaseError unless the database answers now."""
-        try:
-            async with self.database.read() as db:
-                await db.scalar(queries.PING)
-        except DRIVER_ERRORS as exc:
-            raise DatabaseError(f"the log database {self.name} does not answer: {exc}") from None
-
-    async def counts(self) -> dict[str, int]:
-        """Row count of every table of the log."""
-        async with self.database.read() as db:
-            return await queries.table_counts(db)
+        return await self._write(shared.purge_claims)
 
     # -- the one write path ---------------------------------------------------------------
+
+    async def _write(self, job: Callable[[Sql], Awaitable[T]]) -> T:
+        """Run `job` in one write transaction, after any other write."""
+        async with self._writing:
+            return await self._transaction(job)
 
     async def _transaction(self, job: Callable[[Sql], Awaitable[T]]) -> T:
         """Run `job` in one write transaction (the caller holds `_writing`)."""
@@ -257,64 +259,17 @@ class ConversationLog:
         with contextlib.suppress(Exception):
             await self.database.close()
 
-    # -- the pending file ---------------------------------------------------------------------
 
-    def _save_pending(self) -> None:
-        self._compact()
-        if not self._queue:
-            return
-        try:
-            self.pending_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as out:
-                out.writelines(row_to_json(row) + "\n" for row in self._queue)
-        except OSError as exc:
-            log.error("Could not write %d log row(s) anywhere: %s", len(self._queue), exc)
-            self._settle(self._queue, False)
-            return
-        log.warning(
-            "Log database unwritable: saved %d row(s) to %s; they are written on the next start",
-            len(self._queue),
-            self.pending_path,
-        )
-        self._settle(self._queue, False)
-        self._queue.clear()
+async def row_counts(log: ConversationLog) -> dict[str, int]:
+    """Row count of every table of the log."""
+    async with log.database.read() as db:
+        return await queries.table_counts(db)
 
-    def _forget_pending(self, user_id: int) -> int:
-        """Drop a user's rows from the pending file, if one is left (it was unreadable at
-        start): it is a copy of the log too. The rows dropped."""
-        if not self.pending_path.exists():
-            return 0
-        kept, dropped = [], 0
-        try:
-            for line in self.pending_path.read_text(encoding="utf-8").splitlines(keepends=True):
-                try:
-                    mine = row_from_json(line).user_id == user_id
-                except (ValueError, TypeError, KeyError):
-                    mine = False  # unreadable as a row: kept as it was
-                dropped += mine
-                if not mine:
-                    kept.append(line)
-            fd = os.open(self.pending_path, os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.writelines(kept)
-        except OSError as exc:
-            raise DatabaseError(f"cannot rewrite {self.pending_path}: {exc}") from None
-        return dropped
 
-    def _restore_pending(self) -> None:
-        if not self.pending_path.exists():
-            return
-        try:
-            lines = self.pending_path.read_text(encoding="utf-8").splitlines()
-            rows = [row_from_json(line) for line in lines if line.strip()]
-            self.pending_path.unlink()
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            log.error("Could not read saved log rows from %s: %s", self.pending_path, exc)
-            return
-        self._queue[:0] = rows
-        self.logged_updates |= {
-            r.update_id for r in rows if isinstance(r, Turn) and r.update_id is not None
-        }
-        self._wake.set()
-        log.info("Restored %d saved log row(s) from %s", len(rows), self.pending_path)
+async def ping(log: ConversationLog) -> None:
+    """Raise DatabaseError unless the log's database answers now."""
+    try:
+        async with log.database.read() as db:
+            await db.scalar(queries.PING)
+    except DRIVER_ERRORS as exc:
+        raise DatabaseError(f"the log database {log.name} does not answer: {exc}") from None
