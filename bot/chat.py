@@ -27,7 +27,7 @@ from bot.answer import (
     source_line,
     tg_len,
 )
-from bot.articles import Article, Collection
+from bot.articles import Article, Collection, article_changes
 from bot.index import SearchIndex
 from bot.text import STOP_WORDS, tokenize, words
 
@@ -602,29 +602,14 @@ def _library(collection: Collection, index: SearchIndex, generation: int) -> Lib
         index,
         tuple(example_questions(index)),
         generation,
-        {a.id: n for n, a in enumerate(collection.articles, start=1)},
+        {i: n for n, i in enumerate(collection.article_ids(), start=1)},
     )
-
-
-def _fingerprint(article: Article) -> tuple[object, ...]:
-    return (article.title, article.subtitle, article.dateline, article.paragraphs)
 
 
 def compare(old: Collection, new: Collection) -> Changes:
     """What changed between two loads of the articles folder."""
-    before = {a.id: a for a in old.articles}
-    after = {a.id: a for a in new.articles}
-    return Changes(
-        added=tuple(a.title for i, a in after.items() if i not in before),
-        updated=tuple(
-            a.title
-            for i, a in after.items()
-            if i in before and _fingerprint(before[i]) != _fingerprint(a)
-        ),
-        removed=tuple(a.title for i, a in before.items() if i not in after),
-        skipped=new.skipped,
-        total=len(new.articles),
-    )
+    added, updated, removed = article_changes(old, new)
+    return Changes(added, updated, removed, skipped=new.skipped, total=len(new.articles))
 
 
 def _number(text: str) -> int | None:

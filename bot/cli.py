@@ -18,12 +18,13 @@ from typing import Any
 import click
 
 from bot.answer import answer, html_to_text, render_text, to_json
-from bot.articles import Collection, load_collection
-from bot.cache import load_or_build, size_on_disk
+from bot.articles import load_collection
+from bot.cache import Loaded, open_library, size_on_disk
 from bot.chat import Newsroom
 from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
 from bot.index import SearchIndex
 from bot.reload import settle_memory
+from bot.updates import Progress
 
 log = logging.getLogger("newsbot")
 
@@ -53,34 +54,40 @@ def settings_from(articles: Path | None) -> Settings:
     return settings
 
 
-def collection_from(settings: Settings) -> Collection:
-    """Load the articles, or exit with a clear message when there are none."""
-    collection = load_collection(settings.articles_dir)
-    if not collection.passages:
+def library_from(
+    settings: Settings, progress: Progress | None = None, force: bool = False
+) -> Loaded:
+    """The articles and their index from the cache, brought up to date with the folder (only
+    new and changed files are read), or exit with a clear message when there are none."""
+    folder = settings.articles_dir
+    loaded = open_library(folder, settings.cache_dir, force=force, progress=progress)
+    if loaded.indexes is None:
         fail(
             f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
             "or point NEWSBOT_ARTICLES_DIR at your articles folder"
         )
-    return collection
+    return loaded
 
 
 def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
-    """Load the articles and the index (from the cache when it is current)."""
+    """Load the articles and the index (from the cache, reading only what changed)."""
     started = time.perf_counter()
-    collection = collection_from(settings)
-    result = load_or_build(collection, settings.cache_dir)
+    loaded = library_from(settings)
+    collection = loaded.collection
     room = Newsroom(
-        collection, top_k=settings.top_k, index=SearchIndex(collection, built=result.indexes)
+        collection, top_k=settings.top_k, index=SearchIndex(collection, built=loaded.indexes)
     )
     log.log(
         logging.INFO if announce else logging.DEBUG,
-        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms (index %s)",
+        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms "
+        "(index %s, %d files read)",
         len(collection.articles),
         len(collection.passages),
         len(collection.skipped),
         settings.articles_dir,
         (time.perf_counter() - started) * 1000,
-        result.status,
+        loaded.status,
+        loaded.read,
     )
     return room
 
@@ -164,21 +171,42 @@ def index_command(force: bool, articles: Path | None) -> None:
     """Build the search index cache ahead of time and print a summary."""
     settings = settings_from(articles)
     started = time.perf_counter()
-    collection = collection_from(settings)
-    parsed = time.perf_counter() - started
-    with click.progressbar(
-        length=len(collection.passages), label="Indexing passages", file=sys.stderr
-    ) as bar:
-        result = load_or_build(collection, settings.cache_dir, force=force, progress=bar.update)
-        bar.update(len(collection.passages) - bar.pos)  # the rest, or all when loaded
+    with Bars() as bars:
+        loaded = library_from(settings, progress=bars.update, force=force)
     took = time.perf_counter() - started
+    collection, indexes = loaded.collection, loaded.indexes
+    assert indexes is not None  # library_from exits when there is no article
     click.echo(
-        f"{result.status.capitalize()} the index of {len(collection.articles)} articles "
+        f"{loaded.status.capitalize()} the index of {len(collection.articles)} articles "
         f"({len(collection.passages)} passages, {len(collection.skipped)} skipped, "
-        f"{len(result.indexes.passages.terms)} terms) in {took:.2f} s "
-        f"(reading articles {parsed:.2f} s); {size_on_disk(result.folder) / 1e6:.1f} MB "
-        f"in {result.folder}"
+        f"{indexes.passages.term_count} terms) in {took:.2f} s "
+        f"({loaded.read} files read); {size_on_disk(loaded.folder) / 1e6:.1f} MB "
+        f"in {loaded.folder}"
     )
+
+
+class Bars:
+    """Progress bars on stderr, one per stage of `open_library` (reading, indexing)."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+        self.labels = {"reading": "Reading articles", "indexing": "Indexing passages"}
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            label = self.labels.get(stage, stage)
+            bar = self.bars[stage] = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done)
+
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.update(max(0, bar.length - bar.pos))
+            bar.__exit__(None, None, None)
 
 
 @main.command(name="eval")

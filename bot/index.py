@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,14 +93,14 @@ class SearchIndex:
             raise EmptyCollectionError("no articles with text to search")
         self.collection = collection
         self.passages: Sequence[Passage] = collection.passages
-        built = built or build_indexes(collection, titles)
+        self.built = built = built or build_indexes(collection, titles)
         self.sparse, self._spellings = built.passages, built.spellings
         self.ranking = Ranking(collection, built)
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
 
     @property
-    def vocabulary(self) -> dict[str, float]:
+    def vocabulary(self) -> Mapping[str, float]:
         """Term -> IDF, for every term of the collection."""
         return self.sparse.idf
 

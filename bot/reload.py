@@ -1,8 +1,10 @@
 """Re-reading the articles folder while the bot runs: /reload and the folder watch.
 
-The new collection is loaded and indexed beside the old one, then swapped in with one
-assignment (Newsroom.replace): questions asked meanwhile are answered from the old index,
+Only the files that changed are read (bot/cache.py): their articles are indexed into a small
+segment beside the ones in use, and the new collection is swapped in with one assignment
+(Newsroom.replace): questions asked meanwhile are answered wholly from the old collection,
 and a folder that cannot be read, or holds no readable article, leaves the old one in place.
+When the small segment has grown, the segments are merged in a background thread.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.articles import ARTICLE_SUFFIXES, load_collection
-from bot.cache import load_or_build
-from bot.chat import Changes, Newsroom, compare
+from bot.articles import ARTICLE_SUFFIXES
+from bot.cache import compact_in_place, open_library
+from bot.chat import Changes, Newsroom
 from bot.index import SearchIndex
+from bot.indexing import Indexes
+from bot.updates import Snapshot, needs_compaction
 
 log = logging.getLogger(__name__)
 
@@ -31,24 +36,46 @@ class ReloadError(Exception):
 
 
 def reload_articles(room: Newsroom, folder: Path, cache_dir: Path) -> Changes:
-    """Re-read `folder`, index it (or load the cached index) and swap it in. Blocking."""
+    """Read what changed in `folder`, index it and swap the new collection in. Blocking."""
     with room.reloading:  # one reload at a time: /reload and the watch may coincide
         kept = f"kept the {len(room.collection.articles)} articles already loaded"
         if not folder.is_dir():
             raise ReloadError(f"the articles folder {folder} is gone: {kept}")
         try:
-            collection = load_collection(folder)
+            loaded = open_library(
+                folder, cache_dir, origin=room.index.built, base=room.collection, compact=False
+            )
         except OSError as exc:
             raise ReloadError(f"cannot read {folder} ({exc.strerror or exc}): {kept}") from None
-        if not collection.passages:
+        if loaded.indexes is None:
             raise ReloadError(f"no readable articles in {folder}: {kept}")
-        changes = compare(room.collection, collection)
-        if not changes.changed:
-            return changes
-        result = load_or_build(collection, cache_dir)
-        changes = room.replace(collection, SearchIndex(collection, built=result.indexes))
+        if not loaded.changed:
+            return Changes(skipped=loaded.skipped, total=len(room.collection.articles))
+        collection = loaded.collection
+        changes = room.replace(collection, SearchIndex(collection, built=loaded.indexes))
         settle_memory()
+        compact_later(cache_dir, loaded.indexes)
         return changes
+
+
+def compact_later(cache_dir: Path, indexes: Indexes) -> threading.Thread | None:
+    """Merge the index segments in a background thread when they have grown (the next
+    reload starts from the merged ones)."""
+    if not isinstance(indexes.origin, Snapshot) or not needs_compaction(indexes.origin):
+        return None
+    thread = threading.Thread(
+        target=_compact, args=(cache_dir, indexes), name="newsbot-compact", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _compact(cache_dir: Path, indexes: Indexes) -> None:
+    try:
+        if compact_in_place(cache_dir, indexes):
+            log.info("Index segments merged in %s", cache_dir)
+    except Exception:  # a failed merge loses nothing: the segments in use stay valid
+        log.exception("Merging the index segments failed")
 
 
 def settle_memory() -> None:
