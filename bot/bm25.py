@@ -36,12 +36,16 @@ import numpy as np
 from numpy.typing import NDArray
 from rank_bm25 import BM25Plus
 
-from bot.postings import Postings
+from bot.postings import LEVELS, Postings
 
 Ids = NDArray[np.int64]
 # Bounds and partial sums are computed in another order than the exact scores: a document is
 # dropped only when its bound is below the threshold by more than this relative margin.
 MARGIN = 1e-9
+# Added to every accumulated sum, so that 0 always means "not seen yet".
+TINY = 1e-15
+# A binary search per document costs about this many sequential passes over one posting.
+SEARCH_COST = 16
 
 
 class BM25Index:
@@ -68,6 +72,7 @@ class BM25Index:
         total = sum(int(p.doc_len[alive].sum()) for p, alive in zip(self.parts, live, strict=True))
         self.avgdl = total / self.size  # rank_bm25: num_doc / corpus_size, both integers
         self.norm = [k1 * (1 - b + b * p.doc_len / self.avgdl) for p in self.parts]
+        self.scales = [p.scales(self.avgdl) for p in self.parts]
         self.part_of = np.zeros(self.size, dtype=np.int64)
         self.local_of = np.zeros(self.size, dtype=np.int64)
         for n, (where, alive) in enumerate(zip(self.positions, live, strict=True)):
@@ -157,58 +162,101 @@ class BM25Index:
     ) -> tuple[Ids, Ids]:
         """(part, local id) of every document that may be in the top k: MaxScore.
 
-        Terms with the highest bounds come first: their postings are accumulated until the
-        k-th best score found exceeds what the remaining terms could add together. Only the
-        documents seen so far can then make the top k; the remaining terms are looked up
-        for them, one term at a time, dropping those that can no longer reach the k-th best.
+        Terms with the highest bounds come first: their impacts (lower bounds of each
+        posting's gain) are accumulated until the k-th best sum found exceeds what the
+        remaining terms could add together. Only the documents seen so far can then make the
+        top k; the remaining terms are added for them, one term at a time, dropping those
+        that can no longer reach the k-th best.
         """
         bounds = [step[0] for step in plan]
         rest = [sum(bounds[j:]) for j in range(len(plan) + 1)]
         acc = self._accumulators()
         touched: list[list[Ids]] = [[] for _ in self.parts]
-        threshold = -math.inf
-        seen = j = 0
         try:
-            while j < len(plan) and rest[j] >= threshold - _slack(threshold):
-                _, term, times, idf = plan[j]
-                for n, part in enumerate(self.parts):
-                    ids, tf = part.postings(term)
-                    if len(ids):
-                        before = acc[n][ids]
-                        fresh = ids[before == 0.0].astype(np.int64)
-                        touched[n].append(fresh)
-                        seen += len(fresh)
-                        acc[n][ids] = before + (times * idf) * self._gain(n, ids, tf)
-                j += 1
-                if seen >= k and j < len(plan):
-                    threshold = max(threshold, self._threshold(acc, touched, k))
+            threshold, short, j = self._accumulate(plan, k, rest, acc, touched)
             parts, local, partial = self._gather(acc, touched)
+            for i in range(j, len(plan) + 1):
+                threshold = max(threshold, _kth(partial, k))
+                keep = partial + short + rest[i] >= threshold - _slack(threshold)
+                parts, local = parts[keep], local[keep]
+                if i == len(plan):
+                    break
+                short += self._add_term(plan[i], acc, parts, local)
+                partial = self._read(acc, parts, local)
+            return parts, local
         finally:
             for n, pieces in enumerate(touched):
                 for seen_ids in pieces:
                     acc[n][seen_ids] = 0.0
-        for i in range(j, len(plan) + 1):
-            keep = partial + rest[i] >= threshold - _slack(threshold)
-            parts, local, partial = parts[keep], local[keep], partial[keep]
-            if i == len(plan):
-                break
-            _, term, times, idf = plan[i]
-            for n, part in enumerate(self.parts):
-                mine = np.flatnonzero(parts == n)
-                found, tf = part.lookup(term, local[mine])
-                at = mine[found]
-                partial[at] += (times * idf) * self._gain(n, local[at], tf[found])
-            if len(partial) > k:
-                threshold = max(threshold, float(np.partition(partial, len(partial) - k)[-k]))
-        return parts, local
 
-    def _threshold(
-        self, acc: list[NDArray[np.float64]], touched: list[list[Ids]], k: int
+    def _accumulate(
+        self,
+        plan: list[tuple[float, str, int, float]],
+        k: int,
+        rest: list[float],
+        acc: list[NDArray[np.float64]],
+        touched: list[list[Ids]],
+    ) -> tuple[float, float, int]:
+        """Accumulate whole posting lists until the rest cannot reach the k-th best sum:
+        (that sum, how far below the true scores sums may be, terms taken)."""
+        threshold, short, j = -math.inf, 0.0, 0
+        while j < len(plan) and rest[j] >= threshold - _slack(threshold):
+            _, term, times, idf = plan[j]
+            j += 1
+            missing = 0.0
+            for n, part in enumerate(self.parts):
+                ids, impacts, top = part.impacts_of(term)
+                if not len(ids):
+                    continue
+                low, high = self.scales[n]
+                step = times * idf * top / LEVELS
+                missing = max(missing, step * (LEVELS * (high - low) + high))
+                before = acc[n][ids]
+                touched[n].append(ids[before == 0.0].astype(np.int64))
+                after = before + (impacts * (step * low) + TINY)  # never 0: 0 is "unseen"
+                acc[n][ids] = after
+                # Any k sums bound the k-th best from below: those of this list's documents,
+                # when one of them could end the accumulation.
+                if len(after) >= k and after.max() > rest[j]:
+                    threshold = max(threshold, _kth(after, k))
+            short += missing
+        return threshold, short, j
+
+    def _add_term(
+        self,
+        step: tuple[float, str, int, float],
+        acc: list[NDArray[np.float64]],
+        parts: Ids,
+        local: Ids,
     ) -> float:
-        """A score at least k documents reach: the k-th best partial sum (partial sums only
-        grow). Exact scores of the best k here were tried: they cost more than they save."""
-        _, _, partial = self._gather(acc, touched)
-        return float(np.partition(partial, len(partial) - k)[-k])
+        """Add a term's contribution to the sums of these documents; how far below the true
+        contribution it may be. Few documents: looked up (exact); many: the whole list's
+        impacts, added to the documents already seen (no search)."""
+        _, term, times, idf = step
+        missing = 0.0
+        for n, part in enumerate(self.parts):
+            mine = local[parts == n]
+            ids, impacts, top = part.impacts_of(term)
+            if not len(mine) or not len(ids):
+                continue
+            if len(mine) * SEARCH_COST < len(ids):
+                found, tf = part.lookup(term, mine)
+                acc[n][mine[found]] += (times * idf) * self._gain(n, mine[found], tf[found])
+                continue
+            low, high = self.scales[n]
+            step_size = times * idf * top / LEVELS
+            missing = max(missing, step_size * (LEVELS * (high - low) + high))
+            before = acc[n][ids]
+            seen = before != 0.0
+            acc[n][ids[seen]] = before[seen] + impacts[seen] * (step_size * low)
+        return missing
+
+    def _read(self, acc: list[NDArray[np.float64]], parts: Ids, local: Ids) -> NDArray[np.float64]:
+        values = np.empty(len(local), dtype=np.float64)
+        for n in range(len(self.parts)):
+            mine = parts == n
+            values[mine] = acc[n][local[mine]]
+        return values
 
     def _gather(
         self, acc: list[NDArray[np.float64]], touched: list[list[Ids]]
@@ -272,6 +320,13 @@ class BM25Index:
                 acc.append(array)
             self._scratch.acc = acc
         return acc
+
+
+def _kth(values: NDArray[np.float64], k: int) -> float:
+    """The k-th largest value (-inf when there are fewer than k)."""
+    if len(values) < k:
+        return -math.inf
+    return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
 def _slack(threshold: float) -> float:

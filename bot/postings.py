@@ -18,8 +18,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-FORMAT = 2
-_ARRAYS = ("offsets", "doc_ids", "tfs", "doc_len", "max_gain")
+FORMAT = 3
+_ARRAYS = ("offsets", "doc_ids", "tfs", "impacts", "doc_len", "max_gain")
+# Each posting's gain, quantised to 8 bits of its term's maximum (rounded down): what a query
+# accumulates first, from one contiguous byte per posting, as lower bounds (Lucene's "impacts"
+# serve the same purpose); exact scores come from the term frequencies.
+LEVELS = 255
 
 
 def gain(
@@ -32,10 +36,12 @@ def gain(
 
 
 class Postings:
-    """Postings per term (ascending document ids, term frequencies) and document lengths.
+    """Postings per term (ascending document ids, term frequencies, impacts) and document
+    lengths.
 
-    `max_gain[t]` bounds `gain` over term t's postings for the average length `avgdl` the
-    segment was built with; `gain_bound` adapts it to another average length.
+    `max_gain[t]` is the largest `gain` over term t's postings at the average length `avgdl`
+    the segment was built with, and a posting's impact q says its gain there lies in
+    [q, q + 1] * max_gain[t] / LEVELS; `scales` adapts both to another average length.
     """
 
     def __init__(
@@ -44,6 +50,7 @@ class Postings:
         offsets: NDArray[np.int64],
         doc_ids: NDArray[np.int32],
         tfs: NDArray[np.uint32],
+        impacts: NDArray[np.uint8],
         doc_len: NDArray[np.int64],
         max_gain: NDArray[np.float64],
         avgdl: float,
@@ -51,9 +58,9 @@ class Postings:
         self.terms = terms
         self.term_index = {t: i for i, t in enumerate(terms)}
         # Plain arrays over the memory maps: slicing a np.memmap costs a Python call per slice.
-        doc_ids, tfs = doc_ids.view(np.ndarray), tfs.view(np.ndarray)
-        self.offsets, self.doc_ids, self.tfs = offsets, doc_ids, tfs
-        self.doc_len, self.max_gain, self.avgdl = doc_len, max_gain, avgdl
+        self.doc_ids, self.tfs = doc_ids.view(np.ndarray), tfs.view(np.ndarray)
+        self.impacts = impacts.view(np.ndarray)
+        self.offsets, self.doc_len, self.max_gain, self.avgdl = offsets, doc_len, max_gain, avgdl
 
     @property
     def size(self) -> int:
@@ -79,18 +86,33 @@ class Postings:
         found = ids[at] == docs
         return found, np.where(found, tfs[at], 0).astype(np.uint32)
 
-    def gain_bound(self, term: str, avgdl: float, k1: float) -> float:
-        """An upper bound of `gain` over `term`'s postings at average length `avgdl`.
+    def impacts_of(self, term: str) -> tuple[NDArray[np.int32], NDArray[np.uint8], float]:
+        """Document ids, impacts and the maximum gain (at `self.avgdl`) of one term."""
+        i = self.term_index.get(term)
+        if i is None:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint8), 0.0
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.doc_ids[start:end], self.impacts[start:end], float(self.max_gain[i])
+
+    def scales(self, avgdl: float) -> tuple[float, float]:
+        """(low, high): each gain at average length `avgdl` lies within low and high times
+        its gain at `self.avgdl`.
 
         K = k1(1 - b) + k1 b |d| / avgdl: with avgdl r times larger (r >= 1) every K is at
-        least K / r, so each gain grows by at most r; with avgdl smaller, K only grows.
-        gain < k1 + 1 always.
+        least K / r, so each gain grows by at most r (and does not shrink); with avgdl r times
+        smaller (r < 1), K is at most K / r, so each gain shrinks by r at most (and does not
+        grow). The margins cover rounding.
         """
+        r = avgdl / self.avgdl
+        return min(1.0, r) * (1 - 1e-12), max(1.0, r) * (1 + 1e-12)
+
+    def gain_bound(self, term: str, avgdl: float, k1: float) -> float:
+        """An upper bound of `gain` over `term`'s postings at average length `avgdl` (gain <
+        k1 + 1 always)."""
         i = self.term_index.get(term)
         if i is None:
             return 0.0
-        scale = max(1.0, avgdl / self.avgdl) * (1 + 1e-12)
-        return min(float(self.max_gain[i]) * scale, (k1 + 1) * (1 + 1e-12))
+        return min(float(self.max_gain[i]) * self.scales(avgdl)[1], (k1 + 1) * (1 + 1e-12))
 
     # -- building -------------------------------------------------------------------------
 
@@ -146,13 +168,17 @@ class Postings:
         b: float,
         avgdl: float,
     ) -> Postings:
-        """Postings from CSR arrays, with each term's gain bound computed at `avgdl`."""
+        """Postings from CSR arrays, with each term's largest gain and each posting's impact
+        computed at `avgdl`."""
         if len(doc_ids):
             gains = gain(tfs, doc_len[doc_ids], k1, b, avgdl)
             max_gain = np.maximum.reduceat(gains, offsets[:-1])
+            top = np.repeat(max_gain, np.diff(offsets))
+            impacts = np.floor(gains / top * LEVELS * (1 - 1e-12)).astype(np.uint8)
         else:
             max_gain = np.empty(0, dtype=np.float64)
-        return cls(terms, offsets, doc_ids, tfs, doc_len, max_gain, avgdl)
+            impacts = np.empty(0, dtype=np.uint8)
+        return cls(terms, offsets, doc_ids, tfs, impacts, doc_len, max_gain, avgdl)
 
     @classmethod
     def merge(
@@ -241,14 +267,16 @@ class Postings:
         offsets = np.load(folder / "offsets.npy", allow_pickle=False)
         doc_ids = np.load(folder / "doc_ids.npy", mmap_mode="r", allow_pickle=False)
         tfs = np.load(folder / "tfs.npy", mmap_mode="r", allow_pickle=False)
+        impacts = np.load(folder / "impacts.npy", mmap_mode="r", allow_pickle=False)
         doc_len = np.load(folder / "doc_len.npy", allow_pickle=False)
         max_gain = np.load(folder / "max_gain.npy", allow_pickle=False)
         # Lengths only: scanning the postings here would read the whole file at every start.
         consistent = (
             len(terms) == header["terms"] == len(offsets) - 1 == len(max_gain)
-            and len(doc_ids) == len(tfs) == header["postings"] == int(offsets[-1])
+            and len(doc_ids) == len(tfs) == len(impacts) == header["postings"] == int(offsets[-1])
             and len(doc_len) == header["documents"]
         )
         if not consistent:
             raise ValueError("index files do not agree with each other")
-        return cls(terms, offsets, doc_ids, tfs, doc_len, max_gain, float(header["avgdl"]))
+        avgdl = float(header["avgdl"])
+        return cls(terms, offsets, doc_ids, tfs, impacts, doc_len, max_gain, avgdl)
