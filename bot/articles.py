@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import re
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.text import sentence_spans
 
@@ -144,9 +146,9 @@ def article_changes(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """An article file as the folder scan saw it (what decides whether to read it again)."""
+class FileInfo(NamedTuple):
+    """An article file as the folder scan saw it (what decides whether to read it again).
+    A named tuple: a scan makes one per file, and a tuple is the cheapest to make."""
 
     rel: str  # path under the articles folder, with "/"
     path: str
@@ -214,19 +216,19 @@ def scan_folder(folder: Path) -> list[FileInfo]:
 def _scan(directory: str, prefix: str, root: str, found: list[FileInfo]) -> None:
     try:
         with os.scandir(directory) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+            entries = sorted(listing, key=_NAME)
     except (PermissionError, FileNotFoundError, NotADirectoryError):
         return
     for entry in entries:
         name = entry.name
-        if name.startswith("."):
+        if name[0] == ".":
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
                 _scan(entry.path, f"{prefix}{name}/", root, found)
                 continue
-            stem, suffix = os.path.splitext(name)
-            if suffix.lower() not in ARTICLE_SUFFIXES or stem.lower() in NOT_ARTICLES:
+            dot = name.rfind(".")  # as Path.suffix / Path.stem (a leading dot is hidden)
+            if name[dot:].lower() not in ARTICLE_SUFFIXES or name[:dot].lower() in NOT_ARTICLES:
                 continue
             if entry.is_symlink() and not _inside(entry.path, root):
                 log.warning("Skipping %s: symbolic link outside the articles folder", name)
@@ -240,6 +242,9 @@ def _scan(directory: str, prefix: str, root: str, found: list[FileInfo]) -> None
         found.append(
             FileInfo(rel, entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_mtime)
         )
+
+
+_NAME = operator.attrgetter("name")
 
 
 def _inside(path: str, root: str) -> bool:

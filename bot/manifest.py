@@ -88,10 +88,19 @@ class ScanDiff:
     gone: NDArray[np.int64]  # manifest rows whose file is no longer there
 
 
+def stat_fields(scan: list[FileInfo]) -> NDArray[np.int64]:
+    """(size, mtime_ns, inode) per scanned file (three flat conversions: a list of tuples
+    would be one long call that holds the GIL)."""
+    stats = np.empty((len(scan), 3), dtype=np.int64)
+    stats[:, 0] = np.array([f.size for f in scan], dtype=np.int64)
+    stats[:, 1] = np.array([f.mtime_ns for f in scan], dtype=np.int64)
+    stats[:, 2] = np.array([f.inode for f in scan], dtype=np.int64)
+    return stats
+
+
 def compare_scan(manifest: Manifest, scan: list[FileInfo]) -> ScanDiff:
     """Which scanned files to read, and which manifest rows are gone."""
-    stats = np.array([(f.size, f.mtime_ns, f.inode) for f in scan], dtype=np.int64)
-    stats = stats.reshape(len(scan), 3)
+    stats = stat_fields(scan)
     paths = [f.rel for f in scan]
     if paths == manifest.paths:  # the common case: no file added or removed
         rows = np.arange(len(paths), dtype=np.int64)

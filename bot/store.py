@@ -59,7 +59,7 @@ class ArticleStore:
         if not consistent:
             raise ValueError("article store files do not agree with each other")
         self._articles: list[tuple[Article, list[str]] | None] = [None] * self.size
-        self._passages: list[tuple[Passage, ...] | None] = [None] * self.size
+        self._passages: list[Passage | None] = [None] * int(self.passage_start[-1])
         self._lock = threading.Lock()
 
     def article(self, number: int) -> Article:
@@ -90,30 +90,34 @@ class ArticleStore:
 
     def passages(self, number: int) -> tuple[Passage, ...]:
         """The passages of the article with this local number, as `passages_of` cut them."""
-        found = self._passages[number]
+        first, last = int(self.passage_start[number]), int(self.passage_start[number + 1])
+        return tuple(self.passage_at(n, number) for n in range(first, last))
+
+    def passage_at(self, row: int, number: int) -> Passage:
+        """Passage `row` of the store (of article `number`): built once, then the same."""
+        found = self._passages[row]
         if found is None:
             article, extra = self._built(number)
-            first, last = int(self.passage_start[number]), int(self.passage_start[number + 1])
-            columns = [self.passage[name][first:last].tolist() for name in _PASSAGE_ARRAYS]
-            rows = zip(*columns, strict=True)
-            built = tuple(
-                Passage(article, paragraph, _cut(article.paragraphs, extra, source, a, b), part)
-                for paragraph, part, source, a, b in rows
-            )
+            paragraph, part, source, a, b = (int(self.passage[n][row]) for n in _PASSAGE_ARRAYS)
+            text = _cut(article.paragraphs, extra, source, a, b)
+            built = Passage(article, paragraph, text, part)
             with self._lock:
-                found = self._passages[number]
+                found = self._passages[row]
                 if found is None:
-                    found = self._passages[number] = built
+                    found = self._passages[row] = built
         return found
 
     def adopt(self, number: int, other: ArticleStore, theirs: int) -> None:
         """Reuse an article another store built already (a merge copies the records)."""
         built = other._articles[theirs]
-        if built is not None:
-            with self._lock:
-                if self._articles[number] is None:
-                    self._articles[number] = built
-                    self._passages[number] = other._passages[theirs]
+        if built is None:
+            return
+        with self._lock:
+            if self._articles[number] is None:
+                self._articles[number] = built
+                mine, their = int(self.passage_start[number]), int(other.passage_start[theirs])
+                count = int(self.passage_start[number + 1]) - mine
+                self._passages[mine : mine + count] = other._passages[their : their + count]
 
 
 def _cut(paragraphs: tuple[str, ...], extra: list[str], source: int, a: int, b: int) -> str:
@@ -299,7 +303,8 @@ class StoredPassages(Sequence[Passage]):
         at = range(len(self))[index]
         article = int(self._article_of[at])
         store, number = self._articles.location(article)
-        return store.passages(number)[at - int(self._first[article])]
+        row = int(store.passage_start[number]) + at - int(self._first[article])
+        return store.passage_at(row, number)
 
     def __iter__(self) -> Iterator[Passage]:
         for article in range(len(self._articles)):

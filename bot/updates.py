@@ -37,7 +37,7 @@ from bot.articles import (
 )
 from bot.bm25 import BM25Index
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, Indexes, spellings
-from bot.manifest import SKIPPED, Manifest, ScanDiff, compare_scan, digest
+from bot.manifest import SKIPPED, Manifest, ScanDiff, compare_scan, digest, stat_fields
 from bot.segments import Segment, article_words, build_segment, merge_segments
 from bot.store import StoredArticles, StoredPassages
 
@@ -267,10 +267,9 @@ def _manifest(
         if int(diff.rows[n]) in manifest.reasons
     }
     reasons.update({int(rows[n]): reason for n, reason in reads.skipped.items()})
-    stats = np.array([(f.size, f.mtime_ns, f.inode) for f in scan], dtype=np.int64)
     return Manifest(
         [f.rel for f, k in zip(scan, keep.tolist(), strict=True) if k],
-        stats.reshape(len(scan), 3)[keep],
+        stat_fields(scan)[keep],
         digests[keep],
         entries[keep],
         reasons,
