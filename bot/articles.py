@@ -6,6 +6,7 @@ import logging
 import operator
 import os
 import re
+import stat
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -235,16 +236,43 @@ def _scan(directory: str, prefix: str, root: str, found: list[FileInfo]) -> None
                 continue
             if not entry.is_file():
                 continue
-            stat = entry.stat()
+            found_stat = entry.stat()
         except OSError:  # gone since the listing
             continue
         rel = prefix + name
-        found.append(
-            FileInfo(rel, entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_mtime)
-        )
+        found.append(FileInfo(rel, entry.path, *_fields(found_stat)))
 
 
 _NAME = operator.attrgetter("name")
+
+
+def stat_article(folder: Path, rel: str) -> FileInfo | None:
+    """One file as `scan_folder` would list it (None: it would not), without listing the
+    folder: for the files a folder watch reports."""
+    parts = rel.split("/")
+    name = parts[-1]
+    dot = name.rfind(".")
+    if any(not p or p[0] == "." for p in parts) or name[dot:].lower() not in ARTICLE_SUFFIXES:
+        return None
+    if name[:dot].lower() in NOT_ARTICLES:
+        return None
+    path = os.path.join(folder, *parts)
+    try:
+        # The scan follows no link to a folder, and no link to a file outside the folder.
+        if any(os.path.islink(os.path.join(folder, *parts[:n])) for n in range(1, len(parts))):
+            return None
+        if os.path.islink(path) and not _inside(path, os.path.realpath(folder)):
+            return None
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return FileInfo(rel, path, *_fields(info))
+
+
+def _fields(info: os.stat_result) -> tuple[int, int, int, float]:
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_mtime
 
 
 def _inside(path: str, root: str) -> bool:

@@ -30,15 +30,15 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from bot import indexing, text, updates
-from bot.articles import Article, Collection, FileInfo, scan_folder
+from bot.articles import Article, Collection
 from bot.indexing import Indexes
-from bot.manifest import Manifest
+from bot.manifest import Manifest, Scan, ScanDiff, compare_scan, patch_scan
 from bot.segments import Segment, open_segment, owner_only, publish, remove
 from bot.updates import Progress, Snapshot, Update, needs_compaction
 
@@ -85,12 +85,28 @@ def cache_key(titles: bool = True) -> str:
     return digest.hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    folder: Path
+    key: str
+    scanned_ns: int  # when the scan began
+    scan: Scan | None  # the whole folder scanned, or None: only `changed` is looked at
+    changed: frozenset[str] | None
+    origin: Indexes | None
+    base: Collection | None
+    force: bool
+    compact: bool
+    progress: Progress | None
+
+
 def open_library(
     articles_dir: Path,
     cache_dir: Path,
     *,
     origin: Indexes | None = None,
     base: Collection | None = None,
+    changed: Iterable[str] | None = None,
+    scan: Scan | None = None,
     force: bool = False,
     compact: bool = True,
     progress: Progress | None = None,
@@ -98,20 +114,38 @@ def open_library(
     """The articles of `articles_dir` and their indexes, from the cache brought up to date.
 
     `origin` and `base`: the indexes and collection in use (a reload), updated from rather
-    than re-read; the new collection then records what changed since `base`. `compact`
-    merges the segments when they call for it (else see `compact_in_place`); `force`
-    rebuilds from the files.
+    than re-read; the new collection then records what changed since `base`. `changed`:
+    the only files (paths under the folder) that may have changed, as a folder watch reports
+    them; without it the whole folder is scanned (or `scan` is that scan, made already).
+    `compact` merges the segments when they call for it (else see `compact_in_place`);
+    `force` rebuilds from the files.
     """
-    key = cache_key()
-    scanned_ns = time.time_ns()
-    scan = scan_folder(articles_dir)
+    only = frozenset(changed) if changed is not None and origin is not None else None
+    if scan is None and only is None:
+        scan = Scan.now(articles_dir)
+    request = _Request(
+        articles_dir,
+        cache_key(),
+        scan.started_ns if scan is not None else time.time_ns(),
+        scan,
+        only,
+        origin,
+        base,
+        force,
+        compact,
+        progress,
+    )
     try:
         with _locked(cache_dir):
-            return _open(cache_dir, key, scan, scanned_ns, origin, base, force, compact, progress)
+            return _open(cache_dir, request)
     except OSError as exc:
         log.warning("Cannot use the index cache in %s (%s): indexing in memory", cache_dir, exc)
+    scan = request.scan or Scan.now(articles_dir)
+    fresh = dataclasses.replace(
+        request, scan=scan, changed=None, origin=None, base=None, force=True
+    )
     with tempfile.TemporaryDirectory(prefix="newsbot-index-") as folder:  # open files survive
-        return _open(Path(folder), key, scan, scanned_ns, None, None, True, True, progress)
+        return _open(Path(folder), fresh)
 
 
 def compact_in_place(cache_dir: Path, indexes: Indexes) -> bool:
@@ -133,23 +167,16 @@ def compact_in_place(cache_dir: Path, indexes: Indexes) -> bool:
                 remove(segment.folder)
 
 
-def _open(
-    cache_dir: Path,
-    key: str,
-    scan: list[FileInfo],
-    scanned_ns: int,
-    origin: Indexes | None,
-    base: Collection | None,
-    force: bool,
-    compact: bool,
-    progress: Progress | None,
-) -> Loaded:
+def _open(cache_dir: Path, request: _Request) -> Loaded:
+    origin, base = request.origin, request.base
     known = origin.origin if origin is not None else None
-    start, status = _start(cache_dir, key, known if isinstance(known, Snapshot) else None, force)
-    update = updates.apply(cache_dir, start, scan, scanned_ns, progress)
+    in_use = known if isinstance(known, Snapshot) else None
+    start, status = _start(cache_dir, request.key, in_use, request.force)
+    scan, diff, scanned_ns = _scan(request, start)
+    update = updates.apply(cache_dir, start, scan, diff, scanned_ns, request.progress)
     written = list(update.new_segments)
     try:
-        if compact and needs_compaction(update.snapshot):
+        if request.compact and needs_compaction(update.snapshot):
             compacted = updates.compact(cache_dir, update.snapshot)
             written += compacted.new_segments
             update = _replace_snapshot(update, compacted)
@@ -159,7 +186,7 @@ def _open(
         for segment in written:
             if segment.folder.name.startswith("."):
                 remove(segment.folder)
-    same_content = isinstance(known, Snapshot) and known.content == start.content
+    same_content = in_use is not None and in_use.content == start.content
     if origin is not None and base is not None and not update.changed and same_content:
         skipped = updates.skipped_files(update.snapshot, update)
         same = dataclasses.replace(base, skipped=skipped, lineage=None)  # shares the articles
@@ -173,6 +200,17 @@ def _open(
         status = "updated"
     changed = update.changed
     return Loaded(collection, indexes, status, changed, update.read, cache_dir, collection.skipped)
+
+
+def _scan(request: _Request, start: Snapshot) -> tuple[Scan, ScanDiff, int]:
+    """The folder against start's manifest: the files the watch reported, or all of them.
+    (Looking at a few files only, the manifest keeps the time of the last whole scan: files
+    it would still re-check as possibly changed stay so.)"""
+    if request.changed is not None and start.segments:
+        scan, diff = patch_scan(start.manifest, request.folder, request.changed)
+        return scan, diff, start.manifest.scanned_ns
+    scan = request.scan or Scan.now(request.folder)
+    return scan, compare_scan(start.manifest, scan), request.scanned_ns
 
 
 def _replace_snapshot(update: Update, compacted: Update) -> Update:
@@ -195,6 +233,8 @@ def _start(
     """The state to update from: the one in use, or the saved one if it has moved on."""
     if force:
         return Snapshot.empty(key), "built"
+    if origin is not None and origin.key == key and _current(cache_dir) == origin.name:
+        return origin, "loaded"  # the saved state is the one in use
     known = {s.name: s for s in origin.segments} if origin else {}
     try:
         saved = _load(cache_dir, key, known)

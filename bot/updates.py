@@ -27,7 +27,6 @@ from bot.articles import (
     Article,
     ArticleError,
     Collection,
-    FileInfo,
     Lineage,
     UnreadableError,
     decode_article_bytes,
@@ -37,7 +36,8 @@ from bot.articles import (
 )
 from bot.bm25 import BM25Index
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, Indexes, spellings
-from bot.manifest import SKIPPED, Manifest, ScanDiff, compare_scan, digest, stat_fields
+from bot.manifest import SKIPPED, Manifest, Scan, ScanDiff, digest
+from bot.postings import repeat
 from bot.segments import Segment, article_words, build_segment, merge_segments
 from bot.store import StoredArticles, StoredPassages
 
@@ -112,22 +112,22 @@ def new_name(prefix: str) -> str:
 def apply(
     root: Path,
     start: Snapshot,
-    scan: list[FileInfo],
+    scan: Scan,
+    diff: ScanDiff,
     scanned_ns: int,
     progress: Progress | None = None,
-    workers: int | None = None,
 ) -> Update:
-    """Bring `start` up to date with a scan of its folder (begun at `scanned_ns`). New
-    segments are written under `root`, unpublished (bot/cache.py publishes them)."""
+    """Bring `start` up to date with a scan of its folder (begun at `scanned_ns`; `diff`:
+    the scan against start's manifest). New segments are written under `root`, unpublished
+    (bot/cache.py publishes them)."""
     manifest = start.manifest
-    diff = compare_scan(manifest, scan)
     reads = _read_files(scan, diff, manifest, progress)
     stale = {int(diff.rows[n]) for n in np.flatnonzero(diff.read) if n not in reads.unchanged}
     killed_rows = sorted((stale - {-1}) | set(diff.gone.tolist()))
     killed = [(int(p), int(n)) for p, n in manifest.entries[killed_rows] if p != SKIPPED]
     fresh = [a for _, a in reads.fresh]
     changed = bool(fresh or killed)
-    unreadable = tuple((scan[n].rel, reason) for n, reason in reads.unreadable.items())
+    unreadable = tuple((scan.paths[n], reason) for n, reason in reads.unreadable.items())
     if not (changed or reads.skipped or reads.unchanged or len(diff.gone)):
         return Update(start, (), False, False, len(reads.unreadable), unreadable=unreadable)
     segments, dead = list(start.segments), start.dead_surface
@@ -153,13 +153,13 @@ def apply(
 
 
 def _read_files(
-    scan: list[FileInfo], diff: ScanDiff, manifest: Manifest, progress: Progress | None
+    scan: Scan, diff: ScanDiff, manifest: Manifest, progress: Progress | None
 ) -> _Reads:
     """Read the files that may have changed, in path order."""
     reads = _Reads()
     which = np.flatnonzero(diff.read).tolist()
     for done, n in enumerate(which, start=1):
-        info = scan[n]
+        info = scan.info(n)
         if progress is not None and (done % 500 == 0 or done == len(which)):
             progress("reading", (done - 1) % 500 + 1, len(which))
         try:
@@ -232,7 +232,7 @@ def _resegment(
 
 
 def _manifest(
-    scan: list[FileInfo],
+    scan: Scan,
     scanned_ns: int,
     diff: ScanDiff,
     manifest: Manifest,
@@ -241,7 +241,8 @@ def _manifest(
     segments: Sequence[Segment],
 ) -> Manifest:
     """The manifest after an update: one row per scanned file (unreadable ones left out)."""
-    entries = np.full((len(scan), 2), SKIPPED, dtype=np.int64)
+    count = len(scan.paths)
+    entries = np.full((count, 2), SKIPPED, dtype=np.int64)
     kept = ~diff.read
     kept[list(reads.unchanged)] = True
     old = manifest.entries[diff.rows[kept]]
@@ -254,22 +255,25 @@ def _manifest(
         last = len(segments) - 1
         numbers = np.arange(segments[last].size - len(reads.fresh), segments[last].size)
         entries[[n for n, _ in reads.fresh]] = np.stack([np.full(len(numbers), last), numbers], 1)
-    digests = np.zeros((len(scan), 16), dtype=np.uint8)
+    digests = np.zeros((count, 16), dtype=np.uint8)
     known = diff.rows >= 0
     digests[known] = manifest.digests[diff.rows[known]]
     for n, value in reads.digests.items():
         digests[n] = np.frombuffer(value, dtype=np.uint8)
-    keep = np.array([n not in reads.unreadable for n in range(len(scan))], dtype=bool)
+    keep = np.ones(count, dtype=bool)
+    keep[list(reads.unreadable)] = False
     rows = np.cumsum(keep) - 1
-    reasons = {
-        int(rows[n]): manifest.reasons[int(diff.rows[n])]
-        for n in np.flatnonzero(kept).tolist()
-        if int(diff.rows[n]) in manifest.reasons
-    }
+    # Old reasons follow their rows (a handful: no pass over every file in Python).
+    new_row = np.full(len(manifest.paths), -1, dtype=np.int64)
+    new_row[diff.rows[kept]] = rows[kept]
+    reasons = {int(new_row[r]): why for r, why in manifest.reasons.items() if new_row[r] >= 0}
     reasons.update({int(rows[n]): reason for n, reason in reads.skipped.items()})
+    paths = scan.paths
+    if reads.unreadable:
+        paths = [p for p, k in zip(paths, keep.tolist(), strict=True) if k]
     return Manifest(
-        [f.rel for f, k in zip(scan, keep.tolist(), strict=True) if k],
-        stat_fields(scan)[keep],
+        paths,
+        scan.stats[keep],
         digests[keep],
         entries[keep],
         reasons,
@@ -327,7 +331,7 @@ def view(
         mine = part == n
         counts[mine] = np.diff(segment.first_passage)[local[mine]]
     first = np.cumsum(counts) - counts
-    article_of = np.repeat(np.arange(len(part), dtype=np.int64), counts)
+    article_of = repeat(np.arange(len(part), dtype=np.int64), counts)
     article_pos, passage_pos = [], []
     for n, segment in enumerate(snapshot.segments):
         mine = np.flatnonzero(part == n)
@@ -370,10 +374,8 @@ def _passage_positions(
 ) -> NDArray[np.int64]:
     """Each of the segment's passages' collection position (-1: its article is deleted)."""
     where = np.full(segment.passages.size, -1, dtype=np.int64)
-    step = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    where[np.repeat(segment.first_passage[articles], counts) + step] = (
-        np.repeat(first, counts) + step
-    )
+    step = np.arange(int(counts.sum())) - repeat(np.cumsum(counts) - counts, counts)
+    where[repeat(segment.first_passage[articles], counts) + step] = repeat(first, counts) + step
     return where
 
 

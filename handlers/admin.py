@@ -78,18 +78,19 @@ async def reload(update: Update, context: Context) -> None:
     await send(update, context, Reply((text,)), kind="command", started=started)
 
 
-async def reload_in_thread(services: Services) -> Changes:
-    """Re-read the articles folder off the event loop (bot.reload); raises ReloadError."""
+async def reload_in_thread(services: Services, changed: frozenset[str] | None = None) -> Changes:
+    """Re-read the articles folder (only `changed` files, if given) off the event loop
+    (bot.reload); raises ReloadError."""
     settings = services.settings
     return await asyncio.to_thread(
-        reload_articles, services.room, settings.articles_dir, settings.cache_dir
+        reload_articles, services.room, settings.articles_dir, settings.cache_dir, changed
     )
 
 
-async def reload_from_watch(services: Services) -> None:
-    """The folder watch saw article changes: reload, and log what changed."""
+async def reload_from_watch(services: Services, changed: frozenset[str] | None = None) -> None:
+    """The folder watch saw article changes: reload them, and log what changed."""
     try:
-        changes = await reload_in_thread(services)
+        changes = await reload_in_thread(services, changed)
     except ReloadError as exc:
         log.warning("Reload after a folder change failed, nothing changed: %s", exc)
         return

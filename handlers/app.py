@@ -156,7 +156,7 @@ def _make_post_init(settings: Settings, room: Newsroom):  # type: ignore[no-unty
                 asyncio.create_task(
                     watch_folder(
                         settings.articles_dir,
-                        lambda: admin.reload_from_watch(services),
+                        lambda changed: admin.reload_from_watch(services, changed),
                         services.stop,
                     ),
                     name="articles-watch",

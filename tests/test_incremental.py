@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
+from watchfiles import Change
 
 from bot import updates
 from bot.articles import Collection, load_collection
@@ -21,7 +22,7 @@ from bot.chat import Newsroom
 from bot.index import SearchIndex
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
 from bot.ranking import Ranking
-from bot.reload import compact_later, reload_articles
+from bot.reload import changed_files, compact_later, is_article_change, reload_articles
 from bot.text import tokenize
 from tests.test_bm25 import assert_matches, passage_documents
 
@@ -36,6 +37,7 @@ class ArticlesFolder:
         self.folder = root / "articles"
         self.rng = random.Random(seed)
         self.names: list[str] = []
+        self.changed: set[str] = set()  # what a folder watch would report since the last look
         self.clock = time.time() - 100_000
 
     def text(self) -> str:
@@ -56,6 +58,7 @@ class ArticlesFolder:
             path.write_text(body, encoding="utf-8")
         self.clock += 1.5
         os.utime(path, (self.clock, self.clock))
+        self.changed.add(name)
         if name not in self.names and name.endswith(".txt") and not name.startswith("bad"):
             self.names.append(name)
 
@@ -70,12 +73,14 @@ class ArticlesFolder:
         elif action == "remove" and len(self.names) > 3:
             name = self.names.pop(rng.randrange(len(self.names)))
             (self.folder / name).unlink()
+            self.changed.add(name)
         elif action == "broken":
             self.write(f"bad{n}.txt", b"\x00\x01 not text")
         elif action == "touch" and self.names:
             self.clock += 1.5
-            path = self.folder / rng.choice(self.names)
-            os.utime(path, (self.clock, self.clock))
+            name = rng.choice(self.names)
+            os.utime(self.folder / name, (self.clock, self.clock))
+            self.changed.add(name)
         elif action == "copy" and self.names:  # an identical article: exact ties
             self.write(f"copies/c{n}.txt", (self.folder / rng.choice(self.names)).read_text())
         return action
@@ -126,7 +131,8 @@ def assert_same_as_fresh(loaded: Loaded, folder: Path, asked: list[list[str]]) -
 def test_random_changes_then_updates_equal_a_fresh_build(tmp_path: Path, seed: int) -> None:
     """40 random adds, changes, removals, broken files, touches and copies, each followed by
     an update from the cache (sometimes merged, sometimes left as main + delta + deletions,
-    sometimes from the saved state, sometimes from the one in use): equal to a fresh build."""
+    sometimes from the saved state, sometimes from the one in use, sometimes looking only at
+    the files a folder watch would report): equal to a fresh build."""
     room = ArticlesFolder(tmp_path, seed)
     for n in range(25):
         room.write(f"d{n % 3}/a{n:03d}.txt", room.text())
@@ -141,7 +147,11 @@ def test_random_changes_then_updates_equal_a_fresh_build(tmp_path: Path, seed: i
         in_use = loaded.indexes if room.rng.random() < 0.5 else None
         base = loaded.collection if in_use is not None else None
         compact = room.rng.random() < 0.25
-        loaded = open_library(room.folder, cache, origin=in_use, base=base, compact=compact)
+        watched = room.changed if in_use is not None and room.rng.random() < 0.5 else None
+        loaded = open_library(
+            room.folder, cache, origin=in_use, base=base, changed=watched, compact=compact
+        )
+        room.changed = set()
         assert loaded.indexes is not None
         snapshot = loaded.indexes.origin
         assert isinstance(snapshot, updates.Snapshot)
@@ -278,3 +288,35 @@ def test_emptied_folder_keeps_the_cache(tmp_path: Path) -> None:
     room_folder.folder.mkdir()
     assert open_library(room_folder.folder, cache).indexes is None
     assert (cache / "current").read_text() == first.indexes.origin.name  # type: ignore[union-attr]
+
+
+def test_watch_reports_become_paths_under_the_folder(tmp_path: Path) -> None:
+    """The folder watch's events give article paths under the folder; anything else (a
+    folder moved in, a path outside) asks for a whole scan, and swap files are ignored."""
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    inside = [str(folder / "a.txt"), str(folder / "sub" / "b.md")]
+    assert changed_files(folder, inside) == frozenset({"a.txt", "sub/b.md"})
+    assert changed_files(folder, [*inside, str(folder / "moved-in")]) is None
+    assert changed_files(folder, [str(tmp_path / "elsewhere.txt")]) is None
+    assert is_article_change(Change.added, str(folder / "new-folder"))
+    assert not is_article_change(Change.added, str(folder / ".a.txt.swp"))
+    assert not is_article_change(Change.modified, str(folder / "a.txt~"))
+
+
+def test_reload_of_watched_files_reads_only_them(tmp_path: Path) -> None:
+    """A reload given the watch's files stats and reads only those: a change the watch did
+    not report (a stale stat) is left for the next whole scan, which then finds it."""
+    folder = ArticlesFolder(tmp_path, 8)
+    for n in range(40):
+        folder.write(f"a{n:03d}.txt", folder.text())
+    cache = tmp_path / "cache"
+    room = cached_room(folder.folder, cache)
+    folder.write("a001.txt", "Ferry news\n\nThe zorblax ferry sank.\n")
+    folder.write("new.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
+    changes = reload_articles(room, folder.folder, cache, frozenset({"new.txt"}))
+    assert changes.added == ("Zorblax harbour opens",) and not changes.updated
+    assert "Ferry news" not in [a.title for a in room.collection.articles]
+    changes = reload_articles(room, folder.folder, cache)
+    assert changes.updated == ("Ferry news",)
+    assert_same_as_fresh(open_library(folder.folder, cache), folder.folder, queries(8))
