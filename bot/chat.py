@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import threading
 import time
@@ -602,7 +603,7 @@ def _library(collection: Collection, index: SearchIndex, generation: int) -> Lib
         index,
         tuple(example_questions(index)),
         generation,
-        {i: n for n, i in enumerate(collection.article_ids(), start=1)},
+        dict(zip(collection.article_ids(), itertools.count(1))),
     )
 
 

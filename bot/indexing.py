@@ -155,9 +155,15 @@ def index_documents(
 
 def spellings(surface: Mapping[str, int]) -> list[str]:
     """The words spelling fixes may suggest: most frequent first, ties alphabetically (an
-    order that does not depend on how the collection was assembled)."""
+    order that does not depend on how the collection was assembled). Sorted by numpy, which
+    does not hold the GIL while it sorts (a reload runs this beside the searches)."""
     found = [w for w, n in surface.items() if n > 0 and len(w) > 2 and not w.isdigit()]
-    return sorted(found, key=lambda w: (-surface[w], w))
+    if not found:
+        return []
+    counts = np.array([surface[w] for w in found], dtype=np.int64)
+    order = np.lexsort((np.array(found), -counts))
+    ordered: list[str] = np.array(found, dtype=object)[order].tolist()
+    return ordered
 
 
 def _mean(lengths: NDArray[np.int64]) -> float:

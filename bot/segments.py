@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from bot.articles import Article, passages_of
 from bot.indexing import BM25_B, BM25_K1, index_documents
-from bot.postings import Postings
+from bot.postings import Postings, repeat
 from bot.store import ArticleStore, copy_store, write_store
 from bot.text import words
 
@@ -52,7 +52,7 @@ class Segment:
 
     def passage_mask(self, articles: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Per passage: does its article have the flag set in `articles`?"""
-        return np.repeat(articles, np.diff(self.first_passage))
+        return repeat(articles, np.diff(self.first_passage))
 
 
 def build_segment(

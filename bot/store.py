@@ -11,6 +11,7 @@ handful of articles, not the million passages of the archive.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import json
 import mmap
@@ -25,6 +26,13 @@ from numpy.typing import NDArray
 from bot.articles import Article, Passage
 
 FORMAT = 2
+# Articles and passages built while the bot serves stay for good. A full pass of the cyclic
+# garbage collector walks every such object, holding the GIL: at a million passages, 16 full
+# passes of up to 180 ms in 10 s of questions, each a stalled event loop. So every so many
+# built objects are moved out of its sight (gc.freeze), as the objects of a start are
+# (bot/reload.py settle_memory); they are acyclic, so reference counting still frees them,
+# and how often this happens is bounded by the size of the collection.
+FREEZE_EVERY = 4096
 _FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name != "paragraphs")
 # Per passage: its `paragraph` and `part` fields, the paragraph (0-based) its text is cut
 # from and the character range there; source -1: the text is stored with the article.
@@ -61,6 +69,14 @@ class ArticleStore:
         self._articles: list[tuple[Article, list[str]] | None] = [None] * self.size
         self._passages: list[Passage | None] = [None] * int(self.passage_start[-1])
         self._lock = threading.Lock()
+        self._unfrozen = 0
+        self._id_array: NDArray[np.object_] | None = None
+
+    def id_array(self) -> NDArray[np.object_]:
+        """The ids as an object array (made once)."""
+        if self._id_array is None:
+            self._id_array = np.array(self.ids, dtype=object)
+        return self._id_array
 
     def article(self, number: int) -> Article:
         """The article with this local number (built once, then the same object)."""
@@ -86,7 +102,14 @@ class ArticleStore:
                 found = self._articles[number]
                 if found is None:
                     found = self._articles[number] = built
+                    self._count_built()
         return found
+
+    def _count_built(self) -> None:
+        self._unfrozen += 1
+        if self._unfrozen >= FREEZE_EVERY:
+            self._unfrozen = 0
+            gc.freeze()
 
     def passages(self, number: int) -> tuple[Passage, ...]:
         """The passages of the article with this local number, as `passages_of` cut them."""
@@ -105,6 +128,7 @@ class ArticleStore:
                 found = self._passages[row]
                 if found is None:
                     found = self._passages[row] = built
+                    self._count_built()
         return found
 
     def adopt(self, number: int, other: ArticleStore, theirs: int) -> None:
@@ -271,11 +295,14 @@ class StoredArticles(Sequence[Article]):
 
     @property
     def ids(self) -> list[str]:
-        """The articles' ids, in order, without building the articles."""
+        """The articles' ids, in order, without building the articles (by numpy gathers:
+        no Python loop over the collection)."""
         if self._ids is None:
-            by_part = [s.ids for s in self._stores]
-            places = zip(self._part.tolist(), self._local.tolist(), strict=True)
-            self._ids = [by_part[p][n] for p, n in places]
+            gathered = np.empty(len(self._part), dtype=object)
+            for n, store in enumerate(self._stores):
+                mine = self._part == n
+                gathered[mine] = store.id_array()[self._local[mine]]
+            self._ids = gathered.tolist()
         return self._ids
 
     def location(self, index: int) -> tuple[ArticleStore, int]:
