@@ -51,10 +51,11 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (VmHWM)."""
+def memory_mb(field: str) -> float:
+    """A memory figure of this process from /proc (VmHWM: peak resident; RssAnon: resident
+    heap; RssFile: resident pages of mapped files, the index and the stored articles)."""
     status = Path("/proc/self/status").read_text()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    return int(status.split(f"{field}:")[1].split()[0]) / 1024
 
 
 def replicate(source: Path, target: Path, copies: int) -> Path:
@@ -118,6 +119,7 @@ def serve(articles: Path, cache: Path, questions_file: Path) -> None:
     started = time.perf_counter()
     room = newsroom_from(settings_from(None))
     start_s = time.perf_counter() - started
+    rss_start = memory_mb("VmRSS")
     index = room.index
     asked = json.loads(questions_file.read_text())
     rank_ms, search_ms = [], []
@@ -137,7 +139,10 @@ def serve(articles: Path, cache: Path, questions_file: Path) -> None:
         "rank_p99_ms": percentile(rank_ms, 99),
         "search_p50_ms": percentile(search_ms, 50),
         "search_p99_ms": percentile(search_ms, 99),
-        "rss_mb": peak_rss_mb(),
+        "rss_start_mb": rss_start,
+        "rss_mb": memory_mb("VmHWM"),
+        "rss_anon_mb": memory_mb("RssAnon"),
+        "rss_file_mb": memory_mb("RssFile"),
     }
     print(json.dumps(figures))
 
@@ -261,7 +266,9 @@ def report(r: dict[str, float]) -> None:
         f"x{r['copies']:.0f}: {r['files']:.0f} files, {r['passages']:.0f} passages | "
         f"cold build {r['cold_build_s']:.1f} s | cached start {r['cached_start_s']:.2f} s "
         f"(in-process {r['start_s']:.2f} s) | one file added: {r['added_start_s']:.2f} s, "
-        f"removed: {r['removed_start_s']:.2f} s | RSS {r['rss_mb']:.0f} MB",
+        f"removed: {r['removed_start_s']:.2f} s | RSS after start {r['rss_start_mb']:.0f} MB, "
+        f"after the questions {r['rss_mb']:.0f} MB ({r['rss_anon_mb']:.0f} heap + "
+        f"{r['rss_file_mb']:.0f} mapped files)",
         flush=True,
     )
     print(

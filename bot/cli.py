@@ -23,7 +23,7 @@ from bot.cache import Loaded, open_library, size_on_disk
 from bot.chat import Newsroom
 from bot.config import ConfigError, Settings, StartupError, configure_logging, load_settings
 from bot.index import SearchIndex
-from bot.reload import settle_memory
+from bot.reload import compact_later, settle_memory
 from bot.updates import Progress
 
 log = logging.getLogger("newsbot")
@@ -55,12 +55,15 @@ def settings_from(articles: Path | None) -> Settings:
 
 
 def library_from(
-    settings: Settings, progress: Progress | None = None, force: bool = False
+    settings: Settings,
+    progress: Progress | None = None,
+    force: bool = False,
+    compact: bool = True,
 ) -> Loaded:
     """The articles and their index from the cache, brought up to date with the folder (only
     new and changed files are read), or exit with a clear message when there are none."""
-    folder = settings.articles_dir
-    loaded = open_library(folder, settings.cache_dir, force=force, progress=progress)
+    folder, cache = settings.articles_dir, settings.cache_dir
+    loaded = open_library(folder, cache, force=force, progress=progress, compact=compact)
     if loaded.indexes is None:
         fail(
             f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
@@ -69,10 +72,11 @@ def library_from(
     return loaded
 
 
-def newsroom_from(settings: Settings, announce: bool = False) -> Newsroom:
-    """Load the articles and the index (from the cache, reading only what changed)."""
+def newsroom_from(settings: Settings, announce: bool = False, compact: bool = True) -> Newsroom:
+    """Load the articles and the index (from the cache, reading only what changed); merge
+    its segments first if they call for it, unless `compact` is false."""
     started = time.perf_counter()
-    loaded = library_from(settings)
+    loaded = library_from(settings, compact=compact)
     collection = loaded.collection
     room = Newsroom(
         collection, top_k=settings.top_k, index=SearchIndex(collection, built=loaded.indexes)
@@ -415,8 +419,9 @@ def run(articles: Path | None) -> None:
             _chat_loop(newsroom_from(settings))
             return
         fail(NO_TOKEN)
-    room = newsroom_from(settings, announce=True)
+    room = newsroom_from(settings, announce=True, compact=False)
     settle_memory()
+    compact_later(settings.cache_dir, room.index.built)  # a grown delta: merged meanwhile
     # The composition root: the only place the core hands over to the Telegram layer.
     from handlers.app import run_bot
 
