@@ -208,13 +208,33 @@ def scan_folder(folder: Path) -> list[FileInfo]:
     Hidden files and folders, README/LICENSE-like files and symbolic links that lead outside
     the folder are left out; links to folders are not followed.
     """
-    root = os.path.realpath(folder)
-    found: list[FileInfo] = []
-    _scan(str(folder), "", root, found)
+    found = scan_columns(folder)
+    paths = [os.path.join(folder, rel) for rel in found.rels]
+    return [FileInfo(*fields) for fields in zip(found.rels, paths, *found.fields(), strict=True)]
+
+
+@dataclass(slots=True)
+class ScanColumns:
+    """A folder scan as columns (one list per field: no object per file)."""
+
+    rels: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    mtimes_ns: list[int] = field(default_factory=list)
+    inodes: list[int] = field(default_factory=list)
+    mtimes: list[float] = field(default_factory=list)
+
+    def fields(self) -> tuple[list[int], list[int], list[int], list[float]]:
+        return self.sizes, self.mtimes_ns, self.inodes, self.mtimes
+
+
+def scan_columns(folder: Path) -> ScanColumns:
+    """`scan_folder` as columns (the cheaper form for 100,000s of files)."""
+    found = ScanColumns()
+    _scan(str(folder), "", os.path.realpath(folder), found)
     return found
 
 
-def _scan(directory: str, prefix: str, root: str, found: list[FileInfo]) -> None:
+def _scan(directory: str, prefix: str, root: str, found: ScanColumns) -> None:
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=_NAME)
@@ -234,13 +254,15 @@ def _scan(directory: str, prefix: str, root: str, found: list[FileInfo]) -> None
             if entry.is_symlink() and not _inside(entry.path, root):
                 log.warning("Skipping %s: symbolic link outside the articles folder", name)
                 continue
-            if not entry.is_file():
-                continue
-            found_stat = entry.stat()
+            info = entry.stat()
         except OSError:  # gone since the listing
             continue
-        rel = prefix + name
-        found.append(FileInfo(rel, entry.path, *_fields(found_stat)))
+        if stat.S_ISREG(info.st_mode):
+            found.rels.append(prefix + name)
+            found.sizes.append(info.st_size)
+            found.mtimes_ns.append(info.st_mtime_ns)
+            found.inodes.append(info.st_ino)
+            found.mtimes.append(info.st_mtime)
 
 
 _NAME = operator.attrgetter("name")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.articles import FileInfo, scan_folder, stat_article
+from bot.articles import FileInfo, scan_columns, stat_article
 
 # Coarse file systems keep modification times to 1 s (HFS+) or 2 s (FAT).
 RACY_NS = 2_000_000_000
@@ -105,19 +105,14 @@ class Scan:
     started_ns: int = 0  # when the scan began (time.time_ns)
 
     @classmethod
-    def of(cls, folder: Path, files: list[FileInfo], started_ns: int = 0) -> Scan:
-        stats = np.empty((len(files), 3), dtype=np.int64)  # three flat conversions: a list
-        stats[:, 0] = np.array([f.size for f in files], dtype=np.int64)  # of tuples would be
-        stats[:, 1] = np.array([f.mtime_ns for f in files], dtype=np.int64)  # one long call
-        stats[:, 2] = np.array([f.inode for f in files], dtype=np.int64)  # holding the GIL
-        mtimes = np.array([f.mtime for f in files], dtype=np.float64)
-        return cls(str(folder), [f.rel for f in files], stats, mtimes, started_ns)
-
-    @classmethod
     def now(cls, folder: Path) -> Scan:
         """The folder scanned here and now."""
         started = time.time_ns()
-        return cls.of(folder, scan_folder(folder), started)
+        found = scan_columns(folder)
+        stats = np.empty((len(found.rels), 3), dtype=np.int64)
+        stats[:, 0], stats[:, 1], stats[:, 2] = found.sizes, found.mtimes_ns, found.inodes
+        mtimes = np.array(found.mtimes, dtype=np.float64)
+        return cls(str(folder), found.rels, stats, mtimes, started)
 
     @classmethod
     def in_child(cls, folder: Path) -> Scan:

@@ -127,7 +127,7 @@ def assert_same_as_fresh(loaded: Loaded, folder: Path, asked: list[list[str]]) -
         assert Ranking(got, indexes).rank(query, 50) == Ranking(fresh, reference).rank(query, 50)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_random_changes_then_updates_equal_a_fresh_build(tmp_path: Path, seed: int) -> None:
     """40 random adds, changes, removals, broken files, touches and copies, each followed by
     an update from the cache (sometimes merged, sometimes left as main + delta + deletions,
