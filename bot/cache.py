@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from bot import indexing, text, updates
+from bot import indexing, text, updates, views
 from bot.articles import Article, Collection
 from bot.indexing import Indexes
 from bot.manifest import Manifest, Scan, ScanDiff, compare_scan, patch_scan
@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = "2"
 STATE_FORMAT = 1
 # The modules whose code decides what is saved: any edit to them makes a new key.
-_CODE = ("articles", "text", "indexing", "postings", "store", "segments", "manifest", "updates")
+_CODE = (
+    "articles", "text", "indexing", "postings", "store", "segments", "manifest", "updates", "views"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +190,10 @@ def _open(cache_dir: Path, request: _Request) -> Loaded:
                 remove(segment.folder)
     same_content = in_use is not None and in_use.content == start.content
     if origin is not None and base is not None and not update.changed and same_content:
-        skipped = updates.skipped_files(update.snapshot, update)
+        skipped = views.skipped_files(update.snapshot, update)
         same = dataclasses.replace(base, skipped=skipped, lineage=None)  # shares the articles
         return Loaded(same, origin, "loaded", False, update.read, cache_dir, skipped)
-    collection, indexes = updates.view(
+    collection, indexes = views.view(
         update.snapshot, base if same_content else None, update if same_content else None
     )
     if not start.segments:
