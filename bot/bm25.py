@@ -18,11 +18,14 @@ over the current collection, however it was assembled. The arithmetic for a retu
 rank_bm25's, term by term in query order, so even exact ties order identically (by position).
 
 `top` is MaxScore (Turtle & Flood, 1995) in numpy: terms are taken from the highest possible
-contribution down, accumulating into a dense per-thread array; once the k-th best score found
-so far exceeds what the remaining terms could add together, documents seen only in those
-terms cannot make the top k, so their (long, common-word) posting lists are never read; the
-survivors are looked up in them instead, then scored exactly. tests/test_bm25.py compares
-with rank_bm25's `get_scores` on thousands of queries, before and after incremental updates.
+contribution down, their postings' impacts (8-bit lower bounds of each gain) accumulated into
+a dense per-thread array; once the k-th best sum found so far exceeds what the remaining terms
+could add together, documents seen only in those terms cannot make the top k, so their (long,
+common-word) posting lists are never accumulated; the survivors are completed term by term
+instead (by lookup, or by one pass when they are many), pruned as the bound shrinks, then
+scored exactly. Every bound carries a margin for the quantisation and for rounding, so no
+document that can make the top k is dropped. tests/test_bm25.py compares with rank_bm25's
+`get_scores` on thousands of queries; tests/test_incremental.py after incremental updates.
 """
 
 from __future__ import annotations

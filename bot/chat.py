@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import threading
 import time
@@ -603,7 +602,7 @@ def _library(collection: Collection, index: SearchIndex, generation: int) -> Lib
         index,
         tuple(example_questions(index)),
         generation,
-        dict(zip(collection.article_ids(), itertools.count(1))),
+        {i: n for n, i in enumerate(collection.article_ids(), start=1)},
     )
 
 
