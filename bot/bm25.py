@@ -49,6 +49,8 @@ MARGIN = 1e-9
 TINY = 1e-15
 # A binary search per document costs about this many sequential passes over one posting.
 SEARCH_COST = 16
+# Up to this many postings in all, every matching document is scored (no MaxScore).
+FEW = 2048
 
 
 class BM25Index:
@@ -137,7 +139,11 @@ class BM25Index:
         plan = self._plan(terms)
         if not plan or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        parts, local = self._candidates(plan, k, terms)
+        lists = [[p.postings(step[1])[0] for step in plan] for p in self.parts]
+        if sum(len(ids) for mine in lists for ids in mine) <= FEW:
+            parts, local = _union(lists, self.dead)  # few postings: pruning would cost more
+        else:
+            parts, local = self._candidates(plan, k, terms)
         totals, floor = self._totals(terms, parts, local)
         where = np.empty(len(local), dtype=np.int64)
         for n, positions in enumerate(self.positions):
@@ -292,22 +298,23 @@ class BM25Index:
     ) -> tuple[NDArray[np.float64], float]:
         """rank_bm25's sums for these documents, term by term in query order, and the floor."""
         scores = np.zeros(len(local), dtype=np.float64)
-        groups = [(n, np.flatnonzero(parts == n)) for n in range(len(self.parts))]
+        groups: list[tuple[int, Ids, Ids | None]] = [(0, local, None)]
+        if len(self.parts) > 1:
+            wheres = [(n, np.flatnonzero(parts == n)) for n in range(len(self.parts))]
+            groups = [(n, local[mine], mine) for n, mine in wheres if len(mine)]
         floor = 0.0
         for term in terms:
             idf = self.idf_of(term)
             base = idf * (self.delta + 0.0)
             floor += base
+            if not idf:  # rank_bm25 adds 0.0 for a term the collection lacks
+                continue
             part_scores = np.full(len(local), base)
-            if idf:
-                for n, mine in groups:
-                    if len(mine):
-                        found, tf = self.parts[n].lookup(term, local[mine])
-                        at = mine[found]
-                        q = tf[found].astype(np.int64)
-                        part_scores[at] = idf * (
-                            self.delta + (q * (self.k1 + 1)) / (self.norm[n][local[at]] + q)
-                        )
+            for n, docs, mine in groups:
+                found, tf = self.parts[n].lookup(term, docs)
+                q = tf[found].astype(np.int64)
+                gains = idf * (self.delta + (q * (self.k1 + 1)) / (self.norm[n][docs[found]] + q))
+                part_scores[found if mine is None else mine[found]] = gains
             scores += part_scores
         return scores, floor
 
@@ -323,6 +330,21 @@ class BM25Index:
                 acc.append(array)
             self._scratch.acc = acc
         return acc
+
+
+def _union(
+    lists: list[list[NDArray[np.int32]]], dead: list[NDArray[np.bool_] | None]
+) -> tuple[Ids, Ids]:
+    """(part, local id) of every live document in the lists (per part)."""
+    parts, local = [], []
+    for n, mine in enumerate(lists):
+        ids = np.unique(np.concatenate(mine)).astype(np.int64) if mine else np.empty(0, np.int64)
+        deleted = dead[n]
+        if deleted is not None:
+            ids = ids[~deleted[ids]]
+        parts.append(np.full(len(ids), n, dtype=np.int64))
+        local.append(ids)
+    return np.concatenate(parts), np.concatenate(local)
 
 
 def _kth(values: NDArray[np.float64], k: int) -> float:

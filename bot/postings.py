@@ -91,13 +91,14 @@ class Postings:
     def lookup(
         self, term: str, docs: NDArray[np.integer[Any]]
     ) -> tuple[NDArray[np.bool_], NDArray[np.uint32]]:
-        """Which of `docs` contain `term`, and its frequency in each (0 where absent)."""
+        """Which of `docs` contain `term`, and its frequency in each (meaningless where
+        absent)."""
         ids, tfs = self.postings(term)
         if len(ids) == 0 or len(docs) == 0:
             return np.zeros(len(docs), dtype=bool), np.zeros(len(docs), dtype=np.uint32)
-        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        found = ids[at] == docs
-        return found, np.where(found, tfs[at], 0).astype(np.uint32)
+        at = np.searchsorted(ids, docs)
+        at[at == len(ids)] = 0
+        return ids[at] == docs, tfs[at]
 
     def impacts_of(self, term: str) -> tuple[NDArray[np.int32], NDArray[np.uint8], float]:
         """Document ids, impacts and the maximum gain (at `self.avgdl`) of one term."""
