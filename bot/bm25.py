@@ -50,7 +50,7 @@ TINY = 1e-15
 # A binary search per document costs about this many sequential passes over one posting.
 SEARCH_COST = 16
 # Up to this many postings in all, every matching document is scored (no MaxScore).
-FEW = 2048
+FEW = 1000
 
 
 class BM25Index:
@@ -139,18 +139,51 @@ class BM25Index:
         plan = self._plan(terms)
         if not plan or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        lists = [[p.postings(step[1])[0] for step in plan] for p in self.parts]
-        if sum(len(ids) for mine in lists for ids in mine) <= FEW:
-            parts, local = _union(lists, self.dead)  # few postings: pruning would cost more
+        sizes = sum(p.df_of(step[1]) for p in self.parts for step in plan)
+        if sizes <= FEW:  # few postings: scoring every document they hold costs less
+            parts, local, totals, floor = self._every_match(terms, plan)
         else:
             parts, local = self._candidates(plan, k, terms)
-        totals, floor = self._totals(terms, parts, local)
+            totals, floor = self._totals(terms, parts, local)
         where = np.empty(len(local), dtype=np.int64)
         for n, positions in enumerate(self.positions):
             mine = parts == n
             where[mine] = positions[local[mine]]
         order = np.lexsort((where, -totals))[:k]  # rank_bm25's own sums decide, ties included
         return where[order], totals[order] - floor
+
+    def _every_match(
+        self, terms: Sequence[str], plan: list[tuple[float, str, int, float]]
+    ) -> tuple[Ids, Ids, NDArray[np.float64], float]:
+        """Every live document of the query's lists, with rank_bm25's sums (each term's
+        postings placed into the documents, in query order) and the floor."""
+        parts, local, totals = [], [], []
+        floor = 0.0
+        for n, part in enumerate(self.parts):
+            lists = {t: part.postings(t) for _, t, _, _ in plan}
+            dead = self.dead[n]
+            if dead is not None:
+                lists = {t: (ids[~dead[ids]], tf[~dead[ids]]) for t, (ids, tf) in lists.items()}
+            docs = np.unique(np.concatenate([ids for ids, _ in lists.values()])).astype(np.int64)
+            scores = np.zeros(len(docs), dtype=np.float64)
+            floor = 0.0
+            for term in terms:
+                idf = self.idf_of(term)
+                base = idf * (self.delta + 0.0)
+                floor += base
+                if not idf:  # rank_bm25 adds 0.0 for a term the collection lacks
+                    continue
+                part_scores = np.full(len(docs), base)
+                ids, tf = lists[term]
+                q = tf.astype(np.int64)
+                part_scores[np.searchsorted(docs, ids)] = idf * (
+                    self.delta + (q * (self.k1 + 1)) / (self.norm[n][ids] + q)
+                )
+                scores += part_scores
+            parts.append(np.full(len(docs), n, dtype=np.int64))
+            local.append(docs)
+            totals.append(scores)
+        return np.concatenate(parts), np.concatenate(local), np.concatenate(totals), floor
 
     def _plan(self, terms: Sequence[str]) -> list[tuple[float, str, int, float]]:
         """(bound, term, repeats, idf) of the query's terms that occur, highest bound first."""
@@ -330,21 +363,6 @@ class BM25Index:
                 acc.append(array)
             self._scratch.acc = acc
         return acc
-
-
-def _union(
-    lists: list[list[NDArray[np.int32]]], dead: list[NDArray[np.bool_] | None]
-) -> tuple[Ids, Ids]:
-    """(part, local id) of every live document in the lists (per part)."""
-    parts, local = [], []
-    for n, mine in enumerate(lists):
-        ids = np.unique(np.concatenate(mine)).astype(np.int64) if mine else np.empty(0, np.int64)
-        deleted = dead[n]
-        if deleted is not None:
-            ids = ids[~deleted[ids]]
-        parts.append(np.full(len(ids), n, dtype=np.int64))
-        local.append(ids)
-    return np.concatenate(parts), np.concatenate(local)
 
 
 def _kth(values: NDArray[np.float64], k: int) -> float:

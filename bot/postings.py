@@ -88,6 +88,11 @@ class Postings:
         start, end = int(self.offsets[i]), int(self.offsets[i + 1])
         return np.asarray(self.doc_ids[start:end]), np.asarray(self.tfs[start:end])
 
+    def df_of(self, term: str) -> int:
+        """How many of this segment's documents (deleted ones included) hold `term`."""
+        i = self.term_index.get(term)
+        return 0 if i is None else int(self.offsets[i + 1] - self.offsets[i])
+
     def lookup(
         self, term: str, docs: NDArray[np.integer[Any]]
     ) -> tuple[NDArray[np.bool_], NDArray[np.uint32]]:
