@@ -125,6 +125,8 @@ class BM25Index:
     def contains(self, term: str, docs: NDArray[np.integer[Any]]) -> NDArray[np.bool_]:
         """Which of the documents at positions `docs` contain `term`."""
         docs = np.asarray(docs, dtype=np.int64)
+        if len(self.parts) == 1:
+            return self.parts[0].lookup(term, self.local_of[docs])[0]
         found = np.zeros(len(docs), dtype=bool)
         parts, local = self.part_of[docs], self.local_of[docs]
         for n, part in enumerate(self.parts):
