@@ -25,6 +25,7 @@ from bench.corpus import generate, questions
 from bot.bm25 import BM25Index
 from bot.cache import size_on_disk
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1
+from bot.postings import Postings
 from bot.text import PARALLEL_MIN_TEXTS, default_workers, encode, tokenize
 
 TOP = 10
@@ -43,7 +44,7 @@ def peak_rss_mb() -> float:
 def serve(folder: Path, questions_file: Path) -> None:
     """Child process: load the index, answer every question, print figures as JSON."""
     started = time.perf_counter()
-    index = BM25Index.load(folder)
+    index = BM25Index([Postings.load(folder)], None, BM25_K1, BM25_B, BM25_DELTA)
     load_s = time.perf_counter() - started
     asked = json.loads(questions_file.read_text())
     latencies = []
@@ -76,7 +77,8 @@ def baseline(tokens: list[list[str]], asked: list[str], index: BM25Index) -> dic
         top = np.argsort(-scores, kind="stable")[:TOP]
         latencies.append((time.perf_counter() - t) * 1000)
         ours, _ = index.top(terms, TOP)
-        expected = [i for i in top.tolist() if scores[i] > index.floor(terms) + 1e-12]
+        floor = sum((model.idf.get(t) or 0) * model.delta for t in terms)
+        expected = [i for i in top.tolist() if scores[i] > floor + 1e-12]
         if ours.tolist() != expected:
             raise SystemExit(f"top-10 differs from rank_bm25 for {question!r}")
     return {"build_s": build_s, "p50_ms": percentile(latencies, 50), "queries": len(asked)}
@@ -91,21 +93,22 @@ def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
     encoded = encode(texts)
     tokenize_s = time.perf_counter() - started
     started = time.perf_counter()
-    index = BM25Index.from_pairs(
+    postings = Postings.from_pairs(
         list(encoded.terms),
         encoded.ids,
         np.repeat(np.arange(size, dtype=np.int64), encoded.lengths),
         encoded.lengths,
-        k1=BM25_K1,
-        b=BM25_B,
-        delta=BM25_DELTA,
+        BM25_K1,
+        BM25_B,
+        int(encoded.lengths.sum()) / size,
     )
+    index = BM25Index([postings], None, BM25_K1, BM25_B, BM25_DELTA)
     index_s = time.perf_counter() - started
     # rank_bm25 gets the same documents as token lists (not timed).
     tokens = [tokenize(t) for t in texts] if baseline_count else []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "index"
-        index.save(folder)
+        postings.save(folder)
         disk_mb = size_on_disk(folder) / 1e6
         questions_file = Path(tmp) / "questions.json"
         questions_file.write_text(json.dumps(asked))
@@ -126,8 +129,8 @@ def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
     base = baseline(tokens, asked[:baseline_count], index) if baseline_count else None
     result = {
         "passages": size,
-        "terms": len(index.terms),
-        "postings": len(index.doc_ids),
+        "terms": len(postings.terms),
+        "postings": len(postings.doc_ids),
         "workers": default_workers() if size >= PARALLEL_MIN_TEXTS else 1,
         "tokenize_s": tokenize_s,
         "index_s": index_s,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import operator
+import os
 import re
-from collections.abc import Iterator
+import stat
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.text import sentence_spans
 
@@ -37,6 +42,9 @@ _DATELINE = re.compile(
     r"\s?[-–—:]\s*(?=\S)"
 )
 _BLANK_LINES = re.compile(r"\n[ \t]*\n+")
+# What counts towards "binary": C0 controls other than tab, newline, carriage return and form
+# feed, DEL and the C1 controls.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,67 +89,219 @@ class Passage:
         return f"{head}\n{self.text}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Collection:
-    """The loaded articles, their passages, and what was skipped (file, reason)."""
+    """The loaded articles, their passages, and what was skipped (file, reason).
 
-    articles: tuple[Article, ...]
-    passages: tuple[Passage, ...]
+    Loaded from the index cache, `articles` and `passages` are built on first use from the
+    saved parsed articles (bot/store.py), and `lineage` says what changed since the
+    collection it was updated from.
+    """
+
+    articles: Sequence[Article]
+    passages: Sequence[Passage]
     skipped: tuple[tuple[str, str], ...] = field(default=())
+    lineage: Lineage | None = field(default=None, compare=False, repr=False)
 
     def article(self, number: int) -> Article | None:
         """Article by its 1-based number in /sources order, or None."""
         return self.articles[number - 1] if 1 <= number <= len(self.articles) else None
+
+    def article_ids(self) -> Sequence[str]:
+        """The articles' ids in order (for stored articles, without building them)."""
+        ids: Sequence[str] | None = getattr(self.articles, "ids", None)
+        return ids if ids is not None else [a.id for a in self.articles]
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """A collection updated from `base`: the titles of the articles added, updated and removed."""
+
+    base: weakref.ref[Collection]
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def fingerprint(article: Article) -> tuple[object, ...]:
+    """What readers see of an article: a change here is an update."""
+    return (article.title, article.subtitle, article.dateline, article.paragraphs)
+
+
+def article_changes(
+    old: Collection, new: Collection
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Titles of the articles added, updated and removed from `old` to `new`: from the
+    update's record when `new` was updated from `old`, else by comparing every article."""
+    lineage = new.lineage
+    if lineage is not None and lineage.base() is old:
+        return lineage.added, lineage.updated, lineage.removed
+    before = {a.id: a for a in old.articles}
+    after = {a.id: a for a in new.articles}
+    return (
+        tuple(a.title for i, a in after.items() if i not in before),
+        tuple(
+            a.title
+            for i, a in after.items()
+            if i in before and fingerprint(before[i]) != fingerprint(a)
+        ),
+        tuple(a.title for i, a in before.items() if i not in after),
+    )
+
+
+class FileInfo(NamedTuple):
+    """An article file as the folder scan saw it (what decides whether to read it again).
+    A named tuple: a scan makes one per file, and a tuple is the cheapest to make."""
+
+    rel: str  # path under the articles folder, with "/"
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    mtime: float  # os.stat's st_mtime, as Article.modified keeps it
 
 
 class ArticleError(ValueError):
     """A file could not be read as an article; the message says why."""
 
 
+class UnreadableError(ArticleError):
+    """The file could not be read at all (it may be readable next time)."""
+
+
 def load_collection(folder: Path) -> Collection:
     """Load every article under `folder`; files that fail are skipped with a warning."""
     articles: list[Article] = []
     skipped: list[tuple[str, str]] = []
-    for path in _article_files(folder):
-        rel = path.relative_to(folder).as_posix()
+    for info in scan_folder(folder):
         try:
-            article = parse_article(_read_text(path), rel)
-            articles.append(replace(article, modified=path.stat().st_mtime))
-        except (ArticleError, OSError) as exc:  # OSError: the file went away while reading
-            reason = str(exc) if isinstance(exc, ArticleError) else f"cannot be read ({exc})"
-            log.warning("Skipping %s: %s", rel, reason)
-            skipped.append((rel, reason))
+            articles.append(read_article(info))
+        except ArticleError as exc:
+            log.warning("Skipping %s: %s", info.rel, exc)
+            skipped.append((info.rel, str(exc)))
     passages = tuple(p for a in articles for p in passages_of(a))
     return Collection(tuple(articles), passages, tuple(skipped))
 
 
-def _article_files(folder: Path) -> Iterator[Path]:
-    root = folder.resolve()
-    for path in sorted(folder.rglob("*")):
-        rel_parts = path.relative_to(folder).parts
-        if (
-            path.suffix.lower() not in ARTICLE_SUFFIXES
-            or path.stem.lower() in NOT_ARTICLES
-            or any(p.startswith(".") for p in rel_parts)
-        ):
-            continue
-        # A symbolic link that leads outside the articles folder is never followed.
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            log.warning("Skipping %s: symbolic link outside the articles folder", path.name)
-            continue
-        if path.is_file():
-            yield path
+def read_article(info: FileInfo) -> Article:
+    """Read and parse one scanned file; ArticleError says why it is not an article."""
+    article = parse_article(decode_article_bytes(read_bytes(info)), info.rel)
+    return replace(article, modified=info.mtime)
 
 
-def _read_text(path: Path) -> str:
+def read_bytes(info: FileInfo) -> bytes:
+    """The file's bytes; ArticleError if it is too large or cannot be read."""
+    if info.size > MAX_FILE_BYTES:
+        raise ArticleError(f"file too large ({info.size // 1_048_576} MB > 20 MB)")
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ArticleError(f"file too large ({size // 1_048_576} MB > 20 MB)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"cannot be read ({exc.strerror})") from None
-    return decode_article_bytes(data)
+        with open(info.path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:  # also when the file went away since the scan
+        raise UnreadableError(f"cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ArticleError(f"file too large ({len(data) // 1_048_576} MB > 20 MB)")
+    return data
+
+
+def scan_folder(folder: Path) -> list[FileInfo]:
+    """Every article file under `folder`, in path order (each folder's entries by name, as
+    sorting the paths would), with the stat fields that tell whether it changed.
+
+    Hidden files and folders, README/LICENSE-like files and symbolic links that lead outside
+    the folder are left out; links to folders are not followed.
+    """
+    found = scan_columns(folder)
+    paths = [os.path.join(folder, rel) for rel in found.rels]
+    return [FileInfo(*fields) for fields in zip(found.rels, paths, *found.fields(), strict=True)]
+
+
+@dataclass(slots=True)
+class ScanColumns:
+    """A folder scan as columns (one list per field: no object per file)."""
+
+    rels: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    mtimes_ns: list[int] = field(default_factory=list)
+    inodes: list[int] = field(default_factory=list)
+    mtimes: list[float] = field(default_factory=list)
+
+    def fields(self) -> tuple[list[int], list[int], list[int], list[float]]:
+        return self.sizes, self.mtimes_ns, self.inodes, self.mtimes
+
+
+def scan_columns(folder: Path) -> ScanColumns:
+    """`scan_folder` as columns (the cheaper form for 100,000s of files)."""
+    found = ScanColumns()
+    _scan(str(folder), "", os.path.realpath(folder), found)
+    return found
+
+
+def _scan(directory: str, prefix: str, root: str, found: ScanColumns) -> None:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=_NAME)
+    except (PermissionError, FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        name = entry.name
+        if name[0] == ".":
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, f"{prefix}{name}/", root, found)
+                continue
+            dot = name.rfind(".")  # as Path.suffix / Path.stem (a leading dot is hidden)
+            if name[dot:].lower() not in ARTICLE_SUFFIXES or name[:dot].lower() in NOT_ARTICLES:
+                continue
+            if entry.is_symlink() and not _inside(entry.path, root):
+                log.warning("Skipping %s: symbolic link outside the articles folder", name)
+                continue
+            info = entry.stat()
+        except OSError:  # gone since the listing
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.rels.append(prefix + name)
+            found.sizes.append(info.st_size)
+            found.mtimes_ns.append(info.st_mtime_ns)
+            found.inodes.append(info.st_ino)
+            found.mtimes.append(info.st_mtime)
+
+
+_NAME = operator.attrgetter("name")
+
+
+def stat_article(folder: Path, rel: str) -> FileInfo | None:
+    """One file as `scan_folder` would list it (None: it would not), without listing the
+    folder: for the files a folder watch reports."""
+    parts = rel.split("/")
+    name = parts[-1]
+    dot = name.rfind(".")
+    if any(not p or p[0] == "." for p in parts) or name[dot:].lower() not in ARTICLE_SUFFIXES:
+        return None
+    if name[:dot].lower() in NOT_ARTICLES:
+        return None
+    path = os.path.join(folder, *parts)
+    try:
+        # The scan follows no link to a folder, and no link to a file outside the folder.
+        if any(os.path.islink(os.path.join(folder, *parts[:n])) for n in range(1, len(parts))):
+            return None
+        if os.path.islink(path) and not _inside(path, os.path.realpath(folder)):
+            return None
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return FileInfo(rel, path, *_fields(info))
+
+
+def _fields(info: os.stat_result) -> tuple[int, int, int, float]:
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_mtime
+
+
+def _inside(path: str, root: str) -> bool:
+    target = os.path.realpath(path)
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def decode_article_bytes(data: bytes) -> str:
@@ -155,9 +315,7 @@ def decode_article_bytes(data: bytes) -> str:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     sample = text[:8192]
-    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f")
-    controls += sum(1 for c in sample if 0x7F <= ord(c) < 0xA0)
-    if controls > len(sample) * 0.05:
+    if len(_CONTROLS.findall(sample)) > len(sample) * 0.05:
         raise ArticleError("binary file (control characters)")
     return text
 

@@ -1,252 +1,415 @@
-"""Exact BM25Plus scores without scanning every document: an inverted index of term postings.
+"""Exact BM25Plus over a collection held in segments, with query work bounded by the answer.
 
-rank_bm25 defines the model: its IDF (computed here by rank_bm25's own `_calc_idf`), k1, b,
-delta and document lengths; this module only changes how the sum is computed. BM25Plus as
+rank_bm25 defines the model: its IDF (computed by rank_bm25's own `_calc_idf`), k1, b, delta
+and document lengths; this module only changes how the sum is computed. BM25Plus as
 rank_bm25 implements it gives document d, for the query terms q in order:
 
     score(d) = sum_q idf(q) * (delta + tf(q,d) * (k1 + 1) / (K(d) + tf(q,d)))
     K(d)     = k1 * (1 - b + b * |d| / avgdl)
 
-(Lv & Zhai, "Lower-bounding term frequency normalization", CIKM 2011). A document without
-q still gets idf(q) * delta, the same for all of them. So a query reads only the postings
-(document ids and term frequencies) of its own terms, every document it does not touch has
-the same "floor" score, and the k best are selected without sorting the whole collection.
-The arithmetic is rank_bm25's, term by term in query order, so even exact ties come out the
-same. tests/test_bm25.py compares both on thousands of queries: same top-10, scores within
-1e-9.
+(Lv & Zhai, "Lower-bounding term frequency normalization", CIKM 2011). A document without q
+still gets idf(q) * delta, the same for all documents: the "floor". Scores are returned above
+the floor, and only documents that match a term are ever returned.
 
-The index is a few flat numpy arrays (CSR by term), saved as .npy files and memory-mapped
-on load, so a cached million-passage index opens in well under a second.
+The collection is one or more segments (bot/postings.py) whose documents are placed in the
+collection's order by `positions` (-1: deleted); N, the average length and each term's
+document frequency are the live collection's, so every score is exactly what rank_bm25 gives
+over the current collection, however it was assembled. The arithmetic for a returned score is
+rank_bm25's, term by term in query order, so even exact ties order identically (by position).
+
+`top` is MaxScore (Turtle & Flood, 1995) in numpy: terms are taken from the highest possible
+contribution down, their postings' impacts (8-bit lower bounds of each gain) accumulated into
+a dense per-thread array; once the k-th best sum found so far exceeds what the remaining terms
+could add together, documents seen only in those terms cannot make the top k, so their (long,
+common-word) posting lists are never accumulated; the survivors are completed term by term
+instead (by lookup, or by one pass when they are many), pruned as the bound shrinks, then
+scored exactly. Every bound carries a margin for the quantisation and for rounding, so no
+document that can make the top k is dropped. tests/test_bm25.py compares with rank_bm25's
+`get_scores` on thousands of queries; tests/test_incremental.py after incremental updates.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from rank_bm25 import BM25Plus
 
-FORMAT = 1
+from bot.postings import LEVELS, Postings
+
+Ids = NDArray[np.int64]
+# Bounds and partial sums are computed in another order than the exact scores: a document is
+# dropped only when its bound is below the threshold by more than this relative margin.
+MARGIN = 1e-9
+# Added to every accumulated sum, so that 0 always means "not seen yet".
+TINY = 1e-15
+# A binary search per document costs about this many sequential passes over one posting.
+SEARCH_COST = 16
+# Up to this many postings in all, every matching document is scored (no MaxScore).
+FEW = 1000
 
 
 class BM25Index:
-    """Postings per term (document ids, term frequencies) and document lengths."""
+    """BM25Plus scores of the live documents of `parts`, numbered by collection position."""
 
     def __init__(
         self,
-        terms: list[str],
-        offsets: NDArray[np.int64],
-        doc_ids: NDArray[np.int32],
-        tfs: NDArray[np.uint32],
-        doc_len: NDArray[np.int64],
+        parts: Sequence[Postings],
+        positions: Sequence[Ids] | None,
         k1: float,
         b: float,
         delta: float,
     ) -> None:
-        self.terms = terms
-        self.term_index = {t: i for i, t in enumerate(terms)}
-        self.offsets, self.doc_ids, self.tfs, self.doc_len = offsets, doc_ids, tfs, doc_len
+        self.parts = list(parts)
         self.k1, self.b, self.delta = k1, b, delta
-        self.size = len(doc_len)
-        df = np.diff(offsets)
-        self.idf: dict[str, float] = rank_bm25_idf(
-            self.size, dict(zip(terms, df.tolist(), strict=True))
-        )
-        # rank_bm25: self.k1 * (1 - self.b + self.b * doc_len / self.avgdl), doc_len int64.
-        self.avgdl = int(doc_len.sum()) / self.size
-        self.norm = k1 * (1 - b + b * doc_len / self.avgdl)
-
-    @classmethod
-    def build(
-        cls, corpus: Iterable[Sequence[str]], k1: float, b: float, delta: float
-    ) -> BM25Index:
-        """Index tokenised documents (as rank_bm25 would be given them)."""
-        vocabulary: dict[str, int] = {}
-        flat: list[int] = []
-        lengths: list[int] = []
-        for doc in corpus:
-            lengths.append(len(doc))
-            flat.extend([vocabulary.setdefault(t, len(vocabulary)) for t in doc])
-        if not lengths:
+        if positions is None:  # one segment, every document live, in segment order
+            positions = [np.arange(p.size, dtype=np.int64) for p in self.parts]
+        self.positions = [np.asarray(p, dtype=np.int64) for p in positions]
+        live = [p >= 0 for p in self.positions]
+        self.dead = [None if bool(alive.all()) else ~alive for alive in live]
+        self.size = sum(int(alive.sum()) for alive in live)
+        if self.size == 0:
             raise ValueError("no documents")
-        doc_len = np.asarray(lengths, dtype=np.int64)
-        return cls.from_pairs(
-            list(vocabulary),
-            np.asarray(flat, dtype=np.int64),
-            np.repeat(np.arange(len(lengths), dtype=np.int64), doc_len),
-            doc_len,
-            k1,
-            b,
-            delta,
-        )
+        total = sum(int(p.doc_len[alive].sum()) for p, alive in zip(self.parts, live, strict=True))
+        self.avgdl = total / self.size  # rank_bm25: num_doc / corpus_size, both integers
+        self.norm = [k1 * (1 - b + b * p.doc_len / self.avgdl) for p in self.parts]
+        self.scales = [p.scales(self.avgdl) for p in self.parts]
+        self.part_of = np.zeros(self.size, dtype=np.int64)
+        self.local_of = np.zeros(self.size, dtype=np.int64)
+        for n, (where, alive) in enumerate(zip(self.positions, live, strict=True)):
+            self.part_of[where[alive]] = n
+            self.local_of[where[alive]] = np.flatnonzero(alive)
+        self.idf = Idf(self)
+        self._df: dict[str, int] = {}
+        self._idf: dict[str, float] = {}
+        self._scratch = threading.local()
 
-    @classmethod
-    def from_pairs(
-        cls,
-        terms: Sequence[str],
-        term_ids: NDArray[np.integer[Any]],
-        docs: NDArray[np.integer[Any]],
-        doc_len: NDArray[np.int64],
-        k1: float,
-        b: float,
-        delta: float,
-    ) -> BM25Index:
-        """Index one (term id, document) pair per token occurrence, in any order.
+    # -- collection statistics --------------------------------------------------------------
 
-        `terms[i]` names term id i; `doc_len` holds each document's token count (what
-        rank_bm25 normalises by). Terms that occur in no document are dropped.
-        """
-        if len(doc_len) == 0:
-            raise ValueError("no documents")
-        n = len(doc_len)
-        # One key per occurrence; sorted, equal keys are one posting and their count its tf.
-        keys = term_ids.astype(np.int64) * n + docs.astype(np.int64)
-        keys.sort()
-        if len(keys):
-            starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-            tf = np.diff(np.append(starts, len(keys)))
-            keys = keys[starts]
+    def df(self, term: str) -> int:
+        """In how many live documents `term` occurs."""
+        found = self._df.get(term)
+        if found is None:
+            found = 0
+            for part, dead in zip(self.parts, self.dead, strict=True):
+                ids, _ = part.postings(term)
+                found += len(ids) - (int(dead[ids].sum()) if dead is not None else 0)
+            self._df[term] = found
+        return found
+
+    def idf_of(self, term: str) -> float:
+        """rank_bm25's IDF of a term of the collection (0.0 for a term it lacks, as
+        rank_bm25's `idf.get(q) or 0`)."""
+        found = self._idf.get(term)
+        if found is None:
+            df = self.df(term)
+            found = self._idf[term] = rank_bm25_idf(self.size, {term: df})[term] if df else 0.0
+        return found
+
+    @property
+    def term_count(self) -> int:
+        """How many distinct terms the live documents hold."""
+        return len(self.idf)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def scores(self, terms: Sequence[str], docs: NDArray[np.integer[Any]]) -> NDArray[np.float64]:
+        """Exact scores (above the floor) of the documents at positions `docs`, in that order."""
+        docs = np.asarray(docs, dtype=np.int64)
+        return self._exact(terms, self.part_of[docs], self.local_of[docs])
+
+    def contains(self, term: str, docs: NDArray[np.integer[Any]]) -> NDArray[np.bool_]:
+        """Which of the documents at positions `docs` contain `term`."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(self.parts) == 1:
+            return self.parts[0].lookup(term, self.local_of[docs])[0]
+        found = np.zeros(len(docs), dtype=bool)
+        parts, local = self.part_of[docs], self.local_of[docs]
+        for n, part in enumerate(self.parts):
+            mine = np.flatnonzero(parts == n)
+            if len(mine):
+                found[mine] = part.lookup(term, local[mine])[0]
+        return found
+
+    def documents(self, term: str) -> Ids:
+        """Positions of the live documents that contain `term`, in collection order."""
+        found = []
+        for part, positions in zip(self.parts, self.positions, strict=True):
+            where = positions[part.postings(term)[0]]
+            found.append(where[where >= 0])
+        return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+
+    def top(self, terms: Sequence[str], k: int) -> tuple[Ids, NDArray[np.float64]]:
+        """The k best documents that match any term (positions) and their scores above the
+        floor, best first; ties by position, as a stable sort of rank_bm25's scores."""
+        plan = self._plan(terms)
+        if not plan or k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        sizes = sum(p.df_of(step[1]) for p in self.parts for step in plan)
+        if sizes <= FEW:  # few postings: scoring every document they hold costs less
+            parts, local, totals, floor = self._every_match(terms, plan)
         else:
-            tf = np.empty(0, dtype=np.int64)
-        posting_terms = keys // n  # ascending: postings are grouped by term
-        firsts = np.flatnonzero(np.concatenate(([True], posting_terms[1:] != posting_terms[:-1])))
-        used = posting_terms[firsts] if len(keys) else posting_terms
-        df = np.diff(np.append(firsts, len(keys))) if len(keys) else posting_terms
-        offsets = np.zeros(len(used) + 1, dtype=np.int64)
-        np.cumsum(df, out=offsets[1:])
-        return cls(
-            [terms[i] for i in used.tolist()],
-            offsets,
-            (keys % n).astype(np.int32),
-            tf.astype(np.uint32),
-            np.asarray(doc_len, dtype=np.int64),
-            k1,
-            b,
-            delta,
-        )
+            parts, local = self._candidates(plan, k, terms)
+            totals, floor = self._totals(terms, parts, local)
+        where = np.empty(len(local), dtype=np.int64)
+        for n, positions in enumerate(self.positions):
+            mine = parts == n
+            where[mine] = positions[local[mine]]
+        order = np.lexsort((where, -totals))[:k]  # rank_bm25's own sums decide, ties included
+        return where[order], totals[order] - floor
 
-    # -- persistence ----------------------------------------------------------------------
-
-    def save(self, folder: Path) -> None:
-        """Write the index as .npy files and a JSON header into `folder`."""
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("offsets", "doc_ids", "tfs", "doc_len"):
-            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        (folder / "terms.txt").write_text("\n".join(self.terms), encoding="utf-8")
-        header = {
-            "format": FORMAT,
-            "k1": self.k1,
-            "b": self.b,
-            "delta": self.delta,
-            "documents": self.size,
-            "terms": len(self.terms),
-            "postings": len(self.doc_ids),
-        }
-        (folder / "header.json").write_text(json.dumps(header), encoding="utf-8")
-
-    @classmethod
-    def load(cls, folder: Path) -> BM25Index:
-        """Open a saved index (postings memory-mapped); ValueError if it is not consistent."""
-        header = json.loads((folder / "header.json").read_text(encoding="utf-8"))
-        if header.get("format") != FORMAT:
-            raise ValueError(f"index format {header.get('format')}, expected {FORMAT}")
-        terms_text = (folder / "terms.txt").read_text(encoding="utf-8")
-        terms = terms_text.split("\n") if terms_text else []
-        offsets = np.load(folder / "offsets.npy", allow_pickle=False)
-        doc_ids = np.load(folder / "doc_ids.npy", mmap_mode="r", allow_pickle=False)
-        tfs = np.load(folder / "tfs.npy", mmap_mode="r", allow_pickle=False)
-        doc_len = np.load(folder / "doc_len.npy", allow_pickle=False)
-        consistent = (
-            len(terms) == header["terms"] == len(offsets) - 1
-            and len(doc_ids) == len(tfs) == header["postings"] == int(offsets[-1])
-            and len(doc_len) == header["documents"]
-            and (len(doc_ids) == 0 or int(doc_ids.max()) < len(doc_len))
-        )
-        if not consistent:
-            raise ValueError("index files do not agree with each other")
-        return cls(
-            terms,
-            offsets,
-            doc_ids,
-            tfs,
-            doc_len,
-            float(header["k1"]),
-            float(header["b"]),
-            float(header["delta"]),
-        )
-
-    # -- queries --------------------------------------------------------------------------
-
-    def postings(self, term: str) -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
-        """Document ids (ascending) and term frequencies of one term."""
-        i = self.term_index.get(term)
-        if i is None:
-            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint32)
-        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
-        return np.asarray(self.doc_ids[start:end]), np.asarray(self.tfs[start:end])
-
-    def contribution(
-        self, term: str, ids: NDArray[np.int32], tf: NDArray[np.uint32]
-    ) -> NDArray[np.float64]:
-        """rank_bm25's per-term score part for these postings, in its order of operations."""
-        q_freq = tf.astype(np.int64)
-        return self.idf[term] * (self.delta + (q_freq * (self.k1 + 1)) / (self.norm[ids] + q_freq))
-
-    def floor(self, terms: Sequence[str]) -> float:
-        """What rank_bm25 gives a document that contains none of `terms`."""
-        total = 0.0
-        for term in terms:
-            total += (self.idf.get(term) or 0) * (self.delta + 0.0)
-        return total
-
-    def top(
-        self, terms: Sequence[str], k: int, boosts: Sequence[float] | None = None
-    ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
-        """The k best documents that match any term, and their scores above the floor.
-
-        Ties are broken by document id, as a stable sort of rank_bm25's scores would.
-        `boosts` multiplies each term's contribution (none: rank_bm25's exact scores).
-        """
-        factors = list(boosts) if boosts is not None else [1.0] * len(terms)
-        lists = {t: self.postings(t) for t in set(terms) if t in self.term_index}
-        if not lists or k <= 0:
-            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
-        if len(lists) == 1:
-            touched = next(iter(lists.values()))[0]
-        else:
-            touched = np.unique(np.concatenate([ids for ids, _ in lists.values()]))
-        scores = np.zeros(len(touched), dtype=np.float64)
+    def _every_match(
+        self, terms: Sequence[str], plan: list[tuple[float, str, int, float]]
+    ) -> tuple[Ids, Ids, NDArray[np.float64], float]:
+        """Every live document of the query's lists, with rank_bm25's sums (each term's
+        postings placed into the documents, in query order) and the floor."""
+        parts, local, totals = [], [], []
         floor = 0.0
-        for term, factor in zip(terms, factors, strict=True):
-            base = (self.idf.get(term) or 0) * (self.delta + 0.0)
-            floor += base * factor
-            if term not in lists:
-                scores += base * factor
-                continue
-            ids, tf = lists[term]
-            part = np.full(len(touched), base)
-            part[np.searchsorted(touched, ids)] = self.contribution(term, ids, tf)
-            scores += part if factor == 1.0 else part * factor
-        if len(touched) > k:
-            # Keep everything tied with the k-th score, then order by (-score, id).
-            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-            keep = scores >= kth
-            touched, scores = touched[keep], scores[keep]
-        order = np.lexsort((touched, -scores))[:k]
-        return touched[order].astype(np.int32), scores[order] - floor
+        for n, part in enumerate(self.parts):
+            lists = {t: part.postings(t) for _, t, _, _ in plan}
+            dead = self.dead[n]
+            if dead is not None:
+                lists = {t: (ids[~dead[ids]], tf[~dead[ids]]) for t, (ids, tf) in lists.items()}
+            docs = np.unique(np.concatenate([ids for ids, _ in lists.values()])).astype(np.int64)
+            scores = np.zeros(len(docs), dtype=np.float64)
+            floor = 0.0
+            for term in terms:
+                idf = self.idf_of(term)
+                base = idf * (self.delta + 0.0)
+                floor += base
+                if not idf:  # rank_bm25 adds 0.0 for a term the collection lacks
+                    continue
+                part_scores = np.full(len(docs), base)
+                ids, tf = lists[term]
+                q = tf.astype(np.int64)
+                part_scores[np.searchsorted(docs, ids)] = idf * (
+                    self.delta + (q * (self.k1 + 1)) / (self.norm[n][ids] + q)
+                )
+                scores += part_scores
+            parts.append(np.full(len(docs), n, dtype=np.int64))
+            local.append(docs)
+            totals.append(scores)
+        return np.concatenate(parts), np.concatenate(local), np.concatenate(totals), floor
 
-    def contains(self, term: str, docs: NDArray[np.int32]) -> NDArray[np.bool_]:
-        """Which of `docs` contain `term`."""
-        ids, _ = self.postings(term)
-        if len(ids) == 0:
-            return np.zeros(len(docs), dtype=bool)
-        at = np.searchsorted(ids, docs)
-        at[at == len(ids)] = len(ids) - 1
-        return np.asarray(ids[at] == docs)
+    def _plan(self, terms: Sequence[str]) -> list[tuple[float, str, int, float]]:
+        """(bound, term, repeats, idf) of the query's terms that occur, highest bound first."""
+        repeats: dict[str, int] = {}
+        for term in terms:
+            repeats[term] = repeats.get(term, 0) + 1
+        plan = []
+        for term, times in repeats.items():
+            if self.df(term):
+                idf = self.idf_of(term)
+                gain_bound = max(p.gain_bound(term, self.avgdl, self.k1) for p in self.parts)
+                plan.append((times * idf * gain_bound, term, times, idf))
+        plan.sort(key=lambda step: -step[0])
+        return plan
+
+    def _candidates(
+        self, plan: list[tuple[float, str, int, float]], k: int, terms: Sequence[str]
+    ) -> tuple[Ids, Ids]:
+        """(part, local id) of every document that may be in the top k: MaxScore.
+
+        Terms with the highest bounds come first: their impacts (lower bounds of each
+        posting's gain) are accumulated until the k-th best sum found exceeds what the
+        remaining terms could add together. Only the documents seen so far can then make the
+        top k; the remaining terms are added for them, one term at a time, dropping those
+        that can no longer reach the k-th best.
+        """
+        bounds = [step[0] for step in plan]
+        rest = [sum(bounds[j:]) for j in range(len(plan) + 1)]
+        acc = self._accumulators()
+        touched: list[list[Ids]] = [[] for _ in self.parts]
+        try:
+            threshold, short, j = self._accumulate(plan, k, rest, acc, touched)
+            parts, local, partial = self._gather(acc, touched)
+            for i in range(j, len(plan) + 1):
+                threshold = max(threshold, _kth(partial, k))
+                keep = partial + short + rest[i] >= threshold - _slack(threshold)
+                parts, local = parts[keep], local[keep]
+                if i == len(plan):
+                    break
+                short += self._add_term(plan[i], acc, parts, local)
+                partial = self._read(acc, parts, local)
+            return parts, local
+        finally:
+            for n, pieces in enumerate(touched):
+                for seen_ids in pieces:
+                    acc[n][seen_ids] = 0.0
+
+    def _accumulate(
+        self,
+        plan: list[tuple[float, str, int, float]],
+        k: int,
+        rest: list[float],
+        acc: list[NDArray[np.float64]],
+        touched: list[list[Ids]],
+    ) -> tuple[float, float, int]:
+        """Accumulate whole posting lists until the rest cannot reach the k-th best sum:
+        (that sum, how far below the true scores sums may be, terms taken)."""
+        threshold, short, j = -math.inf, 0.0, 0
+        while j < len(plan) and rest[j] >= threshold - _slack(threshold):
+            _, term, times, idf = plan[j]
+            j += 1
+            missing = 0.0
+            for n, part in enumerate(self.parts):
+                ids, impacts, top = part.impacts_of(term)
+                if not len(ids):
+                    continue
+                low, high = self.scales[n]
+                step = times * idf * top / LEVELS
+                missing = max(missing, step * (LEVELS * (high - low) + high))
+                before = acc[n][ids]
+                touched[n].append(ids[before == 0.0].astype(np.int64))
+                after = before + (impacts * (step * low) + TINY)  # never 0: 0 is "unseen"
+                acc[n][ids] = after
+                # Any k sums bound the k-th best from below: those of this list's documents,
+                # when one of them could end the accumulation.
+                if len(after) >= k and after.max() > rest[j]:
+                    threshold = max(threshold, _kth(after, k))
+            short += missing
+        return threshold, short, j
+
+    def _add_term(
+        self,
+        step: tuple[float, str, int, float],
+        acc: list[NDArray[np.float64]],
+        parts: Ids,
+        local: Ids,
+    ) -> float:
+        """Add a term's contribution to the sums of these documents; how far below the true
+        contribution it may be. Few documents: looked up (exact); many: the whole list's
+        impacts, added to the documents already seen (no search)."""
+        _, term, times, idf = step
+        missing = 0.0
+        for n, part in enumerate(self.parts):
+            mine = local[parts == n]
+            ids, impacts, top = part.impacts_of(term)
+            if not len(mine) or not len(ids):
+                continue
+            if len(mine) * SEARCH_COST < len(ids):
+                found, tf = part.lookup(term, mine)
+                acc[n][mine[found]] += (times * idf) * self._gain(n, mine[found], tf[found])
+                continue
+            low, high = self.scales[n]
+            step_size = times * idf * top / LEVELS
+            missing = max(missing, step_size * (LEVELS * (high - low) + high))
+            before = acc[n][ids]
+            seen = before != 0.0
+            acc[n][ids[seen]] = before[seen] + impacts[seen] * (step_size * low)
+        return missing
+
+    def _read(self, acc: list[NDArray[np.float64]], parts: Ids, local: Ids) -> NDArray[np.float64]:
+        values = np.empty(len(local), dtype=np.float64)
+        for n in range(len(self.parts)):
+            mine = parts == n
+            values[mine] = acc[n][local[mine]]
+        return values
+
+    def _gather(
+        self, acc: list[NDArray[np.float64]], touched: list[list[Ids]]
+    ) -> tuple[Ids, Ids, NDArray[np.float64]]:
+        """(part, local id, partial sum) of every document touched so far."""
+        parts, local, partial = [], [], []
+        for n, pieces in enumerate(touched):
+            if pieces:
+                ids = np.concatenate(pieces)
+                parts.append(np.full(len(ids), n, dtype=np.int64))
+                local.append(ids)
+                partial.append(acc[n][ids])
+        if not local:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+        return np.concatenate(parts), np.concatenate(local), np.concatenate(partial)
+
+    def _gain(
+        self, n: int, ids: NDArray[np.integer[Any]], tf: NDArray[np.uint32]
+    ) -> NDArray[np.float64]:
+        q = tf.astype(np.int64)
+        return np.asarray((q * (self.k1 + 1)) / (self.norm[n][ids] + q))
+
+    def _exact(self, terms: Sequence[str], parts: Ids, local: Ids) -> NDArray[np.float64]:
+        """rank_bm25's score of these documents minus the floor."""
+        totals, floor = self._totals(terms, parts, local)
+        return totals - floor
+
+    def _totals(
+        self, terms: Sequence[str], parts: Ids, local: Ids
+    ) -> tuple[NDArray[np.float64], float]:
+        """rank_bm25's sums for these documents, term by term in query order, and the floor."""
+        scores = np.zeros(len(local), dtype=np.float64)
+        groups: list[tuple[int, Ids, Ids | None]] = [(0, local, None)]
+        if len(self.parts) > 1:
+            wheres = [(n, np.flatnonzero(parts == n)) for n in range(len(self.parts))]
+            groups = [(n, local[mine], mine) for n, mine in wheres if len(mine)]
+        floor = 0.0
+        for term in terms:
+            idf = self.idf_of(term)
+            base = idf * (self.delta + 0.0)
+            floor += base
+            if not idf:  # rank_bm25 adds 0.0 for a term the collection lacks
+                continue
+            part_scores = np.full(len(local), base)
+            for n, docs, mine in groups:
+                found, tf = self.parts[n].lookup(term, docs)
+                q = tf[found].astype(np.int64)
+                gains = idf * (self.delta + (q * (self.k1 + 1)) / (self.norm[n][docs[found]] + q))
+                part_scores[found if mine is None else mine[found]] = gains
+            scores += part_scores
+        return scores, floor
+
+    def _accumulators(self) -> list[NDArray[np.float64]]:
+        """This thread's score accumulators, one per part: 0 = untouched, -inf = deleted."""
+        acc: list[NDArray[np.float64]] | None = getattr(self._scratch, "acc", None)
+        if acc is None:
+            acc = []
+            for part, dead in zip(self.parts, self.dead, strict=True):
+                array = np.zeros(part.size, dtype=np.float64)
+                if dead is not None:
+                    array[dead] = -math.inf
+                acc.append(array)
+            self._scratch.acc = acc
+        return acc
+
+
+def _kth(values: NDArray[np.float64], k: int) -> float:
+    """The k-th largest value (-inf when there are fewer than k)."""
+    if len(values) < k:
+        return -math.inf
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _slack(threshold: float) -> float:
+    return MARGIN * (1.0 + abs(threshold)) if math.isfinite(threshold) else 0.0
+
+
+class Idf(Mapping[str, float]):
+    """Term -> rank_bm25's IDF over the live collection, for the terms it holds."""
+
+    def __init__(self, index: BM25Index) -> None:
+        self._index = index
+
+    def __getitem__(self, term: str) -> float:
+        if not self._index.df(term):
+            raise KeyError(term)
+        return self._index.idf_of(term)
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._index.df(term) > 0
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for part in self._index.parts:
+            for term in part.terms:
+                if term not in seen and self._index.df(term):
+                    seen.add(term)
+                    yield term
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def rank_bm25_idf(corpus_size: int, document_frequency: dict[str, int]) -> dict[str, float]:

@@ -1,40 +1,73 @@
-"""The index cache: built once, saved under the data folder, reloaded on start.
+"""The index cache: a start reads only what changed in the articles folder.
 
-The cache key is a hash of everything the index depends on: the articles' text as parsed,
-the retrieval settings and the tokenizer's word lists. Any change gives a new key, so a
-stale cache is never used; a cache that cannot be read is rebuilt with a warning.
+Under NEWSBOT_CACHE_DIR (owner-only):
+
+    current        the name of the current state (replaced atomically)
+    state-<id>/    one state: state.json (cache key, content id, segment names), the manifest
+                   (bot/manifest.py), the spelling list, the words of deleted articles
+    seg-<id>/      immutable segments (bot/segments.py): parsed articles and their postings
+    lock           held (flock) while a process updates, commits and cleans up
+
+A start scans the folder (one stat per file) and compares it with the manifest: an unchanged
+collection opens its segments memory-mapped and reads no article file; new and changed files
+are read and indexed into the delta (bot/updates.py). The key hashes the retrieval settings,
+the tokenizer's word lists and the source of the modules that parse and index, so a cache
+made with other settings or other code is never used; one that cannot be read is rebuilt
+with a warning. Old states and segments are removed once a new state is current: a process
+still using them has them open (memory-mapped), which keeps their data.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import hashlib
+import importlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from bot import indexing, text
-from bot.articles import Collection
-from bot.bm25 import BM25Index
+from bot import indexing, text, updates, views
+from bot.articles import Article, Collection
+from bot.indexing import Indexes
+from bot.manifest import Manifest, Scan, ScanDiff, compare_scan, patch_scan
+from bot.segments import Segment, open_segment, owner_only, publish, remove
+from bot.updates import Progress, Snapshot, Update, needs_compaction
 
 log = logging.getLogger(__name__)
 
-# Bump when the meaning of a saved index changes (tokenizer code, index layout).
-CACHE_VERSION = "1"
+# Bump when the meaning of saved files changes in a way the code hash below would not show.
+CACHE_VERSION = "2"
+STATE_FORMAT = 1
+# The modules whose code decides what is saved: any edit to them makes a new key.
+_CODE = (
+    "articles", "text", "indexing", "postings", "store", "segments", "manifest", "updates", "views"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
-class CacheResult:
-    indexes: indexing.Indexes
-    status: str  # "loaded", "built" or "rebuilt"
+class Loaded:
+    """A collection from the cache, brought up to date with its folder."""
+
+    collection: Collection
+    indexes: Indexes | None  # None: no readable article
+    status: str  # "loaded", "updated", "built" or "rebuilt"
+    changed: bool  # articles were added, changed or removed since the state it started from
+    read: int  # article files read
     folder: Path
+    skipped: tuple[tuple[str, str], ...] = ()  # files that are not articles (file, reason)
 
 
-def cache_key(collection: Collection, titles: bool = True) -> str:
-    """A hash of the articles as parsed, the retrieval settings and the tokenizer lists."""
+def cache_key(titles: bool = True) -> str:
+    """A hash of the retrieval settings, the tokenizer's lists and the indexing code."""
     digest = hashlib.sha256()
     settings = {
         "version": CACHE_VERSION,
@@ -46,65 +79,280 @@ def cache_key(collection: Collection, titles: bool = True) -> str:
         "stop": sorted(text.STOP_WORDS),
         "demonyms": sorted(text.DEMONYMS.items()),
         "phrases": sorted(text.EQUIVALENT_PHRASES.items()),
+        "fields": [f.name for f in fields(Article)],
     }
     digest.update(json.dumps(settings).encode())
-    for article in collection.articles:
-        digest.update(json.dumps([article.id, article.title, article.subtitle]).encode())
-    for passage in collection.passages:
-        digest.update(f"\x00{passage.paragraph}\x00{passage.text}".encode())
+    for name in _CODE:
+        module = importlib.import_module(f"bot.{name}")
+        digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:32]
 
 
-def load_or_build(
-    collection: Collection,
-    folder: Path,
-    titles: bool = True,
+@dataclass(frozen=True, slots=True)
+class _Request:
+    folder: Path
+    key: str
+    scanned_ns: int  # when the scan began
+    scan: Scan | None  # the whole folder scanned, or None: only `changed` is looked at
+    changed: frozenset[str] | None
+    origin: Indexes | None
+    base: Collection | None
+    force: bool
+    compact: bool
+    progress: Progress | None
+
+
+def open_library(
+    articles_dir: Path,
+    cache_dir: Path,
+    *,
+    origin: Indexes | None = None,
+    base: Collection | None = None,
+    changed: Iterable[str] | None = None,
+    scan: Scan | None = None,
     force: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> CacheResult:
-    """The indexes for `collection`: from the cache if it is there and sound, else built."""
-    key = cache_key(collection, titles)
-    target = folder / key
-    status = "built"
-    if target.is_dir() and not force:
-        try:
-            loaded = _load(target, collection)
-            return CacheResult(loaded, "loaded", target)
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("Index cache %s is unreadable (%s): rebuilding it", target, exc)
-            status = "rebuilt"
-    built = indexing.build_indexes(collection, titles, progress)
+    compact: bool = True,
+    progress: Progress | None = None,
+) -> Loaded:
+    """The articles of `articles_dir` and their indexes, from the cache brought up to date.
+
+    `origin` and `base`: the indexes and collection in use (a reload), updated from rather
+    than re-read; the new collection then records what changed since `base`. `changed`:
+    the only files (paths under the folder) that may have changed, as a folder watch reports
+    them; without it the whole folder is scanned (or `scan` is that scan, made already).
+    `compact` merges the segments when they call for it (else see `compact_in_place`);
+    `force` rebuilds from the files.
+    """
+    only = frozenset(changed) if changed is not None and origin is not None else None
+    if scan is None and only is None:
+        scan = Scan.now(articles_dir)
+    request = _Request(
+        articles_dir,
+        cache_key(),
+        scan.started_ns if scan is not None else time.time_ns(),
+        scan,
+        only,
+        origin,
+        base,
+        force,
+        compact,
+        progress,
+    )
     try:
-        _save(built, folder, key)
+        with _locked(cache_dir):
+            return _open(cache_dir, request)
     except OSError as exc:
-        log.warning("Could not save the index cache in %s: %s", folder, exc)
-    return CacheResult(built, status, target)
+        log.warning("Cannot use the index cache in %s (%s): indexing in memory", cache_dir, exc)
+    scan = request.scan or Scan.now(articles_dir)
+    fresh = dataclasses.replace(
+        request, scan=scan, changed=None, origin=None, base=None, force=True
+    )
+    with tempfile.TemporaryDirectory(prefix="newsbot-index-") as folder:  # open files survive
+        return _open(Path(folder), fresh)
 
 
-def _load(target: Path, collection: Collection) -> indexing.Indexes:
-    passages = BM25Index.load(target / "passages")
-    articles = BM25Index.load(target / "articles")
-    if passages.size != len(collection.passages) or articles.size != len(collection.articles):
-        raise ValueError("cache does not match the collection")
-    spellings = (target / "spellings.txt").read_text(encoding="utf-8").split("\n")
-    return indexing.Indexes(passages, articles, [s for s in spellings if s])
+def compact_in_place(cache_dir: Path, indexes: Indexes) -> bool:
+    """Merge the segments of the state `indexes` came from, and make that current if it
+    still is (a reload may have moved on). Blocking: the bot runs it in a thread."""
+    snapshot = indexes.origin
+    if not isinstance(snapshot, Snapshot) or not needs_compaction(snapshot):
+        return False
+    update = updates.compact(cache_dir, snapshot)  # immutable inputs: no lock needed yet
+    try:
+        with _locked(cache_dir):
+            if _current(cache_dir) != snapshot.name:
+                return False
+            _commit(cache_dir, update)
+            return True
+    finally:
+        for segment in update.new_segments:
+            if segment.folder.name.startswith("."):  # not published
+                remove(segment.folder)
 
 
-def _save(built: indexing.Indexes, folder: Path, key: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = folder / f".{key}.{os.getpid()}.tmp"
+def _open(cache_dir: Path, request: _Request) -> Loaded:
+    origin, base = request.origin, request.base
+    known = origin.origin if origin is not None else None
+    in_use = known if isinstance(known, Snapshot) else None
+    start, status = _start(cache_dir, request.key, in_use, request.force)
+    scan, diff, scanned_ns = _scan(request, start)
+    update = updates.apply(cache_dir, start, scan, diff, scanned_ns, request.progress)
+    written = list(update.new_segments)
+    try:
+        if request.compact and needs_compaction(update.snapshot):
+            compacted = updates.compact(cache_dir, update.snapshot)
+            written += compacted.new_segments
+            update = _replace_snapshot(update, compacted)
+        if update.rewritten and update.snapshot.manifest.articles().size:
+            _commit(cache_dir, update)
+    finally:
+        for segment in written:
+            if segment.folder.name.startswith("."):
+                remove(segment.folder)
+    same_content = in_use is not None and in_use.content == start.content
+    if origin is not None and base is not None and not update.changed and same_content:
+        skipped = views.skipped_files(update.snapshot, update)
+        same = dataclasses.replace(base, skipped=skipped, lineage=None)  # shares the articles
+        return Loaded(same, origin, "loaded", False, update.read, cache_dir, skipped)
+    collection, indexes = views.view(
+        update.snapshot, base if same_content else None, update if same_content else None
+    )
+    if not start.segments:
+        status = status if status in ("built", "rebuilt") else "built"
+    elif update.changed:
+        status = "updated"
+    changed = update.changed
+    return Loaded(collection, indexes, status, changed, update.read, cache_dir, collection.skipped)
+
+
+def _scan(request: _Request, start: Snapshot) -> tuple[Scan, ScanDiff, int]:
+    """The folder against start's manifest: the files the watch reported, or all of them.
+    (Looking at a few files only, the manifest keeps the time of the last whole scan: files
+    it would still re-check as possibly changed stay so.)"""
+    if request.changed is not None and start.segments:
+        scan, diff = patch_scan(start.manifest, request.folder, request.changed)
+        return scan, diff, start.manifest.scanned_ns
+    scan = request.scan or Scan.now(request.folder)
+    return scan, compare_scan(start.manifest, scan), request.scanned_ns
+
+
+def _replace_snapshot(update: Update, compacted: Update) -> Update:
+    return Update(
+        compacted.snapshot,
+        update.new_segments + compacted.new_segments,
+        update.changed,
+        True,
+        update.read,
+        update.added,
+        update.updated,
+        update.removed,
+        update.unreadable,
+    )
+
+
+def _start(
+    cache_dir: Path, key: str, origin: Snapshot | None, force: bool
+) -> tuple[Snapshot, str]:
+    """The state to update from: the one in use, or the saved one if it has moved on."""
+    if force:
+        return Snapshot.empty(key), "built"
+    if origin is not None and origin.key == key and _current(cache_dir) == origin.name:
+        return origin, "loaded"  # the saved state is the one in use
+    known = {s.name: s for s in origin.segments} if origin else {}
+    try:
+        saved = _load(cache_dir, key, known)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("Index cache %s is unreadable (%s): rebuilding it", cache_dir, exc)
+        if origin is not None and origin.key == key:
+            return origin, "loaded"
+        return Snapshot.empty(key), "rebuilt"
+    moved_on = saved is not None and origin is not None and saved.content == origin.content
+    if origin is not None and origin.key == key and not moved_on:
+        return origin, "loaded"
+    if saved is None:
+        return Snapshot.empty(key), "built"
+    return saved, "loaded"
+
+
+def _current(cache_dir: Path) -> str | None:
+    try:
+        return (cache_dir / "current").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
+def _load(cache_dir: Path, key: str, known: dict[str, Segment]) -> Snapshot | None:
+    """The current saved state if it was made with this key, else None."""
+    name = _current(cache_dir)
+    if name is None:
+        return None
+    folder = cache_dir / name
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    if state.get("format") != STATE_FORMAT or state.get("key") != key:
+        return None
+    segments = tuple(known.get(n) or open_segment(cache_dir / n) for n in state["segments"])
+    manifest = Manifest.load(folder / "manifest")
+    entries = manifest.entries[manifest.articles()]
+    for n, segment in enumerate(segments):
+        mine = entries[entries[:, 0] == n, 1]
+        if len(mine) and (mine.min() < 0 or mine.max() >= segment.size):
+            raise ValueError(f"manifest does not match segment {segment.name}")
+    if len(entries) and entries[:, 0].max() >= len(segments):
+        raise ValueError("manifest names a missing segment")
+    spellings = (folder / "spellings.txt").read_text(encoding="utf-8").split("\n")
+    dead = Counter(json.loads((folder / "dead_surface.json").read_text(encoding="utf-8")))
+    return Snapshot(
+        name, key, str(state["content"]), segments, manifest, [s for s in spellings if s], dead
+    )
+
+
+def _commit(cache_dir: Path, update: Update) -> None:
+    """Save the state, make it current, then remove what no state uses any more."""
+    snapshot = update.snapshot
+    for segment in update.new_segments:
+        if segment in snapshot.segments:
+            publish(segment, cache_dir)
+    temporary = cache_dir / f".{snapshot.name}.{os.getpid()}.tmp"
     shutil.rmtree(temporary, ignore_errors=True)
-    built.passages.save(temporary / "passages")
-    built.articles.save(temporary / "articles")
-    (temporary / "spellings.txt").write_text("\n".join(built.spellings), encoding="utf-8")
-    for path in [temporary, *temporary.rglob("*")]:
-        path.chmod(0o700 if path.is_dir() else 0o600)
-    target = folder / key
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(temporary, target)  # appears whole or not at all
-    for old in folder.iterdir():  # one collection, one cache: drop the stale ones
-        if old.name != key and old.is_dir() and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    state = {
+        "format": STATE_FORMAT,
+        "key": snapshot.key,
+        "content": snapshot.content,
+        "segments": [s.name for s in snapshot.segments],
+    }
+    (temporary / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    snapshot.manifest.save(temporary / "manifest")
+    (temporary / "spellings.txt").write_text("\n".join(snapshot.spellings), encoding="utf-8")
+    dead = {w: n for w, n in snapshot.dead_surface.items() if n > 0}
+    (temporary / "dead_surface.json").write_text(json.dumps(dead), encoding="utf-8")
+    owner_only(temporary)
+    os.replace(temporary, cache_dir / snapshot.name)
+    pointer = cache_dir / f".current.{os.getpid()}.tmp"
+    pointer.write_text(snapshot.name, encoding="utf-8")
+    pointer.chmod(0o600)
+    os.replace(pointer, cache_dir / "current")  # the new state appears whole or not at all
+    _collect(cache_dir, snapshot)
+
+
+def _collect(cache_dir: Path, keep: Snapshot) -> None:
+    """Remove states, segments and leftovers no longer used (temporary folders of live
+    processes stay: they may be writing them)."""
+    used = {"current", "lock", keep.name, *(s.name for s in keep.segments)}
+    for entry in cache_dir.iterdir():
+        if entry.name in used:
+            continue
+        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            pid = entry.name.rsplit(".", 2)[-2]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _locked(cache_dir: Path) -> Iterator[None]:
+    """Hold the cache's lock: one writer at a time, across processes and threads."""
+    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(cache_dir / "lock", "a") as handle:
+        os.chmod(handle.fileno(), 0o600)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def size_on_disk(folder: Path) -> int:

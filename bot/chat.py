@@ -198,13 +198,18 @@ class Newsroom:
 
     # -- operators ----------------------------------------------------------------------------
 
-    async def reload(self, trigger: str, announce: bool = False) -> Changes:
-        """Re-read the articles folder off the event loop; raises ReloadError. `announce`:
-        then have the other instances (if any) reload too."""
+    async def reload(
+        self, trigger: str, announce: bool = False, changed: frozenset[str] | None = None
+    ) -> Changes:
+        """Re-read the articles folder off the event loop (only the `changed` files, when
+        the folder watch names them); raises ReloadError. `announce`: then have the other
+        instances (if any) reload too."""
         if self.folders is None:
             raise ReloadError("this conversation has no articles folder to re-read")
         try:
-            changes = await asyncio.to_thread(reload_articles, self.library, *self.folders)
+            changes = await asyncio.to_thread(
+                reload_articles, self.library, *self.folders, changed
+            )
         except ReloadError as exc:
             logger.warning("Reload by %s failed, nothing changed: %s", trigger, exc)
             raise

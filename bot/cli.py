@@ -14,17 +14,18 @@ from typing import Any
 import click
 
 from bot.answer import answer, render_text, to_json
-from bot.articles import Collection, load_collection
-from bot.cache import load_or_build, size_on_disk
+from bot.articles import load_collection
+from bot.cache import Loaded, open_library, size_on_disk
 from bot.chat import Newsroom
-from bot.cli_common import fail, settings_from
+from bot.cli_common import Bars, fail, settings_from
 from bot.config import Settings, StartupError
 from bot.index import SearchIndex
 from bot.library import Library
 from bot.log_commands import export, migrate_log, stats
-from bot.reload import settle_memory
+from bot.reload import compact_later, settle_memory
 from bot.state import MemoryState
 from bot.terminal import chat_loop
+from bot.updates import Progress
 
 log = logging.getLogger("newsbot")
 
@@ -34,32 +35,42 @@ NO_TOKEN = (
 )
 
 
-def collection_from(settings: Settings) -> Collection:
-    """Load the articles, or exit with a clear message when there are none."""
-    collection = load_collection(settings.articles_dir)
-    if not collection.passages:
+def loaded_from(
+    settings: Settings,
+    progress: Progress | None = None,
+    force: bool = False,
+    compact: bool = True,
+) -> Loaded:
+    """The articles and their index from the cache, brought up to date with the folder (only
+    new and changed files are read), or exit with a clear message when there are none."""
+    folder, cache = settings.articles_dir, settings.cache_dir
+    loaded = open_library(folder, cache, force=force, progress=progress, compact=compact)
+    if loaded.indexes is None:
         fail(
             f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
             "or point NEWSBOT_ARTICLES_DIR at your articles folder"
         )
-    return collection
+    return loaded
 
 
-def library_from(settings: Settings, announce: bool = False) -> Library:
-    """Load the articles and the index (from the cache when it is current)."""
+def library_from(settings: Settings, announce: bool = False, compact: bool = True) -> Library:
+    """Load the articles and the index (from the cache, reading only what changed); merge
+    its segments first if they call for it, unless `compact` is false."""
     started = time.perf_counter()
-    collection = collection_from(settings)
-    result = load_or_build(collection, settings.cache_dir)
-    library = Library.of(collection, SearchIndex(collection, built=result.indexes))
+    loaded = loaded_from(settings, compact=compact)
+    collection = loaded.collection
+    library = Library.of(collection, SearchIndex(collection, built=loaded.indexes))
     log.log(
         logging.INFO if announce else logging.DEBUG,
-        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms (index %s)",
+        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms "
+        "(index %s, %d files read)",
         len(collection.articles),
         len(collection.passages),
         len(collection.skipped),
         settings.articles_dir,
         (time.perf_counter() - started) * 1000,
-        result.status,
+        loaded.status,
+        loaded.read,
     )
     return library
 
@@ -144,20 +155,17 @@ def index_command(force: bool, articles: Path | None) -> None:
     """Build the search index cache ahead of time and print a summary."""
     settings = settings_from(articles)
     started = time.perf_counter()
-    collection = collection_from(settings)
-    parsed = time.perf_counter() - started
-    with click.progressbar(
-        length=len(collection.passages), label="Indexing passages", file=sys.stderr
-    ) as bar:
-        result = load_or_build(collection, settings.cache_dir, force=force, progress=bar.update)
-        bar.update(len(collection.passages) - bar.pos)  # the rest, or all when loaded
+    with Bars() as bars:
+        loaded = loaded_from(settings, progress=bars.update, force=force)
     took = time.perf_counter() - started
+    collection, indexes = loaded.collection, loaded.indexes
+    assert indexes is not None  # loaded_from exits when there is no article
     click.echo(
-        f"{result.status.capitalize()} the index of {len(collection.articles)} articles "
+        f"{loaded.status.capitalize()} the index of {len(collection.articles)} articles "
         f"({len(collection.passages)} passages, {len(collection.skipped)} skipped, "
-        f"{len(result.indexes.passages.terms)} terms) in {took:.2f} s "
-        f"(reading articles {parsed:.2f} s); {size_on_disk(result.folder) / 1e6:.1f} MB "
-        f"in {result.folder}"
+        f"{indexes.passages.term_count} terms) in {took:.2f} s "
+        f"({loaded.read} files read); {size_on_disk(loaded.folder) / 1e6:.1f} MB "
+        f"in {loaded.folder}"
     )
 
 
@@ -253,8 +261,11 @@ def run(articles: Path | None) -> None:
             chat_loop(terminal_room(settings, library_from(settings)))
             return
         fail(NO_TOKEN)
-    library = library_from(settings, announce=True)
+    library = library_from(settings, announce=True, compact=False)
     settle_memory()
+    compact_later(
+        settings.cache_dir, library.current.index.built
+    )  # a grown delta: merged meanwhile
     # The composition root: the only place the core hands over to the Telegram layer.
     from handlers.app import run_bot
 

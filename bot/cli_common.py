@@ -1,4 +1,5 @@
-"""What every `newsbot` command shares: one clear line on bad input, and the settings."""
+"""What every `newsbot` command shares: one clear line on bad input, the settings, and
+progress bars."""
 
 from __future__ import annotations
 
@@ -29,3 +30,27 @@ def settings_from(articles: Path | None) -> Settings:
         raise  # unreachable: fail() exits
     configure_logging(settings.log_level, *settings.secrets)
     return settings
+
+
+class Bars:
+    """Progress bars on stderr, one per stage of `open_library` (reading, indexing)."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+        self.labels = {"reading": "Reading articles", "indexing": "Indexing passages"}
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            label = self.labels.get(stage, stage)
+            bar = self.bars[stage] = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done)
+
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.update(max(0, bar.length - bar.pos))
+            bar.__exit__(None, None, None)

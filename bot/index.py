@@ -75,7 +75,7 @@ class SearchIndex:
             raise EmptyCollectionError("no articles with text to search")
         self.collection = collection
         self.passages: Sequence[Passage] = collection.passages
-        built = built or build_indexes(collection, titles)
+        self.built = built = built or build_indexes(collection, titles)
         self.sparse = built.passages
         self.ranking = Ranking(collection, built)
         self.titles = titles
@@ -183,14 +183,14 @@ class SearchIndex:
 
     def _together(self, term: str, others: Sequence[str]) -> float:
         """The share of `others` that share a passage with `term`."""
-        ids, _ = self.sparse.postings(term)
+        ids = self.sparse.documents(term)
         if len(ids) == 0 or not others:
             return 0.0
         return sum(bool(np.any(self.sparse.contains(o, ids))) for o in others) / len(others)
 
     def _capitalised(self, word: str) -> bool:
         """Is `word` written capitalised (as a name) in the passages that hold it?"""
-        ids, _ = self.sparse.postings(stem(word))
+        ids = self.sparse.documents(stem(word))
         pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
         for i in ids[:CAPITALISED_SAMPLE].tolist():
             for match in pattern.finditer(self.passages[i].text):

@@ -1,15 +1,17 @@
-"""Building a collection's search indexes: BM25 postings for passages and for articles."""
+"""Building search indexes: BM25 postings for passages and for articles, and the spellings."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
-from bot.articles import Collection
+from bot.articles import Article, Collection, Passage
 from bot.bm25 import BM25Index
+from bot.postings import Postings
 from bot.text import encode, tokenize, words
 
 # Why BM25Plus (Lv & Zhai 2011, as rank_bm25 implements it):
@@ -34,11 +36,24 @@ LEDE_REPEAT = 2
 
 @dataclass(frozen=True, slots=True)
 class Indexes:
-    """What SearchIndex builds from a collection, and what the cache saves."""
+    """What SearchIndex searches: passage and article BM25, the passage -> article map (by
+    collection position) and the spellings. `origin` is what bot/cache.py built them from."""
 
     passages: BM25Index
     articles: BM25Index
     spellings: list[str]
+    article_of: NDArray[np.int64]
+    origin: Hashable | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Documents:
+    """The BM25 documents of some articles: postings of their passages and of the articles
+    themselves, and the words they use (case-folded, with counts) for spelling fixes."""
+
+    passages: Postings
+    articles: Postings
+    surface: Counter[str]
 
 
 def build_indexes(
@@ -47,14 +62,37 @@ def build_indexes(
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
 ) -> Indexes:
-    """Tokenise every passage once (in worker processes for large collections); index
-    passages (title and subtitle prepended) and articles (lede twice); collect spellings.
+    """Index a collection held in memory: one segment, documents in collection order."""
+    number = {id(a): n for n, a in enumerate(collection.articles)}
+    article_of = np.array([number[id(p.article)] for p in collection.passages], dtype=np.int64)
+    built = index_documents(
+        collection.articles, collection.passages, article_of, titles, progress, workers
+    )
+    return Indexes(
+        BM25Index([built.passages], None, BM25_K1, BM25_B, BM25_DELTA),
+        BM25Index([built.articles], None, BM25_K1, BM25_B, BM25_DELTA),
+        spellings(built.surface),
+        article_of,
+    )
 
-    The documents are exactly the token lists rank_bm25 would be given
-    (`tokenize(head) + tokenize(passage)`); they are assembled as term ids with numpy.
+
+def index_documents(
+    articles: Sequence[Article],
+    passages: Sequence[Passage],
+    article_of: NDArray[np.int64],
+    titles: bool = True,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    avgdl: tuple[float, float] | None = None,
+) -> Documents:
+    """Tokenise every passage once (in worker processes for large inputs); index passages
+    (title and subtitle prepended) and articles (lede LEDE_REPEAT times).
+
+    `article_of[i]` is the number (in `articles`) of passage i's article. The documents are
+    exactly the token lists rank_bm25 would be given (`tokenize(head) + tokenize(passage)`),
+    assembled as term ids with numpy. `avgdl` (passages, articles) is the average length the
+    gain bounds are computed for (default: these documents').
     """
-    passages = collection.passages
-    articles = collection.articles
     encoded = encode([p.text for p in passages], workers, surface=True, progress=progress)
     terms = encoded.terms
     heads = [
@@ -66,8 +104,6 @@ def build_indexes(
     head_len = np.array([len(h) for h in heads], dtype=np.int64)
     head_ids = np.array([t for h in heads for t in h], dtype=np.int32)
     head_start = np.cumsum(head_len) - head_len
-    number = {id(a): n for n, a in enumerate(articles)}
-    article_of = np.array([number[id(p.article)] for p in passages], dtype=np.int64)
     text_len = encoded.lengths
     vocabulary = list(terms)
 
@@ -78,14 +114,15 @@ def build_indexes(
     head_docs = np.repeat(passage_no, per_head)
     first = np.repeat(np.cumsum(per_head) - per_head, per_head)
     at = np.repeat(head_start[article_of], per_head) + np.arange(len(head_docs)) - first
-    passages_index = BM25Index.from_pairs(
+    passage_len = per_head + text_len
+    passage_postings = Postings.from_pairs(
         vocabulary,
         np.concatenate((head_ids[at], encoded.ids)),
         np.concatenate((head_docs, own_docs)),
-        per_head + text_len,
+        passage_len,
         BM25_K1,
         BM25_B,
-        BM25_DELTA,
+        avgdl[0] if avgdl else _mean(passage_len),
     )
 
     # Article documents: the head, then every passage, the lede LEDE_REPEAT times.
@@ -95,7 +132,7 @@ def build_indexes(
     article_len = head_len + np.bincount(
         article_of, weights=text_len * times, minlength=len(articles)
     ).astype(np.int64)
-    articles_index = BM25Index.from_pairs(
+    article_postings = Postings.from_pairs(
         vocabulary,
         np.concatenate((head_ids, np.repeat(encoded.ids, per_token))),
         np.concatenate(
@@ -107,11 +144,27 @@ def build_indexes(
         article_len,
         BM25_K1,
         BM25_B,
-        BM25_DELTA,
+        avgdl[1] if avgdl else _mean(article_len),
     )
     surface: Counter[str] = Counter()
     for article in articles:
         surface.update(words(article.title))
     surface.update(encoded.surface)
-    spellings = [w for w, _ in surface.most_common() if len(w) > 2 and not w.isdigit()]
-    return Indexes(passages_index, articles_index, spellings)
+    return Documents(passage_postings, article_postings, surface)
+
+
+def spellings(surface: Mapping[str, int]) -> list[str]:
+    """The words spelling fixes may suggest: most frequent first, ties alphabetically (an
+    order that does not depend on how the collection was assembled). Sorted by numpy, which
+    does not hold the GIL while it sorts (a reload runs this beside the searches)."""
+    found = [w for w, n in surface.items() if n > 0 and len(w) > 2 and not w.isdigit()]
+    if not found:
+        return []
+    counts = np.array([surface[w] for w in found], dtype=np.int64)
+    order = np.lexsort((np.array(found), -counts))
+    ordered: list[str] = np.array(found, dtype=object)[order].tolist()
+    return ordered
+
+
+def _mean(lengths: NDArray[np.int64]) -> float:
+    return int(lengths.sum()) / len(lengths) if len(lengths) and lengths.sum() else 1.0

@@ -12,10 +12,14 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot.answer import shorten
-from bot.articles import Article, Collection
+from bot.articles import Article, Collection, article_changes
+from bot.articles import fingerprint as article_fingerprint
 from bot.index import SearchIndex
 from bot.text import tokenize
+from bot.updates import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,8 @@ class Edition:
             index,
             tuple(example_questions(index)),
             generation,
-            {a.id: n for n, a in enumerate(collection.articles, start=1)},
-            fingerprint(collection),
+            {i: n for n, i in enumerate(collection.article_ids(), start=1)},
+            fingerprint(collection, index),
         )
 
 
@@ -97,15 +101,23 @@ class Library:
         return changes
 
 
-def _fingerprint(article: Article) -> tuple[object, ...]:
-    return (article.title, article.subtitle, article.dateline, article.paragraphs)
+def fingerprint(collection: Collection, index: SearchIndex | None = None) -> str:
+    """A hash of the articles' ids and what readers are shown of them, in order (BLAKE2b).
 
-
-def fingerprint(collection: Collection) -> str:
-    """A hash of the articles' ids and what readers are shown of them, in order (BLAKE2b)."""
+    For a collection opened from the index cache, the manifest already holds a hash of each
+    article file's bytes: those are hashed with the paths, so no article is built or read.
+    """
     digest = hashlib.blake2b(digest_size=12)
+    origin = index.built.origin if index is not None and index.collection is collection else None
+    if isinstance(origin, Snapshot):
+        manifest = origin.manifest
+        rows = manifest.articles()
+        digest.update(b"manifest\x00")
+        digest.update("\x00".join(manifest.paths[r] for r in rows.tolist()).encode())
+        digest.update(np.ascontiguousarray(manifest.digests[rows]).tobytes())
+        return digest.hexdigest()
     for article in collection.articles:
-        for part in (article.id, *map(str, _fingerprint(article)[:3]), *article.paragraphs):
+        for part in (article.id, *map(str, article_fingerprint(article)[:3]), *article.paragraphs):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
         digest.update(b"\x01")
@@ -114,19 +126,8 @@ def fingerprint(collection: Collection) -> str:
 
 def compare(old: Collection, new: Collection) -> Changes:
     """What changed between two loads of the articles folder."""
-    before = {a.id: a for a in old.articles}
-    after = {a.id: a for a in new.articles}
-    return Changes(
-        added=tuple(a.title for i, a in after.items() if i not in before),
-        updated=tuple(
-            a.title
-            for i, a in after.items()
-            if i in before and _fingerprint(before[i]) != _fingerprint(a)
-        ),
-        removed=tuple(a.title for i, a in before.items() if i not in after),
-        skipped=new.skipped,
-        total=len(new.articles),
-    )
+    added, updated, removed = article_changes(old, new)
+    return Changes(added, updated, removed, skipped=new.skipped, total=len(new.articles))
 
 
 def example_questions(index: SearchIndex, count: int = 3) -> list[str]:

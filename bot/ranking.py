@@ -24,16 +24,17 @@ class Ranking:
 
     def __init__(self, collection: Collection, indexes: Indexes) -> None:
         self.passages, self.articles = indexes.passages, indexes.articles
-        self.article_count = len(collection.articles)
-        number = {id(a): n for n, a in enumerate(collection.articles)}
-        self.article_of = np.array([number[id(p.article)] for p in collection.passages])
+        self.article_of = indexes.article_of  # passage position -> article position
+        if len(self.article_of) != len(collection.passages):
+            raise ValueError("the indexes are not the collection's")
 
     def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
         """(passage index, score) of the `count` best passages for `terms`, best first.
 
         Exact BM25Plus candidates (bot/bm25.py), reranked: the normalised passage score plus
         ARTICLE_WEIGHT x the normalised score of the passage's article. Passages matching no
-        term are left out.
+        term are left out. Only the candidates' articles are scored, and the best article
+        (the normaliser) comes from an exact top-1.
         """
         return [(i, p + ARTICLE_WEIGHT * a) for i, p, a in self.scored(terms, count)]
 
@@ -43,10 +44,10 @@ class Ranking:
         ids, scores = self.passages.top(terms, max(count, CANDIDATES))
         if len(ids) == 0:
             return []
-        article_ids, article_scores = self.articles.top(terms, self.article_count)
-        by_article = np.zeros(self.article_count)
-        by_article[article_ids] = article_scores / (article_scores.max() or 1.0)
+        _, best = self.articles.top(terms, 1)
+        articles, at = np.unique(self.article_of[ids], return_inverse=True)
+        by_article = self.articles.scores(terms, articles) / (float(best[0]) or 1.0)
         own = scores / (scores.max() or 1.0)
-        article = by_article[self.article_of[ids]]
+        article = by_article[at]
         order = np.lexsort((ids, -(own + ARTICLE_WEIGHT * article)))[:count]
         return [(int(ids[i]), float(own[i]), float(article[i])) for i in order]

@@ -137,7 +137,11 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         if settings.watch:
             services.tasks.append(
                 asyncio.create_task(
-                    watch_folder(settings.articles_dir, lambda: _watched(room), services.stop),
+                    watch_folder(
+                        settings.articles_dir,
+                        lambda changed: _watched(room, changed),
+                        services.stop,
+                    ),
                     name="articles-watch",
                 )
             )
@@ -159,10 +163,11 @@ async def _reload_for_peer(room: Newsroom) -> None:
         await room.reload("another instance's /reload")
 
 
-async def _watched(room: Newsroom) -> None:
-    """The folder watch saw article changes: reload (room.reload logs what happened)."""
+async def _watched(room: Newsroom, changed: frozenset[str] | None) -> None:
+    """The folder watch saw article changes (in `changed`, or anywhere when None): reload
+    them (room.reload logs what happened)."""
     with contextlib.suppress(ReloadError):
-        await room.reload("the folder watch")
+        await room.reload("the folder watch", changed=changed)
 
 
 async def _post_shutdown(app: NewsApp) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from tests.websites import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-BBC = ROOT.parent / "shared" / "corpora" / "bbc-dev"
+# ../shared beside the repository (as CI has it), or NEWSBOT_BBC_DIR (a git worktree elsewhere).
+BBC = Path(os.environ.get("NEWSBOT_BBC_DIR") or ROOT.parent / "shared" / "corpora" / "bbc-dev")
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.articles import load_collection, parse_article, split_long
+from bot.articles import (
+    ArticleError,
+    decode_article_bytes,
+    load_collection,
+    parse_article,
+    scan_folder,
+    split_long,
+)
 from bot.index import EmptyCollectionError, SearchIndex
 from tests.conftest import SEEDS
 
@@ -128,3 +137,62 @@ def test_readme_beside_articles_is_not_an_article(tmp_path: Path) -> None:
     (tmp_path / "SOURCE.md").write_text("# About this corpus\n\nWhere it comes from.")
     (tmp_path / "001.txt").write_text("Headline\n\nBody text.")
     assert [a.file_name for a in load_collection(tmp_path).articles] == ["001.txt"]
+
+
+def test_scan_lists_files_in_sorted_path_order(tmp_path: Path) -> None:
+    """The folder scan yields the article files in the order of sorted paths (what the
+    collection's order, and so every tie between equal scores, rests on), with the rules
+    above: hidden files and folders, README-like files and other suffixes left out."""
+    names = [
+        "a/x.txt", "a b.txt", "a.txt", "a-b/c.md", "B.TXT", "a/b/c/deep.txt", "Z.md", "é.txt",
+        ".hidden/in.txt", "a/.dot.txt", "notes.csv", "LICENSE.md", "a/README.txt",
+    ]  # fmt: skip
+    for name in names:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("Title\n\nBody.")
+    os.symlink(tmp_path / "a.txt", tmp_path / "inside-link.txt")
+    expected = [
+        p.relative_to(tmp_path).as_posix()
+        for p in sorted(tmp_path.rglob("*"))
+        if p.is_file()
+        and p.suffix.lower() in (".txt", ".md")
+        and p.stem.lower() not in ("readme", "license")
+        and not any(part.startswith(".") for part in p.relative_to(tmp_path).parts)
+    ]
+    scanned = scan_folder(tmp_path)
+    assert [f.rel for f in scanned] == expected
+    assert "inside-link.txt" in expected
+    first = scanned[0]
+    info = os.stat(first.path)
+    assert (first.size, first.mtime_ns, first.inode) == (
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ino,
+    )
+
+
+def slow_control_count(text: str) -> int:
+    """The binary test's definition, one character at a time (the previous implementation)."""
+    sample = text[:8192]
+    count = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f")
+    return count + sum(1 for c in sample if 0x7F <= ord(c) < 0xA0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=400))
+def test_binary_check_counts_control_characters_as_defined(sample: str) -> None:
+    """The regular-expression count of control characters equals the character-by-character
+    definition: the same files are refused as binary."""
+    data = sample.encode("utf-8")
+    expected_binary = (
+        not data.strip()
+        or b"\x00" in data
+        or slow_control_count(data.decode("utf-8")) > len(sample[:8192]) * 0.05
+    )
+    try:
+        decode_article_bytes(data)
+        refused = False
+    except ArticleError:
+        refused = True
+    assert refused == expected_binary

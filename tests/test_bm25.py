@@ -1,55 +1,95 @@
-"""The inverted-index BM25 against rank_bm25's own get_scores: same top-10, same scores."""
+"""The BM25 engine against rank_bm25's own get_scores: same top-k, same scores, same fused
+ranking, through the live build path (bot.indexing.build_indexes)."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
-from bot import text
-from bot.articles import load_collection
+from bot import indexing, ranking, text
+from bot.articles import Article, Collection, load_collection, passages_of
 from bot.bm25 import BM25Index
-from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, build_indexes
+from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, Indexes, build_indexes
+from bot.ranking import Ranking
 from bot.text import tokenize
 from tests.conftest import BBC, SEEDS
 
 
-def zipf_corpus(docs: int, vocabulary: int, seed: int) -> list[list[str]]:
+def zipf_collection(docs: int, vocabulary: int, seed: int, copies: int = 1) -> Collection:
+    """Articles of three paragraphs of Zipf-distributed words (each repeated `copies` times,
+    which makes exact ties, as a replicated archive does)."""
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(vocabulary)]
     lengths = rng.integers(1, 60, size=docs)
     ranks = rng.zipf(1.2, size=int(lengths.sum())) % vocabulary
-    corpus, start = [], 0
+    paragraphs, start = [], 0
     for length in lengths:
-        corpus.append([words[r] for r in ranks[start : start + length]])
+        paragraphs.append(" ".join(words[r] for r in ranks[start : start + length]))
         start += length
-    return corpus
+    articles = [
+        Article(f"a{n}-{c}", f"a{n}-{c}.txt", paragraphs[n][:20], tuple(paragraphs[n : n + 3]))
+        for n in range(0, docs, 3)
+        for c in range(copies)
+    ]
+    return Collection(tuple(articles), tuple(p for a in articles for p in passages_of(a)))
 
 
-def assert_same_top10(model: BM25Plus, sparse: BM25Index, queries: list[list[str]]) -> None:
+def passage_documents(collection: Collection, titles: bool) -> list[list[str]]:
+    """The token lists rank_bm25 is given for the passages (head + passage)."""
+    return [head(p.article, titles) + tokenize(p.text) for p in collection.passages]
+
+
+def article_documents(collection: Collection, titles: bool) -> list[list[str]]:
+    """The token lists of whole articles: head, then every passage, the lede twice."""
+    documents = {a.id: head(a, titles) for a in collection.articles}
+    for p in collection.passages:
+        documents[p.article.id] += tokenize(p.text) * (LEDE_REPEAT if p.paragraph == 1 else 1)
+    return [documents[a.id] for a in collection.articles]
+
+
+def head(article: Article, titles: bool) -> list[str]:
+    return tokenize(f"{article.title}\n{article.subtitle or ''}") if titles else []
+
+
+def floor(model: BM25Plus, query: Sequence[str]) -> float:
+    total = 0.0
+    for term in query:
+        total += (model.idf.get(term) or 0) * (model.delta + 0.0)
+    return total
+
+
+def assert_matches(
+    model: BM25Plus, index: BM25Index, queries: list[list[str]], ks: Sequence[int] = (10,)
+) -> None:
+    """top(q, k) is a stable sort of rank_bm25's scores (matching documents only), with the
+    same scores above the floor; scores() and contains() agree for every document."""
+    everyone = np.arange(index.size)
     for query in queries:
         reference = np.asarray(model.get_scores(query))
-        expected = np.lexsort((np.arange(len(reference)), -reference))[:10]
-        expected = [i for i in expected if reference[i] > sparse.floor(query) + 1e-12]
-        ids, scores = sparse.top(query, 10)
-        assert ids.tolist() == expected, query
-        assert np.allclose(scores + sparse.floor(query), reference[ids], rtol=0, atol=1e-9)
-
-
-def index_of(corpus: list[list[str]], k1: float, b: float, delta: float) -> BM25Index:
-    return BM25Index.build(corpus, k1=k1, b=b, delta=delta)
+        base = floor(model, query)
+        order = np.lexsort((np.arange(len(reference)), -reference))
+        for k in ks:
+            expected = [i for i in order[:k] if reference[i] > base + 1e-12]
+            ids, scores = index.top(query, k)
+            assert ids.tolist() == expected, (query, k)
+            assert np.allclose(scores, reference[ids] - base, rtol=0, atol=1e-9)
+        assert np.allclose(index.scores(query, everyone), reference - base, rtol=0, atol=1e-9)
+        for term in set(query):
+            found = index.contains(term, everyone)
+            assert found.tolist() == [term in doc for doc in model.doc_freqs]
 
 
 def random_queries(corpus: list[list[str]], count: int, seed: int) -> list[list[str]]:
     rng = random.Random(seed)
     queries = []
     for _ in range(count):
-        doc = rng.choice(corpus)
-        query = rng.sample(doc, min(len(doc), rng.randint(1, 5)))
+        doc = rng.choice([d for d in corpus if d])
+        query = rng.sample(doc, min(len(doc), rng.randint(1, 6)))
         if rng.random() < 0.2:
             query.append("never-seen-term")
         if rng.random() < 0.2:
@@ -59,70 +99,128 @@ def random_queries(corpus: list[list[str]], count: int, seed: int) -> list[list[
 
 
 def test_synthetic_zipf_corpus_matches_rank_bm25() -> None:
-    """3,000 queries over 3,000 Zipf-distributed passages: identical top-10 and scores."""
-    corpus = zipf_corpus(3000, 5000, seed=7)
-    model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
-    assert_same_top10(
-        model, index_of(corpus, 1.2, 0.75, 1.0), random_queries(corpus, 3000, seed=11)
+    """2,000 queries over 3,000 Zipf-distributed passages: identical top-k for k = 1, 10, 200
+    and 5,000 (more than match), identical scores."""
+    collection = zipf_collection(3000, 5000, seed=7)
+    corpus = passage_documents(collection, titles=False)
+    model = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    built = build_indexes(collection, titles=False)
+    assert_matches(
+        model, built.passages, random_queries(corpus, 2000, seed=11), (1, 10, 200, 5000)
     )
 
 
+def test_exact_ties_of_copied_articles_order_by_position() -> None:
+    """Each article four times (a replicated archive): every tie in the top 200 is broken by
+    collection position, as a stable sort of rank_bm25's scores breaks it."""
+    collection = zipf_collection(600, 800, seed=5, copies=4)
+    corpus = passage_documents(collection, titles=True)
+    model = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    built = build_indexes(collection)
+    assert_matches(model, built.passages, random_queries(corpus, 300, seed=2), (1, 7, 200))
+
+
 @pytest.mark.parametrize(("k1", "b", "delta"), [(0.9, 0.4, 0.5), (2.0, 1.0, 0.0)])
-def test_other_parameters_match_too(k1: float, b: float, delta: float) -> None:
-    """The equivalence does not depend on the parameters."""
-    corpus = zipf_corpus(500, 800, seed=3)
+def test_other_parameters_match_too(
+    k1: float, b: float, delta: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The equivalence, and the early termination's bounds, do not depend on the parameters."""
+    for name, value in (("BM25_K1", k1), ("BM25_B", b), ("BM25_DELTA", delta)):
+        monkeypatch.setattr(indexing, name, value)
+    collection = zipf_collection(600, 800, seed=3)
+    corpus = passage_documents(collection, titles=False)
     model = BM25Plus(corpus, k1=k1, b=b, delta=delta)
-    assert_same_top10(model, index_of(corpus, k1, b, delta), random_queries(corpus, 500, seed=5))
+    built = build_indexes(collection, titles=False)
+    assert_matches(model, built.passages, random_queries(corpus, 400, seed=5), (1, 10, 100))
+
+
+def test_article_index_matches_rank_bm25_over_whole_articles() -> None:
+    """Article documents (head, passages, lede twice): identical top-k and scores."""
+    collection = zipf_collection(900, 700, seed=9)
+    corpus = article_documents(collection, titles=True)
+    model = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    built = build_indexes(collection)
+    assert_matches(model, built.articles, random_queries(corpus, 300, seed=4), (1, 10))
+
+
+def reference_rank(
+    passages: BM25Plus, articles: BM25Plus, article_of: list[int], terms: list[str], count: int
+) -> list[tuple[int, float]]:
+    """The fused ranking computed from rank_bm25's full score arrays (the formula of
+    bot/ranking.py, with every article scored)."""
+    scores = np.asarray(passages.get_scores(terms)) - floor(passages, terms)
+    order = np.lexsort((np.arange(len(scores)), -scores))[: max(count, ranking.CANDIDATES)]
+    ids = np.array([i for i in order if scores[i] > 1e-12], dtype=np.int64)
+    if not len(ids):
+        return []
+    by_article = np.asarray(articles.get_scores(terms)) - floor(articles, terms)
+    by_article = np.where(by_article > 1e-12, by_article, 0.0) / (by_article.max() or 1.0)
+    fused = scores[ids] / (scores[ids].max() or 1.0)
+    fused += ranking.ARTICLE_WEIGHT * by_article[np.asarray(article_of)[ids]]
+    top = np.lexsort((ids, -fused))[:count]
+    return [(int(ids[i]), float(fused[i])) for i in top]
+
+
+def assert_same_ranking(got: list[tuple[int, float]], expected: list[tuple[int, float]]) -> None:
+    assert [i for i, _ in got] == [i for i, _ in expected]
+    assert np.allclose([s for _, s in got], [s for _, s in expected], rtol=0, atol=1e-9)
+
+
+def test_fused_ranking_scores_only_the_articles_that_matter() -> None:
+    """Ranking.rank (exact top-1 article as the normaliser, articles of the candidates only)
+    equals the fused formula over every article's rank_bm25 score."""
+    collection = zipf_collection(1200, 600, seed=13, copies=2)
+    built = build_indexes(collection)
+    passages = BM25Plus(passage_documents(collection, True), k1=BM25_K1, b=BM25_B, delta=1.0)
+    articles = BM25Plus(article_documents(collection, True), k1=BM25_K1, b=BM25_B, delta=1.0)
+    number = {a.id: n for n, a in enumerate(collection.articles)}
+    article_of = [number[p.article.id] for p in collection.passages]
+    rank = Ranking(collection, built)
+    for query in random_queries(passage_documents(collection, True), 200, seed=8):
+        for count in (3, 200, 400):
+            expected = reference_rank(passages, articles, article_of, query, count)
+            assert_same_ranking(rank.rank(query, count), expected)
 
 
 @pytest.mark.skipif(
     not BBC.is_dir(), reason="the BBC sample (../shared/corpora/bbc-dev) is absent"
 )
 def test_bbc_sample_matches_rank_bm25() -> None:
-    """Real news passages and headline queries: identical top-10 and scores."""
+    """Real news passages with their titles, headline and random queries: identical top-k
+    and scores, passages and articles."""
     collection = load_collection(BBC)
-    corpus = [tokenize(p.text) for p in collection.passages[:4000]]
-    model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
-    queries = [tokenize(a.title) for a in collection.articles[:1000]]
-    queries += random_queries(corpus, 1000, seed=13)
-    assert_same_top10(model, index_of(corpus, 1.2, 0.75, 1.0), [q for q in queries if q])
+    built = build_indexes(collection)
+    model = BM25Plus(passage_documents(collection, True), k1=BM25_K1, b=BM25_B, delta=1.0)
+    queries = [tokenize(a.title) for a in collection.articles[:600]]
+    queries += random_queries(model_corpus(collection), 300, seed=13)
+    assert_matches(model, built.passages, [q for q in queries if q], (1, 10, 200))
+    articles = BM25Plus(article_documents(collection, True), k1=BM25_K1, b=BM25_B, delta=1.0)
+    assert_matches(articles, built.articles, [q for q in queries[:300] if q], (1, 10))
 
 
-def test_boosts_scale_term_contributions() -> None:
-    """A boost of 2 on a term equals repeating it."""
-    corpus = zipf_corpus(200, 300, seed=1)
-    sparse = index_of(corpus, 1.5, 0.75, 1.0)
-    query = corpus[0][:2]
-    twice, _ = sparse.top([*query, query[0]], 10)
-    boosted, _ = sparse.top(query, 10, boosts=[2.0, 1.0])
-    assert twice.tolist() == boosted.tolist()
+def model_corpus(collection: Collection) -> list[list[str]]:
+    return passage_documents(collection, True)
 
 
 def test_no_matching_term_gives_nothing() -> None:
-    """Unknown terms and k=0 return empty arrays."""
-    sparse = index_of([["a", "b"], ["c"]], 1.5, 0.75, 1.0)
-    assert len(sparse.top(["zzz"], 5)[0]) == 0
-    assert len(sparse.top(["a"], 0)[0]) == 0
+    """Unknown terms and k=0 return empty arrays; scores() gives 0 above the floor."""
+    built = build_indexes(zipf_collection(30, 20, seed=1), titles=False)
+    assert len(built.passages.top(["zzz"], 5)[0]) == 0
+    assert len(built.passages.top(["w1"], 0)[0]) == 0
+    assert built.passages.scores(["zzz"], np.arange(3)).tolist() == [0.0, 0.0, 0.0]
 
 
-def test_idf_is_rank_bm25s(tmp_path: Path) -> None:
-    """IDF, average length and saved-then-loaded postings agree with rank_bm25's model."""
-    corpus = zipf_corpus(300, 400, seed=2)
-    model = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)
-    index = index_of(corpus, 1.2, 0.75, 1.0)
-    assert index.idf == model.idf
+def test_idf_and_statistics_are_rank_bm25s() -> None:
+    """IDF (for every term), document frequencies and the average length agree with rank_bm25's
+    model; a term the collection lacks is not in the IDF mapping."""
+    collection = zipf_collection(300, 400, seed=2)
+    corpus = passage_documents(collection, titles=False)
+    model = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    index = build_indexes(collection, titles=False).passages
+    assert dict(index.idf) == model.idf
     assert index.avgdl == model.avgdl
-    index.save(tmp_path / "ix")
-    loaded = BM25Index.load(tmp_path / "ix")
-    assert_same_top10(model, loaded, random_queries(corpus, 200, seed=3))
-
-
-def test_inconsistent_saved_index_is_refused(tmp_path: Path) -> None:
-    """Files that disagree (a truncated postings file) raise ValueError, not garbage."""
-    index_of(zipf_corpus(50, 60, seed=4), 1.2, 0.75, 1.0).save(tmp_path / "ix")
-    np.save(tmp_path / "ix" / "tfs.npy", np.zeros(3, dtype=np.uint32))
-    with pytest.raises(ValueError, match="do not agree"):
-        BM25Index.load(tmp_path / "ix")
+    assert {t: index.df(t) for t in model.idf} == Counter(t for d in corpus for t in set(d))
+    assert "never-seen-term" not in index.idf and index.df("never-seen-term") == 0
 
 
 def test_encoded_in_worker_processes_equals_tokenize(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,17 +248,11 @@ def test_build_from_pairs_equals_rank_bm25_with_titles(monkeypatch: pytest.Monke
     documents rank_bm25 would be given, with one worker or two."""
     monkeypatch.setattr(text, "PARALLEL_MIN_TEXTS", 10)
     collection = load_collection(SEEDS)
-    heads = {a.id: tokenize(f"{a.title}\n{a.subtitle or ''}") for a in collection.articles}
-    documents = [heads[p.article.id] + tokenize(p.text) for p in collection.passages]
-    model = BM25Plus(documents, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+    model = BM25Plus(passage_documents(collection, True), k1=BM25_K1, b=BM25_B, delta=1.0)
     queries = [tokenize(q) for q in ("Taliban prisoners", "US troops leave", "Qatar accord")]
-    built = [build_indexes(collection, workers=w) for w in (1, 2)]
+    built: list[Indexes] = [build_indexes(collection, workers=w) for w in (1, 2)]
     for indexes in built:
-        assert_same_top10(model, indexes.passages, queries)
-        article = heads[collection.articles[0].id] + [
-            t
-            for p in collection.passages
-            for t in tokenize(p.text) * (LEDE_REPEAT if p.paragraph == 1 else 1)
-        ]
-        assert indexes.articles.doc_len.tolist() == [len(article)]
+        assert_matches(model, indexes.passages, queries, (1, 10))
+        article = article_documents(collection, True)[0]
+        assert indexes.articles.parts[0].doc_len.tolist() == [len(article)]
     assert built[0].spellings == built[1].spellings
