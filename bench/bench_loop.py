@@ -1,38 +1,61 @@
-"""Event-loop blocking benchmark: retrieval and logging under load, without Telegram.
+"""Event-loop blocking benchmark: retrieval, logging and reloads under load, without Telegram.
 
-    python -m bench.bench_loop --passages 100000 --questions 5000
+    python -m bench.bench_loop --passages 100000 --questions 5000      # synthetic collection
+    python -m bench.bench_loop --articles /tmp/newsbot-bench-real/x134 # real text, via the cache
 
 Builds the real SearchIndex over a synthetic collection, then answers questions from many
-concurrent tasks the way the handlers do (search in a worker thread, turn queued for the
-batched SQLite writer) while a LoopWatch measures how late the event loop runs its timers.
+concurrent tasks the way the handlers do (search in the bot's search threads, turn queued for
+the batched SQLite writer) while a LoopWatch measures how late the event loop runs its timers.
 Prints the lag with the search off the loop (as the bot does) and, for comparison, on it.
+
+With --articles (a folder such as bench_real's replicas; its index cache in --cache), the
+collection is loaded from the cache as `newsbot run` loads it, the questions are article
+titles, and more phases run under the same load: an article file is added and the folder is
+reloaded as the folder watch does once it has noticed the change (the reload's time, then how
+soon a question is answered from the new article), then removed and reloaded again, then a
+/reload; and the segments are merged in a background thread (the compaction the bot runs
+when the delta has grown).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from itertools import cycle, takewhile
 from pathlib import Path
 from typing import Any
 
 from bench.corpus import generate, questions
+from bot import updates
 from bot.articles import Article, Collection, passages_of
+from bot.cache import open_library
 from bot.chat import Newsroom
+from bot.index import SearchIndex
 from bot.library import Library
-from bot.loopwatch import LoopWatch
+from bot.loopwatch import LoopLag, LoopWatch
 from bot.reload import settle_memory
+from bot.replies import Reply
+from bot.segments import remove
 from bot.state import ConversationKey, MemoryState
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow, row_counts
 from bot.text import default_workers
 
 PER_ARTICLE = 10
+NEW_ARTICLE = """Zorblax harbour council approves floating tidal farm
+
+The Zorblax harbour council voted on Tuesday to build a floating tidal farm off the quay.
+"""
+NEW_QUESTION = "What did the Zorblax harbour council approve?"
+ASKER = ConversationKey(-1, -1)  # who asks NEW_QUESTION: none of the readers
 
 
-def collection(size: int) -> Collection:
+def synthetic(size: int) -> Collection:
     texts = generate(size)
     articles = tuple(
         Article(
@@ -46,6 +69,21 @@ def collection(size: int) -> Collection:
     return Collection(articles, tuple(p for a in articles for p in passages_of(a)))
 
 
+def real(folder: Path, cache: Path) -> tuple[Library, str]:
+    """The articles of `folder` from its index cache, as `newsbot run` loads them."""
+    loaded = open_library(folder, cache)
+    if loaded.indexes is None:
+        raise SystemExit(f"no articles in {folder}")
+    index = SearchIndex(loaded.collection, built=loaded.indexes)
+    return Library.of(loaded.collection, index), f"loaded ({loaded.status})"
+
+
+def titles(collection: Collection, count: int) -> list[str]:
+    """Questions about real articles: their titles, picked at random."""
+    rng = random.Random(3)
+    return [rng.choice(collection.articles).title for _ in range(count)]
+
+
 class OnTheLoop(Executor):
     """Runs each call at once, in the calling (event loop) thread: the comparison case."""
 
@@ -55,70 +93,178 @@ class OnTheLoop(Executor):
         return future
 
 
-async def load(
-    room: Newsroom, log: ConversationLog, asked: list[str], workers: int
-) -> tuple[float, str]:
-    watch = LoopWatch()
-    watch.start()
-    queue = list(asked)
+class Load:
+    """Readers asking questions without pause, as the handlers answer them: each turn is
+    queued for the conversation log."""
 
-    async def worker(n: int) -> None:
-        while queue:
-            question = queue.pop()
+    def __init__(self, log: ConversationLog, asked: list[str]) -> None:
+        self.log, self.asked = log, asked
+        self.answered = 0
+
+    async def reader(self, room: Newsroom, n: int, questions: Iterator[str]) -> None:
+        for question in questions:
             started = time.perf_counter()
             reply = await room.ask(question, ConversationKey(n, n))
-            result = reply.answer
-            log.record(
-                Turn(
-                    chat=ChatRow(n, "private"),
-                    user=UserRow(n),
-                    text=question,
-                    kind="question",
-                    reply="\n".join(reply.messages),
-                    answered=bool(result and result.answered),
-                    latency_ms=(time.perf_counter() - started) * 1000,
-                    hits=result.hit_rows() if result else (),
-                )
-            )
+            self.record(n, question, reply, started)
+            self.answered += 1
             await asyncio.sleep(0)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(n) for n in range(workers)))
-    elapsed = time.perf_counter() - started
-    assert await log.flush()
-    return len(asked) / elapsed, str(await watch.stop())
+    def record(self, n: int, question: str, reply: Reply, started: float) -> None:
+        result = reply.answer
+        self.log.record(
+            Turn(
+                chat=ChatRow(n, "private"),
+                user=UserRow(n),
+                text=question,
+                kind="question",
+                reply="\n".join(reply.messages),
+                answered=bool(result and result.answered),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                hits=result.hit_rows() if result else (),
+            )
+        )
+
+    async def answer_all(self, room: Newsroom, readers: int) -> tuple[float, LoopLag]:
+        """Every question asked once, shared among the readers: questions/s, and the lag."""
+        watch = LoopWatch()
+        watch.start()
+        shared = iter(self.asked)
+        started = time.perf_counter()
+        await asyncio.gather(*(self.reader(room, n, shared) for n in range(readers)))
+        elapsed = time.perf_counter() - started
+        assert await self.log.flush()
+        return len(self.asked) / elapsed, await watch.stop()
+
+    @contextlib.asynccontextmanager
+    async def running(self, room: Newsroom, readers: int) -> AsyncIterator[LoopWatch]:
+        """Readers ask while the body runs; yields the watch measuring the loop meanwhile."""
+        stop = asyncio.Event()
+        endless = takewhile(lambda _: not stop.is_set(), cycle(self.asked))
+        watch = LoopWatch()
+        watch.start()
+        tasks = [asyncio.create_task(self.reader(room, n, endless)) for n in range(readers)]
+        try:
+            yield watch
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            assert await self.log.flush()
+
+
+async def reload_phase(load: Load, room: Newsroom, readers: int) -> None:
+    """Add an article and reload as the folder watch does once it noticed the file (only
+    that file is looked at), wait for it to be answered; remove it the same way; then a
+    /reload, which compares every file's stat fields with the manifest."""
+    assert room.folders is not None
+    name = "zz-bench/harbour.txt"
+    new = room.folders[0] / name
+    async with load.running(room, readers) as watch:
+        await asyncio.sleep(1)
+        new.parent.mkdir(exist_ok=True)
+        new.write_text(NEW_ARTICLE, encoding="utf-8")
+        started = time.perf_counter()
+        added = await room.reload("the folder watch", changed=frozenset({name}))
+        swapped = time.perf_counter() - started
+        reply = await room.ask(NEW_QUESTION, ASKER)
+        answered = time.perf_counter() - started
+        hits = reply.answer.hits if reply.answer else ()
+        if not hits or hits[0].passage.article.file_name != name:
+            raise SystemExit("the added article was not answered")
+        await asyncio.sleep(1)
+        new.unlink()
+        new.parent.rmdir()
+        started = time.perf_counter()
+        removed = await room.reload("the folder watch", changed=frozenset({name}))
+        removed_s = time.perf_counter() - started
+        await asyncio.sleep(1)
+        started = time.perf_counter()
+        manual = await room.reload("/reload")
+        manual_s = time.perf_counter() - started
+        await asyncio.sleep(1)
+        lag = await watch.stop()
+    print(
+        f"watch reload after one added file: swapped in {swapped * 1000:.0f} ms, answered "
+        f"from it {answered * 1000:.0f} ms after the reload began ({added.summary()}); "
+        f"removed: {removed_s * 1000:.0f} ms ({removed.summary()}); /reload (every file's "
+        f"stat compared): {manual_s * 1000:.0f} ms ({manual.summary()}); "
+        f"event loop meanwhile: {lag}",
+        flush=True,
+    )
+
+
+async def compaction_phase(load: Load, room: Newsroom, readers: int) -> None:
+    """Merge the segments in a background thread under load (as the bot does)."""
+    assert room.folders is not None
+    cache = room.folders[1]
+    snapshot = room.library.current.index.built.origin
+    assert isinstance(snapshot, updates.Snapshot)
+
+    def merge() -> float:
+        started = time.perf_counter()
+        result = updates.compact(cache, snapshot)
+        for segment in result.new_segments:  # measured, not kept: the state stays as it was
+            remove(segment.folder)
+        return time.perf_counter() - started
+
+    async with load.running(room, readers) as watch:
+        await asyncio.sleep(1)
+        took = await asyncio.to_thread(merge)  # a thread beside the search threads
+        await asyncio.sleep(1)
+        lag = await watch.stop()
+    print(f"segments merged in the background in {took:.1f} s; event loop meanwhile: {lag}")
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    built = time.perf_counter()
-    corpus = collection(args.passages)
-    library = Library.of(corpus)
+    folders = None
+    if args.articles:
+        folders = (
+            args.articles,
+            args.cache or args.articles.with_name(args.articles.name + "-cache"),
+        )
+    started = time.perf_counter()
+    if folders is not None:
+        library, done = real(*folders)
+    else:
+        library, done = Library.of(synthetic(args.passages)), "indexed"
     settle_memory()  # as `newsbot run` does after loading
-    print(f"{len(corpus.passages)} passages indexed in {time.perf_counter() - built:.1f} s")
+    passages = library.collection.passages
+    print(f"{len(passages)} passages {done} in {time.perf_counter() - started:.1f} s", flush=True)
     # The bot's search threads: one per CPU (as handlers/app.py makes them).
     searches = ThreadPoolExecutor(default_workers(), "search")
-    asked = questions([p.text for p in corpus.passages], args.questions)
+    if folders is not None:
+        asked = titles(library.collection, args.questions)
+    else:
+        asked = questions([p.text for p in passages], args.questions)
     with tempfile.TemporaryDirectory() as tmp:
         log = ConversationLog(Path(tmp) / "log.sqlite3")
         await log.open()
+        load = Load(log, asked)
         runs: list[tuple[str, Executor]] = [
             ("search in a worker thread (the bot)", searches),
             ("search on the event loop (for comparison)", OnTheLoop()),
         ]
         for label, executor in runs:
             room = Newsroom(library, MemoryState(), searches=executor)
-            rate, lag = await load(room, log, asked, args.workers)
-            print(f"{label}: {rate:.0f} questions/s; event loop {lag}")
+            rate, lag = await load.answer_all(room, args.workers)
+            print(f"{label}: {rate:.0f} questions/s; event loop {lag}", flush=True)
+        if folders is not None:
+            room = Newsroom(library, MemoryState(), folders=folders, searches=searches)
+            await reload_phase(load, room, args.workers)
+            await compaction_phase(load, room, args.workers)
         tables = await row_counts(log)
         await log.close()
-    print(f"log rows: {tables['messages']} messages for {2 * len(asked)} questions asked")
+    print(f"log rows: {tables['messages']} messages for {load.answered} questions asked")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--questions", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=50)
+    parser.add_argument(
+        "--articles", type=Path, help="a real articles folder, loaded via the cache"
+    )
+    parser.add_argument("--cache", type=Path, help="its index cache (default: FOLDER-cache)")
+    parser.add_argument("--workers", type=int, default=50, help="concurrent readers")
     asyncio.run(main_async(parser.parse_args()))
 
 
