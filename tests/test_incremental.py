@@ -18,9 +18,9 @@ from watchfiles import Change
 from bot import updates
 from bot.articles import Collection, load_collection
 from bot.cache import Loaded, open_library
-from bot.library import Library
 from bot.index import SearchIndex
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
+from bot.library import Library
 from bot.ranking import Ranking
 from bot.reload import changed_files, compact_later, is_article_change, reload_articles
 from bot.text import tokenize
