@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
+from bot import evidence
 from bot.answer import answer, render_pages, render_text
 from bot.answer_types import holds_answer
 from bot.articles import Collection, parse_article, passages_of
@@ -148,3 +151,19 @@ def test_a_word_no_article_uses_means_no_answer_in_a_large_collection() -> None:
     found = index.find("How many calories are there in a banana?", 3)
     assert not found.answered
     assert index.search("How many calories did food manufacturers cut?", 3)
+
+
+def test_sentence_cache_exempts_what_it_keeps_from_the_garbage_collector() -> None:
+    """Every SETTLE_EVERY new entries, the cache's long-lived objects are frozen (a full
+    collection pass over them would stall the event loop); what it returns is unchanged."""
+    text = "Harbour news\n\n" + "\n\n".join(f"Ship {n} docked at Quay {n}." for n in range(40))
+    passages = list(passages_of(parse_article(text, "h.txt")))
+    cache = evidence.SentenceCache()
+    gc.unfreeze()
+    for n in range(evidence.SETTLE_EVERY - 1):
+        cache.keys(n, passages[n % len(passages)])
+    assert gc.get_freeze_count() == 0
+    cache.passage(3, passages[3])
+    assert gc.get_freeze_count() > 0
+    assert cache.passage(3, passages[3]) == evidence.split(passages[3])
+    assert cache.keys(5, passages[5]) == names_of(f"Harbour news\n\n{passages[5].text}")
