@@ -25,7 +25,7 @@ from bench.corpus import generate, questions
 from bot.bm25 import BM25Index
 from bot.cache import size_on_disk
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1
-from bot.postings import Postings
+from bot.postings import Postings, postings_from_pairs
 from bot.text import PARALLEL_MIN_TEXTS, default_workers, encode, tokenize
 
 TOP = 10
@@ -93,7 +93,7 @@ def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
     encoded = encode(texts)
     tokenize_s = time.perf_counter() - started
     started = time.perf_counter()
-    postings = Postings.from_pairs(
+    postings = postings_from_pairs(
         list(encoded.terms),
         encoded.ids,
         np.repeat(np.arange(size, dtype=np.int64), encoded.lengths),

@@ -17,20 +17,13 @@ document frequency are the live collection's, so every score is exactly what ran
 over the current collection, however it was assembled. The arithmetic for a returned score is
 rank_bm25's, term by term in query order, so even exact ties order identically (by position).
 
-`top` is MaxScore (Turtle & Flood, 1995) in numpy: terms are taken from the highest possible
-contribution down, their postings' impacts (8-bit lower bounds of each gain) accumulated into
-a dense per-thread array; once the k-th best sum found so far exceeds what the remaining terms
-could add together, documents seen only in those terms cannot make the top k, so their (long,
-common-word) posting lists are never accumulated; the survivors are completed term by term
-instead (by lookup, or by one pass when they are many), pruned as the bound shrinks, then
-scored exactly. Every bound carries a margin for the quantisation and for rounding, so no
-document that can make the top k is dropped. tests/test_bm25.py compares with rank_bm25's
-`get_scores` on thousands of queries; tests/test_incremental.py after incremental updates.
+`top` finds the k best by MaxScore (bot/maxscore.py) when the query's lists are long, and
+scores them exactly here. tests/test_bm25.py compares with rank_bm25's `get_scores` on thousands
+of queries; tests/test_incremental.py after incremental updates.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -39,16 +32,10 @@ import numpy as np
 from numpy.typing import NDArray
 from rank_bm25 import BM25Plus
 
-from bot.postings import LEVELS, Postings
+from bot.maxscore import candidates
+from bot.postings import Postings
 
 Ids = NDArray[np.int64]
-# Bounds and partial sums are computed in another order than the exact scores: a document is
-# dropped only when its bound is below the threshold by more than this relative margin.
-MARGIN = 1e-9
-# Added to every accumulated sum, so that 0 always means "not seen yet".
-TINY = 1e-15
-# A binary search per document costs about this many sequential passes over one posting.
-SEARCH_COST = 16
 # Up to this many postings in all, every matching document is scored (no MaxScore).
 FEW = 1000
 
@@ -86,7 +73,7 @@ class BM25Index:
         self.idf = Idf(self)
         self._df: dict[str, int] = {}
         self._idf: dict[str, float] = {}
-        self._scratch = threading.local()
+        self.scratch = threading.local()  # per search thread: bot/maxscore.py's accumulators
 
     # -- collection statistics --------------------------------------------------------------
 
@@ -153,7 +140,7 @@ class BM25Index:
         if sizes <= FEW:  # few postings: scoring every document they hold costs less
             parts, local, totals, floor = self._every_match(terms, plan)
         else:
-            parts, local = self._candidates(plan, k, terms)
+            parts, local = candidates(self, plan, k)
             totals, floor = self._totals(terms, parts, local)
         where = np.empty(len(local), dtype=np.int64)
         for n, positions in enumerate(self.positions):
@@ -209,128 +196,6 @@ class BM25Index:
         plan.sort(key=lambda step: -step[0])
         return plan
 
-    def _candidates(
-        self, plan: list[tuple[float, str, int, float]], k: int, terms: Sequence[str]
-    ) -> tuple[Ids, Ids]:
-        """(part, local id) of every document that may be in the top k: MaxScore.
-
-        Terms with the highest bounds come first: their impacts (lower bounds of each
-        posting's gain) are accumulated until the k-th best sum found exceeds what the
-        remaining terms could add together. Only the documents seen so far can then make the
-        top k; the remaining terms are added for them, one term at a time, dropping those
-        that can no longer reach the k-th best.
-        """
-        bounds = [step[0] for step in plan]
-        rest = [sum(bounds[j:]) for j in range(len(plan) + 1)]
-        acc = self._accumulators()
-        touched: list[list[Ids]] = [[] for _ in self.parts]
-        try:
-            threshold, short, j = self._accumulate(plan, k, rest, acc, touched)
-            parts, local, partial = self._gather(acc, touched)
-            for i in range(j, len(plan) + 1):
-                threshold = max(threshold, _kth(partial, k))
-                keep = partial + short + rest[i] >= threshold - _slack(threshold)
-                parts, local = parts[keep], local[keep]
-                if i == len(plan):
-                    break
-                short += self._add_term(plan[i], acc, parts, local)
-                partial = self._read(acc, parts, local)
-            return parts, local
-        finally:
-            for n, pieces in enumerate(touched):
-                for seen_ids in pieces:
-                    acc[n][seen_ids] = 0.0
-
-    def _accumulate(
-        self,
-        plan: list[tuple[float, str, int, float]],
-        k: int,
-        rest: list[float],
-        acc: list[NDArray[np.float64]],
-        touched: list[list[Ids]],
-    ) -> tuple[float, float, int]:
-        """Accumulate whole posting lists until the rest cannot reach the k-th best sum:
-        (that sum, how far below the true scores sums may be, terms taken)."""
-        threshold, short, j = -math.inf, 0.0, 0
-        while j < len(plan) and rest[j] >= threshold - _slack(threshold):
-            _, term, times, idf = plan[j]
-            j += 1
-            missing = 0.0
-            for n, part in enumerate(self.parts):
-                ids, impacts, top = part.impacts_of(term)
-                if not len(ids):
-                    continue
-                low, high = self.scales[n]
-                step = times * idf * top / LEVELS
-                missing = max(missing, step * (LEVELS * (high - low) + high))
-                before = acc[n][ids]
-                touched[n].append(ids[before == 0.0].astype(np.int64))
-                after = before + (impacts * (step * low) + TINY)  # never 0: 0 is "unseen"
-                acc[n][ids] = after
-                # Any k sums bound the k-th best from below: those of this list's documents,
-                # when one of them could end the accumulation.
-                if len(after) >= k and after.max() > rest[j]:
-                    threshold = max(threshold, _kth(after, k))
-            short += missing
-        return threshold, short, j
-
-    def _add_term(
-        self,
-        step: tuple[float, str, int, float],
-        acc: list[NDArray[np.float64]],
-        parts: Ids,
-        local: Ids,
-    ) -> float:
-        """Add a term's contribution to the sums of these documents; how far below the true
-        contribution it may be. Few documents: looked up (exact); many: the whole list's
-        impacts, added to the documents already seen (no search)."""
-        _, term, times, idf = step
-        missing = 0.0
-        for n, part in enumerate(self.parts):
-            mine = local[parts == n]
-            ids, impacts, top = part.impacts_of(term)
-            if not len(mine) or not len(ids):
-                continue
-            if len(mine) * SEARCH_COST < len(ids):
-                found, tf = part.lookup(term, mine)
-                acc[n][mine[found]] += (times * idf) * self._gain(n, mine[found], tf[found])
-                continue
-            low, high = self.scales[n]
-            step_size = times * idf * top / LEVELS
-            missing = max(missing, step_size * (LEVELS * (high - low) + high))
-            before = acc[n][ids]
-            seen = before != 0.0
-            acc[n][ids[seen]] = before[seen] + impacts[seen] * (step_size * low)
-        return missing
-
-    def _read(self, acc: list[NDArray[np.float64]], parts: Ids, local: Ids) -> NDArray[np.float64]:
-        values = np.empty(len(local), dtype=np.float64)
-        for n in range(len(self.parts)):
-            mine = parts == n
-            values[mine] = acc[n][local[mine]]
-        return values
-
-    def _gather(
-        self, acc: list[NDArray[np.float64]], touched: list[list[Ids]]
-    ) -> tuple[Ids, Ids, NDArray[np.float64]]:
-        """(part, local id, partial sum) of every document touched so far."""
-        parts, local, partial = [], [], []
-        for n, pieces in enumerate(touched):
-            if pieces:
-                ids = np.concatenate(pieces)
-                parts.append(np.full(len(ids), n, dtype=np.int64))
-                local.append(ids)
-                partial.append(acc[n][ids])
-        if not local:
-            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-        return np.concatenate(parts), np.concatenate(local), np.concatenate(partial)
-
-    def _gain(
-        self, n: int, ids: NDArray[np.integer[Any]], tf: NDArray[np.uint32]
-    ) -> NDArray[np.float64]:
-        q = tf.astype(np.int64)
-        return np.asarray((q * (self.k1 + 1)) / (self.norm[n][ids] + q))
-
     def _exact(self, terms: Sequence[str], parts: Ids, local: Ids) -> NDArray[np.float64]:
         """rank_bm25's score of these documents minus the floor."""
         totals, floor = self._totals(terms, parts, local)
@@ -360,30 +225,6 @@ class BM25Index:
                 part_scores[found if mine is None else mine[found]] = gains
             scores += part_scores
         return scores, floor
-
-    def _accumulators(self) -> list[NDArray[np.float64]]:
-        """This thread's score accumulators, one per part: 0 = untouched, -inf = deleted."""
-        acc: list[NDArray[np.float64]] | None = getattr(self._scratch, "acc", None)
-        if acc is None:
-            acc = []
-            for part, dead in zip(self.parts, self.dead, strict=True):
-                array = np.zeros(part.size, dtype=np.float64)
-                if dead is not None:
-                    array[dead] = -math.inf
-                acc.append(array)
-            self._scratch.acc = acc
-        return acc
-
-
-def _kth(values: NDArray[np.float64], k: int) -> float:
-    """The k-th largest value (-inf when there are fewer than k)."""
-    if len(values) < k:
-        return -math.inf
-    return float(np.partition(values, len(values) - k)[len(values) - k])
-
-
-def _slack(threshold: float) -> float:
-    return MARGIN * (1.0 + abs(threshold)) if math.isfinite(threshold) else 0.0
 
 
 class Idf(Mapping[str, float]):

@@ -49,7 +49,8 @@ CACHE_VERSION = "2"
 STATE_FORMAT = 1
 # The modules whose code decides what is saved: any edit to them makes a new key.
 _CODE = (
-    "articles", "text", "indexing", "postings", "store", "segments", "manifest", "updates", "views"
+    "articles", "scan", "text", "indexing", "postings", "store", "segments", "manifest",
+    "updates", "views",
 )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from bot.articles import Article, Collection, Passage
 from bot.bm25 import BM25Index
-from bot.postings import Postings
+from bot.postings import Postings, postings_from_pairs
 from bot.text import encode, tokenize, words
 
 # Why BM25Plus (Lv & Zhai 2011, as rank_bm25 implements it):
@@ -115,7 +115,7 @@ def index_documents(
     first = np.repeat(np.cumsum(per_head) - per_head, per_head)
     at = np.repeat(head_start[article_of], per_head) + np.arange(len(head_docs)) - first
     passage_len = per_head + text_len
-    passage_postings = Postings.from_pairs(
+    passage_postings = postings_from_pairs(
         vocabulary,
         np.concatenate((head_ids[at], encoded.ids)),
         np.concatenate((head_docs, own_docs)),
@@ -132,7 +132,7 @@ def index_documents(
     article_len = head_len + np.bincount(
         article_of, weights=text_len * times, minlength=len(articles)
     ).astype(np.int64)
-    article_postings = Postings.from_pairs(
+    article_postings = postings_from_pairs(
         vocabulary,
         np.concatenate((head_ids, np.repeat(encoded.ids, per_token))),
         np.concatenate(

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.articles import FileInfo, scan_columns, stat_article
+from bot.scan import FileInfo, scan_columns, stat_article
 
 # Coarse file systems keep modification times to 1 s (HFS+) or 2 s (FAT).
 RACY_NS = 2_000_000_000

@@ -135,142 +135,6 @@ class Postings:
 
     # -- building -------------------------------------------------------------------------
 
-    @classmethod
-    def from_pairs(
-        cls,
-        terms: Sequence[str],
-        term_ids: NDArray[np.integer[Any]],
-        docs: NDArray[np.integer[Any]],
-        doc_len: NDArray[np.int64],
-        k1: float,
-        b: float,
-        avgdl: float,
-    ) -> Postings:
-        """Index one (term id, document) pair per token occurrence, in any order.
-
-        `terms[i]` names term id i; `doc_len` holds each document's token count (what BM25
-        normalises by). Terms that occur in no document are dropped.
-        """
-        n = max(len(doc_len), 1)
-        # One key per occurrence; sorted, equal keys are one posting and their count its tf.
-        keys = term_ids.astype(np.int64) * n + docs.astype(np.int64)
-        keys.sort()
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))[: len(keys)]
-        tf = np.diff(np.append(starts, len(keys)))
-        keys = keys[starts]
-        posting_terms = keys // n  # ascending: postings are grouped by term
-        firsts = np.flatnonzero(np.concatenate(([True], posting_terms[1:] != posting_terms[:-1])))
-        firsts = firsts[: len(keys)]
-        df = np.diff(np.append(firsts, len(keys)))
-        offsets = np.zeros(len(firsts) + 1, dtype=np.int64)
-        np.cumsum(df, out=offsets[1:])
-        return cls.assemble(
-            [terms[i] for i in posting_terms[firsts].tolist()],
-            offsets,
-            (keys % n).astype(np.int32),
-            tf.astype(np.uint32),
-            np.asarray(doc_len, dtype=np.int64),
-            k1,
-            b,
-            avgdl,
-        )
-
-    @classmethod
-    def assemble(
-        cls,
-        terms: list[str],
-        offsets: NDArray[np.int64],
-        doc_ids: NDArray[np.int32],
-        tfs: NDArray[np.uint32],
-        doc_len: NDArray[np.int64],
-        k1: float,
-        b: float,
-        avgdl: float,
-    ) -> Postings:
-        """Postings from CSR arrays, with each term's largest gain and each posting's impact
-        computed at `avgdl`."""
-        if len(doc_ids):
-            gains = gain(tfs, doc_len[doc_ids], k1, b, avgdl)
-            max_gain = np.maximum.reduceat(gains, offsets[:-1])
-            top = repeat(max_gain, np.diff(offsets))
-            impacts = np.floor(gains / top * LEVELS * (1 - 1e-12)).astype(np.uint8)
-        else:
-            max_gain = np.empty(0, dtype=np.float64)
-            impacts = np.empty(0, dtype=np.uint8)
-        return cls(terms, offsets, doc_ids, tfs, impacts, doc_len, max_gain, avgdl)
-
-    @classmethod
-    def merge(
-        cls,
-        parts: Sequence[tuple[Postings, NDArray[np.int64]]],
-        size: int,
-        k1: float,
-        b: float,
-        avgdl: float,
-    ) -> Postings:
-        """Several segments' postings as one segment of `size` documents.
-
-        Each part pairs a segment with the new id of each of its documents (-1: dropped).
-        New ids must increase within a part and exceed those of earlier parts, so each term's
-        merged list is its parts' lists one after the other: no sort, one pass per array.
-        """
-        vocabulary: dict[str, int] = {}
-        kept, per_term = [], []
-        for postings, new_id in parts:
-            remap = np.array(
-                [vocabulary.setdefault(t, len(vocabulary)) for t in postings.terms],
-                dtype=np.int64,
-            )
-            df = np.diff(postings.offsets)
-            keep = new_id[postings.doc_ids] >= 0
-            terms = repeat(remap, df)[keep]
-            kept.append((terms, new_id[postings.doc_ids[keep]], postings.tfs[keep]))
-            # Kept postings per term (np.bincount would hold the GIL for the whole pass).
-            survivors = (
-                np.add.reduceat(keep.astype(np.int64), postings.offsets[:-1])
-                if len(keep)
-                else np.zeros(len(remap), dtype=np.int64)
-            )
-            per_term.append((remap, survivors))
-        counts = []
-        for remap, survivors in per_term:
-            count = np.zeros(len(vocabulary), dtype=np.int64)
-            count[remap] = survivors
-            counts.append(count)
-        total = np.sum(counts, axis=0) if counts else np.zeros(0, dtype=np.int64)
-        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(total, out=offsets[1:])
-        doc_ids = np.empty(int(offsets[-1]), dtype=np.int32)
-        tfs = np.empty(int(offsets[-1]), dtype=np.uint32)
-        base = offsets[:-1].copy()
-        for (terms, docs, tf), count in zip(kept, counts, strict=True):
-            if len(terms):
-                starts = np.flatnonzero(np.concatenate(([True], terms[1:] != terms[:-1])))
-                lengths = np.diff(np.append(starts, len(terms)))
-                rank = np.arange(len(terms)) - repeat(starts, lengths)
-                at = base[terms] + rank
-                doc_ids[at], tfs[at] = docs, tf
-            base += count
-        doc_len = np.zeros(size, dtype=np.int64)
-        for postings, new_id in parts:
-            alive = new_id >= 0
-            doc_len[new_id[alive]] = postings.doc_len[alive]
-        used = total > 0  # terms left only in dropped documents go
-        names = list(vocabulary)
-        offsets = np.concatenate(([0], offsets[1:][used]))
-        return cls.assemble(
-            [names[i] for i in np.flatnonzero(used).tolist()],
-            offsets,
-            doc_ids,
-            tfs,
-            doc_len,
-            k1,
-            b,
-            avgdl,
-        )
-
-    # -- persistence ----------------------------------------------------------------------
-
     def save(self, folder: Path) -> None:
         """Write the postings as .npy files, the terms and a JSON header into `folder`."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -310,3 +174,137 @@ class Postings:
             raise ValueError("index files do not agree with each other")
         avgdl = float(header["avgdl"])
         return cls(terms, offsets, doc_ids, tfs, impacts, doc_len, max_gain, avgdl)
+
+
+def postings_from_pairs(
+    terms: Sequence[str],
+    term_ids: NDArray[np.integer[Any]],
+    docs: NDArray[np.integer[Any]],
+    doc_len: NDArray[np.int64],
+    k1: float,
+    b: float,
+    avgdl: float,
+) -> Postings:
+    """Index one (term id, document) pair per token occurrence, in any order.
+
+    `terms[i]` names term id i; `doc_len` holds each document's token count (what BM25
+    normalises by). Terms that occur in no document are dropped.
+    """
+    n = max(len(doc_len), 1)
+    # One key per occurrence; sorted, equal keys are one posting and their count its tf.
+    keys = term_ids.astype(np.int64) * n + docs.astype(np.int64)
+    keys.sort()
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))[: len(keys)]
+    tf = np.diff(np.append(starts, len(keys)))
+    keys = keys[starts]
+    posting_terms = keys // n  # ascending: postings are grouped by term
+    firsts = np.flatnonzero(np.concatenate(([True], posting_terms[1:] != posting_terms[:-1])))
+    firsts = firsts[: len(keys)]
+    df = np.diff(np.append(firsts, len(keys)))
+    offsets = np.zeros(len(firsts) + 1, dtype=np.int64)
+    np.cumsum(df, out=offsets[1:])
+    return _assemble(
+        [terms[i] for i in posting_terms[firsts].tolist()],
+        offsets,
+        (keys % n).astype(np.int32),
+        tf.astype(np.uint32),
+        np.asarray(doc_len, dtype=np.int64),
+        k1,
+        b,
+        avgdl,
+    )
+
+
+def _assemble(
+    terms: list[str],
+    offsets: NDArray[np.int64],
+    doc_ids: NDArray[np.int32],
+    tfs: NDArray[np.uint32],
+    doc_len: NDArray[np.int64],
+    k1: float,
+    b: float,
+    avgdl: float,
+) -> Postings:
+    """Postings from CSR arrays, with each term's largest gain and each posting's impact
+    computed at `avgdl`."""
+    if len(doc_ids):
+        gains = gain(tfs, doc_len[doc_ids], k1, b, avgdl)
+        max_gain = np.maximum.reduceat(gains, offsets[:-1])
+        top = repeat(max_gain, np.diff(offsets))
+        impacts = np.floor(gains / top * LEVELS * (1 - 1e-12)).astype(np.uint8)
+    else:
+        max_gain = np.empty(0, dtype=np.float64)
+        impacts = np.empty(0, dtype=np.uint8)
+    return Postings(terms, offsets, doc_ids, tfs, impacts, doc_len, max_gain, avgdl)
+
+
+def merge_postings(
+    parts: Sequence[tuple[Postings, NDArray[np.int64]]],
+    size: int,
+    k1: float,
+    b: float,
+    avgdl: float,
+) -> Postings:
+    """Several segments' postings as one segment of `size` documents.
+
+    Each part pairs a segment with the new id of each of its documents (-1: dropped).
+    New ids must increase within a part and exceed those of earlier parts, so each term's
+    merged list is its parts' lists one after the other: no sort, one pass per array.
+    """
+    vocabulary: dict[str, int] = {}
+    kept, per_term = [], []
+    for postings, new_id in parts:
+        remap = np.array(
+            [vocabulary.setdefault(t, len(vocabulary)) for t in postings.terms],
+            dtype=np.int64,
+        )
+        df = np.diff(postings.offsets)
+        keep = new_id[postings.doc_ids] >= 0
+        terms = repeat(remap, df)[keep]
+        kept.append((terms, new_id[postings.doc_ids[keep]], postings.tfs[keep]))
+        # Kept postings per term (np.bincount would hold the GIL for the whole pass).
+        survivors = (
+            np.add.reduceat(keep.astype(np.int64), postings.offsets[:-1])
+            if len(keep)
+            else np.zeros(len(remap), dtype=np.int64)
+        )
+        per_term.append((remap, survivors))
+    counts = []
+    for remap, survivors in per_term:
+        count = np.zeros(len(vocabulary), dtype=np.int64)
+        count[remap] = survivors
+        counts.append(count)
+    total = np.sum(counts, axis=0) if counts else np.zeros(0, dtype=np.int64)
+    offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    np.cumsum(total, out=offsets[1:])
+    doc_ids = np.empty(int(offsets[-1]), dtype=np.int32)
+    tfs = np.empty(int(offsets[-1]), dtype=np.uint32)
+    base = offsets[:-1].copy()
+    for (terms, docs, tf), count in zip(kept, counts, strict=True):
+        if len(terms):
+            starts = np.flatnonzero(np.concatenate(([True], terms[1:] != terms[:-1])))
+            lengths = np.diff(np.append(starts, len(terms)))
+            rank = np.arange(len(terms)) - repeat(starts, lengths)
+            at = base[terms] + rank
+            doc_ids[at], tfs[at] = docs, tf
+        base += count
+    doc_len = np.zeros(size, dtype=np.int64)
+    for postings, new_id in parts:
+        alive = new_id >= 0
+        doc_len[new_id[alive]] = postings.doc_len[alive]
+    used = total > 0  # terms left only in dropped documents go
+    names = list(vocabulary)
+    offsets = np.concatenate(([0], offsets[1:][used]))
+    return _assemble(
+        [names[i] for i in np.flatnonzero(used).tolist()],
+        offsets,
+        doc_ids,
+        tfs,
+        doc_len,
+        k1,
+        b,
+        avgdl,
+    )
+
+
+# -- persistence ----------------------------------------------------------------------

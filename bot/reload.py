@@ -19,12 +19,12 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.articles import ARTICLE_SUFFIXES
 from bot.cache import compact_in_place, open_library
 from bot.index import SearchIndex
 from bot.indexing import Indexes
 from bot.library import Changes, Library
 from bot.manifest import Scan
+from bot.scan import ARTICLE_SUFFIXES
 from bot.updates import Snapshot, needs_compaction
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from bot.articles import Article, passages_of
 from bot.indexing import BM25_B, BM25_K1, index_documents
-from bot.postings import Postings, repeat
+from bot.postings import Postings, merge_postings, repeat
 from bot.store import ArticleStore, copy_store, write_store
 from bot.text import words
 
@@ -100,14 +100,14 @@ def merge_segments(
         passage_maps.append(_renumber(passage_alive, passages_done))
         articles_done += int(alive.sum())
         passages_done += int(passage_alive.sum())
-    passages = Postings.merge(
+    passages = merge_postings(
         [(s.passages, m) for (s, _), m in zip(parts, passage_maps, strict=True)],
         passages_done,
         BM25_K1,
         BM25_B,
         avgdl[0],
     )
-    articles = Postings.merge(
+    articles = merge_postings(
         [(s.articles, m) for (s, _), m in zip(parts, article_maps, strict=True)],
         articles_done,
         BM25_K1,

@@ -359,8 +359,3 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a paragraph, verbatim."""
-    return [text[a:b] for a, b in sentence_spans(text)]

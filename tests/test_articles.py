@@ -15,10 +15,10 @@ from bot.articles import (
     decode_article_bytes,
     load_collection,
     parse_article,
-    scan_folder,
     split_long,
 )
 from bot.index import EmptyCollectionError, SearchIndex
+from bot.scan import scan_folder
 from tests.conftest import SEEDS
 
 SEED_FILE = "000_e6af9304790c8bd1.txt"

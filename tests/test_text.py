@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.text import sentence_spans, split_sentences, tokenize
+from bot.text import sentence_spans, tokenize
 
 
 def test_case_punctuation_and_quotes_do_not_matter() -> None:
@@ -38,7 +38,7 @@ def test_zero_width_and_compatibility_characters_are_normalised() -> None:
 def test_sentences_respect_abbreviations() -> None:
     """'Sept. 11' and 'Mr. Joe Biden' are not sentence ends."""
     text = "Troops leave by Sept. 11, said Mr. Joe Biden. Ghani agreed. “Fine,” he said."
-    assert split_sentences(text) == [
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
         "Troops leave by Sept. 11, said Mr. Joe Biden.",
         "Ghani agreed.",
         "“Fine,” he said.",
