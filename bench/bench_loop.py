@@ -39,7 +39,7 @@ from bot.chat import Newsroom
 from bot.index import SearchIndex
 from bot.library import Library
 from bot.loopwatch import LoopLag, LoopWatch
-from bot.reload import settle_memory
+from bot.memory import settle_memory
 from bot.replies import Reply
 from bot.segments import remove
 from bot.state import ConversationKey, MemoryState

@@ -25,6 +25,7 @@ of queries; tests/test_incremental.py after incremental updates.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -231,7 +232,7 @@ class Idf(Mapping[str, float]):
     """Term -> rank_bm25's IDF over the live collection, for the terms it holds."""
 
     def __init__(self, index: BM25Index) -> None:
-        self._index = index
+        self._index: BM25Index = weakref.proxy(index)  # owned by the index: no cycle
 
     def __getitem__(self, term: str) -> float:
         if not self._index.df(term):

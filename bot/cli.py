@@ -22,7 +22,8 @@ from bot.config import Settings, StartupError
 from bot.index import SearchIndex
 from bot.library import Library
 from bot.log_commands import export, migrate_log, stats
-from bot.reload import compact_later, settle_memory
+from bot.memory import settle_memory
+from bot.reload import compact_later
 from bot.state import MemoryState
 from bot.terminal import chat_loop
 from bot.updates import Progress

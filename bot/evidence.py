@@ -12,7 +12,6 @@ whether that sentence holds the date / amount / name / place / cause asked for
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from typing import TypeVar
 
 from bot.answer_types import holds_answer
 from bot.articles import Article, Passage
+from bot.memory import settle_young
 from bot.names import Name, Names, holds, names_of
 from bot.query import Query
 from bot.text import sentence_spans, tokenize
@@ -77,7 +77,7 @@ class Evidence:
 
 
 # After this many new entries the cache's objects are exempted from the cyclic garbage
-# collector, like the collection after loading (bot/reload.py: settle_memory): they live
+# collector, like the collection after loading (bot/memory.py): they live
 # long, and a full collection pass over them holds the GIL for as long as it walks them
 # (bench_loop at 100k passages: event-loop lag max 102-157 ms without, 18-21 ms with).
 SETTLE_EVERY = 500
@@ -128,8 +128,7 @@ class SentenceCache:
             if settle:
                 self._unsettled = 0
         if settle:
-            gc.collect(1)  # the young generations only: cheap
-            gc.freeze()
+            settle_young()
         return value
 
 

@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 
 from bot.articles import Article, Collection, Passage
+from bot.bm25 import BM25Index
 from bot.choice import NOTHING, Verdict, decide, rerank, select
 from bot.evidence import Candidate, Evidence, SentenceCache, confirm, gather
 from bot.indexing import Indexes, build_indexes
@@ -79,14 +80,7 @@ class SearchIndex:
         self.sparse = built.passages
         self.ranking = Ranking(collection, built)
         self.titles = titles
-        self._surface = frozenset(built.spellings)
-        self.vocabulary = Vocabulary(
-            known=lambda term: term in self.sparse.idf,
-            used=lambda word: word in self._surface or len(word) <= 2,
-            spellings=built.spellings,
-            together=self._together,
-            capitalised=self._capitalised,
-        )
+        self.vocabulary = vocabulary(self.sparse, self.passages, built.spellings)
         self._sentences = SentenceCache()
         self._heads: dict[int, frozenset[str]] = {}
         # The weight of a word the collection lacks: as rare as a word in a single passage.
@@ -181,19 +175,35 @@ class SearchIndex:
     def _terms_of(self, number: int) -> frozenset[str]:
         return self._sentences.passage(number, self.passages[number]).all_terms
 
-    def _together(self, term: str, others: Sequence[str]) -> float:
-        """The share of `others` that share a passage with `term`."""
-        ids = self.sparse.documents(term)
-        if len(ids) == 0 or not others:
-            return 0.0
-        return sum(bool(np.any(self.sparse.contains(o, ids))) for o in others) / len(others)
 
-    def _capitalised(self, word: str) -> bool:
-        """Is `word` written capitalised (as a name) in the passages that hold it?"""
-        ids = self.sparse.documents(stem(word))
-        pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
-        for i in ids[:CAPITALISED_SAMPLE].tolist():
-            for match in pattern.finditer(self.passages[i].text):
-                if match.group(0)[0].isupper() and match.start() > 0:
-                    return True
-        return False
+def vocabulary(sparse: BM25Index, passages: Sequence[Passage], spellings: list[str]) -> Vocabulary:
+    """What query analysis (bot/query.py) asks of the collection. Closures over the index's
+    parts, not the SearchIndex: no reference cycle, so a replaced index is freed at once
+    (everything loaded is frozen out of the cyclic garbage collector: bot/reload.py)."""
+    surface = frozenset(spellings)
+    return Vocabulary(
+        known=sparse.idf.__contains__,
+        used=lambda word: word in surface or len(word) <= 2,
+        spellings=spellings,
+        together=partial(_together, sparse),
+        capitalised=partial(_capitalised, sparse, passages),
+    )
+
+
+def _together(sparse: BM25Index, term: str, others: Sequence[str]) -> float:
+    """The share of `others` that share a passage with `term`."""
+    ids = sparse.documents(term)
+    if len(ids) == 0 or not others:
+        return 0.0
+    return sum(bool(np.any(sparse.contains(o, ids))) for o in others) / len(others)
+
+
+def _capitalised(sparse: BM25Index, passages: Sequence[Passage], word: str) -> bool:
+    """Is `word` written capitalised (as a name) in the passages that hold it?"""
+    ids = sparse.documents(stem(word))
+    pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+    for i in ids[:CAPITALISED_SAMPLE].tolist():
+        for match in pattern.finditer(passages[i].text):
+            if match.group(0)[0].isupper() and match.start() > 0:
+                return True
+    return False

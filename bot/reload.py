@@ -10,7 +10,6 @@ When the small segment has grown, the segments are merged in a background thread
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import threading
@@ -24,6 +23,7 @@ from bot.index import SearchIndex
 from bot.indexing import Indexes
 from bot.library import Changes, Library
 from bot.manifest import Scan
+from bot.memory import settle_memory
 from bot.scan import ARTICLE_SUFFIXES
 from bot.updates import Snapshot, needs_compaction
 
@@ -104,17 +104,6 @@ def _compact(cache_dir: Path, indexes: Indexes) -> None:
             log.info("Index segments merged in %s", cache_dir)
     except Exception:  # a failed merge loses nothing: the segments in use stay valid
         log.exception("Merging the index segments failed")
-
-
-def settle_memory() -> None:
-    """Exempt everything loaded so far from the cyclic garbage collector.
-
-    A collection is millions of long-lived objects; a full collection pass over them stalls
-    every thread for tens of milliseconds (bench_loop at 100k passages: event-loop lag max
-    24-27 ms without, 3-5 ms with). Reference counting still frees an old collection.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def is_article_change(change: Change, path: str) -> bool:

@@ -11,7 +11,6 @@ handful of articles, not the million passages of the archive.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import itertools
 import json
 import mmap
@@ -24,13 +23,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.articles import Article, Passage
+from bot.memory import settle_young
 
 FORMAT = 2
 # Articles and passages built while the bot serves stay for good. A full pass of the cyclic
 # garbage collector walks every such object, holding the GIL: at a million passages, 16 full
 # passes of up to 180 ms in 10 s of questions, each a stalled event loop. So every so many
-# built objects are moved out of its sight (gc.freeze), as the objects of a start are
-# (bot/reload.py settle_memory); they are acyclic, so reference counting still frees them,
+# built objects are moved out of its sight (bot/memory.py: settle_young), as the objects of a
+# start are; they are acyclic, so reference counting still frees them,
 # and how often this happens is bounded by the size of the collection.
 FREEZE_EVERY = 4096
 _FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name != "paragraphs")
@@ -109,7 +109,7 @@ class ArticleStore:
         self._unfrozen += 1
         if self._unfrozen >= FREEZE_EVERY:
             self._unfrozen = 0
-            gc.freeze()
+            settle_young()
 
     def passages(self, number: int) -> tuple[Passage, ...]:
         """The passages of the article with this local number, as `passages_of` cut them."""

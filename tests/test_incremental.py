@@ -8,6 +8,7 @@ import random
 import shutil
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,14 @@ from bot.cache import Loaded, open_library
 from bot.index import SearchIndex
 from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
 from bot.library import Library
+from bot.memory import settle_memory
 from bot.ranking import Ranking
-from bot.reload import changed_files, compact_later, is_article_change, reload_articles
+from bot.reload import (
+    changed_files,
+    compact_later,
+    is_article_change,
+    reload_articles,
+)
 from bot.text import tokenize
 from tests.test_bm25 import assert_matches, passage_documents
 
@@ -319,3 +326,24 @@ def test_reload_of_watched_files_reads_only_them(tmp_path: Path) -> None:
     changes = reload_articles(room, folder.folder, cache)
     assert changes.updated == ("Ferry news",)
     assert_same_as_fresh(open_library(folder.folder, cache), folder.folder, queries(8))
+
+
+def test_a_replaced_index_is_freed_at_once(tmp_path: Path) -> None:
+    """Everything loaded is frozen out of the cyclic garbage collector (settle_memory), so an
+    index or collection caught in a reference cycle would outlive its reload: a newsroom
+    reloading all day would keep every old one. Reference counting frees them instead."""
+    folder = ArticlesFolder(tmp_path, 9)
+    for n in range(20):
+        folder.write(f"a{n:03d}.txt", folder.text())
+    cache = tmp_path / "cache"
+    room = cached_room(folder.folder, cache)
+    settle_memory()  # as `newsbot run` does after loading
+    old = room.current.index
+    for question in ("When did the Harbour Council meet?", "How many ferries sailed?"):
+        old.search(question, 3)
+    refs = [weakref.ref(old), weakref.ref(old.sparse), weakref.ref(old.ranking)]
+    refs.append(weakref.ref(room.collection))
+    del old
+    folder.write("new.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
+    assert reload_articles(room, folder.folder, cache).added == ("Zorblax harbour opens",)
+    assert [r() for r in refs] == [None] * len(refs)
