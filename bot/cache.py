@@ -240,19 +240,28 @@ def _start(
     if origin is not None and origin.key == key and _current(cache_dir) == origin.name:
         return origin, "loaded"  # the saved state is the one in use
     known = {s.name: s for s in origin.segments} if origin else {}
+    # The state in use can be updated from only while its segments are still saved: another
+    # process may have merged them and removed them (their data stays open here, but a new
+    # state naming them would be unreadable).
+    usable = origin is not None and origin.key == key and _saved(cache_dir, origin)
     try:
         saved = _load(cache_dir, key, known)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("Index cache %s is unreadable (%s): rebuilding it", cache_dir, exc)
-        if origin is not None and origin.key == key:
+        if origin is not None and usable:
             return origin, "loaded"
         return Snapshot.empty(key), "rebuilt"
     moved_on = saved is not None and origin is not None and saved.content == origin.content
-    if origin is not None and origin.key == key and not moved_on:
+    if origin is not None and usable and not moved_on:
         return origin, "loaded"
     if saved is None:
         return Snapshot.empty(key), "built"
     return saved, "loaded"
+
+
+def _saved(cache_dir: Path, snapshot: Snapshot) -> bool:
+    """Are all of the state's segments saved under `cache_dir`?"""
+    return all((cache_dir / segment.name).is_dir() for segment in snapshot.segments)
 
 
 def _current(cache_dir: Path) -> str | None:

@@ -347,3 +347,31 @@ def test_a_replaced_index_is_freed_at_once(tmp_path: Path) -> None:
     folder.write("new.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
     assert reload_articles(room, folder.folder, cache).added == ("Zorblax harbour opens",)
     assert [r() for r in refs] == [None] * len(refs)
+
+
+def test_reload_after_another_process_merged_the_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Instances sharing one cache: another process adds articles and merges the segments
+    (removing the ones this bot still has open); this bot's next reload starts from the saved
+    state, and what it saves opens in a fresh process without a rebuild."""
+    monkeypatch.setattr(updates, "SMALL", 0)
+    monkeypatch.setattr(updates, "DELTA_SHARE", 0.01)
+    folder = ArticlesFolder(tmp_path, 10)
+    for n in range(30):
+        folder.write(f"a{n:03d}.txt", folder.text())
+    cache = tmp_path / "cache"
+    room = cached_room(folder.folder, cache)
+    in_use = room.current.index.built.origin
+    assert isinstance(in_use, updates.Snapshot)
+    folder.write("b.txt", folder.text())
+    other = open_library(folder.folder, cache, compact=True)  # `newsbot ask` elsewhere
+    assert other.indexes is not None
+    assert not any((cache / s.name).exists() for s in in_use.segments)  # removed by it
+    folder.write("c.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
+    changes = reload_articles(room, folder.folder, cache)
+    assert set(changes.added) == {"Zorblax harbour opens", other.collection.articles[-1].title}
+    fresh = open_library(folder.folder, cache)
+    assert fresh.status == "loaded"
+    assert fresh.read == 0
+    assert_same_as_fresh(fresh, folder.folder, queries(10))
