@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -130,16 +130,21 @@ def article_changes(
     lineage = new.lineage
     if lineage is not None and lineage.base() is old:
         return lineage.added, lineage.updated, lineage.removed
-    before = {a.id: a for a in old.articles}
-    after = {a.id: a for a in new.articles}
+    return changes_between(old.articles, new.articles)
+
+
+def changes_between(
+    before: Iterable[Article], after: Iterable[Article]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Titles of the articles added, updated and removed, by article id."""
+    old = {a.id: a for a in before}
+    new = {a.id: a for a in after}
     return (
-        tuple(a.title for i, a in after.items() if i not in before),
+        tuple(a.title for i, a in new.items() if i not in old),
         tuple(
-            a.title
-            for i, a in after.items()
-            if i in before and fingerprint(before[i]) != fingerprint(a)
+            a.title for i, a in new.items() if i in old and fingerprint(old[i]) != fingerprint(a)
         ),
-        tuple(a.title for i, a in before.items() if i not in after),
+        tuple(a.title for i, a in old.items() if i not in new),
     )
 
 

@@ -86,7 +86,8 @@ class BM25Index:
             for part, dead in zip(self.parts, self.dead, strict=True):
                 ids, _ = part.postings(term)
                 found += len(ids) - (int(dead[ids].sum()) if dead is not None else 0)
-            self._df[term] = found
+            if found:  # not readers' words the collection lacks: the cache stays bounded
+                self._df[term] = found
         return found
 
     def idf_of(self, term: str) -> float:
@@ -95,7 +96,9 @@ class BM25Index:
         found = self._idf.get(term)
         if found is None:
             df = self.df(term)
-            found = self._idf[term] = rank_bm25_idf(self.size, {term: df})[term] if df else 0.0
+            if not df:
+                return 0.0
+            found = self._idf[term] = rank_bm25_idf(self.size, {term: df})[term]
         return found
 
     @property

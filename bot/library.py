@@ -112,7 +112,7 @@ def fingerprint(collection: Collection, index: SearchIndex | None = None) -> str
     if isinstance(origin, Snapshot):
         manifest = origin.manifest
         rows = manifest.articles()
-        digest.update(b"manifest\x00")
+        digest.update(f"manifest\x00{origin.key}\x00".encode())  # the key: parser and index code
         digest.update("\x00".join(manifest.paths[r] for r in rows.tolist()).encode())
         digest.update(np.ascontiguousarray(manifest.digests[rows]).tobytes())
         return digest.hexdigest()

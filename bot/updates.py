@@ -26,8 +26,8 @@ from bot.articles import (
     Article,
     ArticleError,
     UnreadableError,
+    changes_between,
     decode_article_bytes,
-    fingerprint,
     parse_article,
     read_bytes,
 )
@@ -139,7 +139,7 @@ def apply(
         dead,
     )
     before = [start.segments[p].store.article(n) for p, n in killed]
-    added, updated, removed = _changes(before, fresh)
+    added, updated, removed = changes_between(before, fresh)
     read = len(np.flatnonzero(diff.read))
     return Update(
         snapshot, tuple(written), changed, True, read, added, updated, removed, unreadable
@@ -334,18 +334,3 @@ def average_lengths(
         totals[2] += int(segment.articles.doc_len[live].sum())
         totals[3] += int(live.sum())
     return totals[0] / max(totals[1], 1), totals[2] / max(totals[3], 1)
-
-
-def _changes(
-    before: list[Article], after: list[Article]
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Titles added, updated and removed, by article id (as bot.articles.article_changes)."""
-    old = {a.id: a for a in before}
-    new = {a.id: a for a in after}
-    return (
-        tuple(a.title for i, a in new.items() if i not in old),
-        tuple(
-            a.title for i, a in new.items() if i in old and fingerprint(old[i]) != fingerprint(a)
-        ),
-        tuple(a.title for i, a in old.items() if i not in new),
-    )
