@@ -1,4 +1,5 @@
-"""The `newsbot` command line: ask, sources, chat, run, index, eval, stats, export, import."""
+"""The `newsbot` command line: ask, sources, chat, run, index, eval, stats, export,
+migrate-log, import."""
 
 from __future__ import annotations
 
