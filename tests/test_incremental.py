@@ -16,7 +16,7 @@ import pytest
 from rank_bm25 import BM25Plus
 from watchfiles import Change
 
-from bot import updates
+from bot import postings, updates
 from bot.articles import Collection, load_collection
 from bot.cache import Loaded, open_library
 from bot.index import SearchIndex
@@ -375,3 +375,16 @@ def test_reload_after_another_process_merged_the_segments(
     assert fresh.status == "loaded"
     assert fresh.read == 0
     assert_same_as_fresh(fresh, folder.folder, queries(10))
+
+
+def test_postings_cumsum_and_repeat_in_pieces_are_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The merge's cumulative sums run in pieces (numpy holds the GIL for a whole one); the
+    pieces add up to np.cumsum exactly, and repeat() to np.repeat, at every boundary."""
+    monkeypatch.setattr(postings, "CUMSUM_CHUNK", 7)
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 6, 7, 8, 14, 15, 500):
+        values = rng.integers(0, 5, n).astype(np.int32)
+        assert np.array_equal(postings.cumsum(values, np.int32), np.cumsum(values, dtype=np.int32))
+        counts = rng.integers(0, 4, n)
+        floats = rng.random(n)
+        assert np.array_equal(postings.repeat(floats, counts), np.repeat(floats, counts))
