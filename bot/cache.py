@@ -101,6 +101,7 @@ class _Request:
     force: bool
     compact: bool
     progress: Progress | None
+    ephemeral: bool = False  # a temporary folder: the state in use is updated from as it is
 
 
 def open_library(
@@ -145,9 +146,17 @@ def open_library(
     except OSError as exc:
         log.warning("Cannot use the index cache in %s (%s): indexing in memory", cache_dir, exc)
     scan = request.scan or Scan.now(articles_dir)
-    fresh = dataclasses.replace(
-        request, scan=scan, changed=None, origin=None, base=None, force=True
-    )
+    if (
+        origin is not None
+        and isinstance(origin.origin, Snapshot)
+        and origin.origin.key == request.key
+    ):
+        # A reload: update the state in use (its segments stay open) instead of rebuilding.
+        fresh = dataclasses.replace(request, scan=scan, changed=None, ephemeral=True)
+    else:
+        fresh = dataclasses.replace(
+            request, scan=scan, changed=None, origin=None, base=None, force=True
+        )
     with tempfile.TemporaryDirectory(prefix="newsbot-index-") as folder:  # open files survive
         return _open(Path(folder), fresh)
 
@@ -175,7 +184,7 @@ def _open(cache_dir: Path, request: _Request) -> Loaded:
     origin, base = request.origin, request.base
     known = origin.origin if origin is not None else None
     in_use = known if isinstance(known, Snapshot) else None
-    start, status = _start(cache_dir, request.key, in_use, request.force)
+    start, status = _start(cache_dir, request.key, in_use, request.force, request.ephemeral)
     scan, diff, scanned_ns = _scan(request, start)
     update = updates.apply(cache_dir, start, scan, diff, scanned_ns, request.progress)
     written = list(update.new_segments)
@@ -232,11 +241,14 @@ def _replace_snapshot(update: Update, compacted: Update) -> Update:
 
 
 def _start(
-    cache_dir: Path, key: str, origin: Snapshot | None, force: bool
+    cache_dir: Path, key: str, origin: Snapshot | None, force: bool, ephemeral: bool = False
 ) -> tuple[Snapshot, str]:
-    """The state to update from: the one in use, or the saved one if it has moved on."""
+    """The state to update from: the one in use, or the saved one if it has moved on (in a
+    temporary folder, `ephemeral`, always the one in use)."""
     if force:
         return Snapshot.empty(key), "built"
+    if ephemeral and origin is not None:
+        return origin, "loaded"
     if origin is not None and origin.key == key and _current(cache_dir) == origin.name:
         return origin, "loaded"  # the saved state is the one in use
     known = {s.name: s for s in origin.segments} if origin else {}

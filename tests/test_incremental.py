@@ -388,3 +388,26 @@ def test_postings_cumsum_and_repeat_in_pieces_are_numpys(monkeypatch: pytest.Mon
         counts = rng.integers(0, 4, n)
         floats = rng.random(n)
         assert np.array_equal(postings.repeat(floats, counts), np.repeat(floats, counts))
+
+
+def test_reload_when_the_cache_cannot_be_written_reads_only_what_changed(tmp_path: Path) -> None:
+    """A cache that became unusable (disk full, a file in its place) while the bot runs: a
+    reload updates the index in use in a temporary folder, reading only the changed file,
+    instead of rebuilding everything; the answers are a fresh build's."""
+    folder = ArticlesFolder(tmp_path, 11)
+    for n in range(30):
+        folder.write(f"a{n:03d}.txt", folder.text())
+    cache = tmp_path / "cache"
+    room = cached_room(folder.folder, cache)
+    shutil.rmtree(cache)
+    cache.write_text("a file where the cache folder was")
+    folder.write("new.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
+    in_use = room.current.index.built
+    loaded = open_library(folder.folder, cache, origin=in_use, base=room.collection)
+    assert loaded.read == 1
+    assert loaded.status == "updated"
+    changes = reload_articles(room, folder.folder, cache)
+    assert changes.added == ("Zorblax harbour opens",)
+    hits = room.current.index.search("When did the zorblax harbour open?", 3)
+    assert hits and hits[0].passage.article.id == "new"
+    assert_same_as_fresh(loaded, folder.folder, queries(11))
