@@ -176,15 +176,25 @@ class BM25Index:
                     continue
                 part_scores = np.full(len(docs), base)
                 ids, tf = lists[term]
-                q = tf.astype(np.int64)
-                part_scores[np.searchsorted(docs, ids)] = idf * (
-                    self.delta + (q * (self.k1 + 1)) / (self.norm[n][ids] + q)
-                )
+                part_scores[np.searchsorted(docs, ids)] = self.term_scores(n, idf, ids, tf)
                 scores += part_scores
             parts.append(np.full(len(docs), n, dtype=np.int64))
             local.append(docs)
             totals.append(scores)
         return np.concatenate(parts), np.concatenate(local), np.concatenate(totals), floor
+
+    def gain(
+        self, n: int, ids: NDArray[np.integer[Any]], tf: NDArray[np.uint32]
+    ) -> NDArray[np.float64]:
+        """The term-frequency part of BM25Plus for documents `ids` of part `n`."""
+        q = tf.astype(np.int64)
+        return np.asarray((q * (self.k1 + 1)) / (self.norm[n][ids] + q))
+
+    def term_scores(
+        self, n: int, idf: float, ids: NDArray[np.integer[Any]], tf: NDArray[np.uint32]
+    ) -> NDArray[np.float64]:
+        """One term's rank_bm25 score for documents `ids` of part `n` (floor included)."""
+        return idf * (self.delta + self.gain(n, ids, tf))
 
     def _plan(self, terms: Sequence[str]) -> list[tuple[float, str, int, float]]:
         """(bound, term, repeats, idf) of the query's terms that occur, highest bound first."""
@@ -224,8 +234,7 @@ class BM25Index:
             part_scores = np.full(len(local), base)
             for n, docs, mine in groups:
                 found, tf = self.parts[n].lookup(term, docs)
-                q = tf[found].astype(np.int64)
-                gains = idf * (self.delta + (q * (self.k1 + 1)) / (self.norm[n][docs[found]] + q))
+                gains = self.term_scores(n, idf, docs[found], tf[found])
                 part_scores[found if mine is None else mine[found]] = gains
             scores += part_scores
         return scores, floor

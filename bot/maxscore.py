@@ -13,7 +13,7 @@ that can make the top k is dropped.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -118,7 +118,7 @@ def _add_term(
             continue
         if len(mine) * SEARCH_COST < len(ids):
             found, tf = part.lookup(term, mine)
-            acc[n][mine[found]] += (times * idf) * _gain(index, n, mine[found], tf[found])
+            acc[n][mine[found]] += (times * idf) * index.gain(n, mine[found], tf[found])
             continue
         low, high = index.scales[n]
         step_size = times * idf * top / LEVELS
@@ -153,13 +153,6 @@ def _gather(
     if not local:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
     return np.concatenate(parts), np.concatenate(local), np.concatenate(partial)
-
-
-def _gain(
-    index: BM25Index, n: int, ids: NDArray[np.integer[Any]], tf: NDArray[np.uint32]
-) -> NDArray[np.float64]:
-    q = tf.astype(np.int64)
-    return np.asarray((q * (index.k1 + 1)) / (index.norm[n][ids] + q))
 
 
 def _accumulators(index: BM25Index) -> list[NDArray[np.float64]]:
