@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 import numpy as np
 
-from bench.bench_load import load_questions
+from bench.bench_load import Run, load_questions, reader
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
 from tests.servers import Nginx, Postgres, ensure_installed, free_port
@@ -54,14 +54,6 @@ class Instance:
     key: int = 0  # its claims.instance
     cpu: float = 0.0  # CPU seconds used by its processes so far
     outputs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Run:
-    total: int
-    done: int = 0
-    latencies: list[float] = field(default_factory=list)
-    asked: dict[int, list[int]] = field(default_factory=dict)
 
 
 async def healthy(port: int, timeout: float = 120) -> dict[str, Any]:  # noqa: ASYNC109
@@ -114,17 +106,6 @@ async def stop(instance: Instance, sig: int = signal.SIGTERM) -> int:
     stdout, stderr = await asyncio.wait_for(instance.process.communicate(), 60)
     instance.outputs.append((stdout + stderr).decode())
     return int(instance.process.returncode)
-
-
-async def reader(emulator: BotApiEmulator, chat: int, questions: list[str], run: Run) -> None:
-    for question in questions:
-        reply = emulator.next_reply(chat)
-        started = time.perf_counter()
-        message = await emulator.send_text(question, chat_id=chat)
-        run.asked.setdefault(chat, []).append(message["message_id"])
-        await asyncio.wait_for(reply, 120)
-        run.latencies.append((time.perf_counter() - started) * 1000)
-        run.done += 1
 
 
 async def follow_up_and_more(emulator: BotApiEmulator, chat: int) -> dict[str, Any]:

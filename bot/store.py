@@ -286,8 +286,8 @@ class StoredArticles(Sequence[Article]):
     def __getitem__(self, index: int | slice) -> Article | Sequence[Article]:
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
-        at = range(len(self))[index]  # IndexError for a bad index, negatives counted back
-        return self._stores[int(self._part[at])].article(int(self._local[at]))
+        store, number = self.location(range(len(self))[index])  # IndexError, negatives back
+        return store.article(number)
 
     def __iter__(self) -> Iterator[Article]:
         for part, local in zip(self._part.tolist(), self._local.tolist(), strict=True):
