@@ -12,6 +12,7 @@ collects what it can.
 from __future__ import annotations
 
 import gc
+import threading
 
 
 def settle_memory() -> None:
@@ -26,3 +27,21 @@ def settle_young() -> None:
     sentences): collect the young generations only (cheap), then freeze."""
     gc.collect(1)
     gc.freeze()
+
+
+class Settler:
+    """Counts objects kept while serving (thread-safe) and settles them every `every`."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self._unsettled = 0
+        self._lock = threading.Lock()
+
+    def kept(self) -> None:
+        with self._lock:
+            self._unsettled += 1
+            due = self._unsettled >= self.every
+            if due:
+                self._unsettled = 0
+        if due:
+            settle_young()

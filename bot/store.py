@@ -23,13 +23,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.articles import Article, Passage
-from bot.memory import settle_young
+from bot.memory import Settler
 
 FORMAT = 2
 # Articles and passages built while the bot serves stay for good. A full pass of the cyclic
 # garbage collector walks every such object, holding the GIL: at a million passages, 16 full
 # passes of up to 180 ms in 10 s of questions, each a stalled event loop. So every so many
-# built objects are moved out of its sight (bot/memory.py: settle_young), as the objects of a
+# built objects are moved out of its sight (bot/memory.py: Settler), as the objects of a
 # start are; they are acyclic, so reference counting still frees them,
 # and how often this happens is bounded by the size of the collection.
 FREEZE_EVERY = 4096
@@ -69,7 +69,7 @@ class ArticleStore:
         self._articles: list[tuple[Article, list[str]] | None] = [None] * self.size
         self._passages: list[Passage | None] = [None] * int(self.passage_start[-1])
         self._lock = threading.Lock()
-        self._unfrozen = 0
+        self._settler = Settler(FREEZE_EVERY)
         self._id_array: NDArray[np.object_] | None = None
 
     def id_array(self) -> NDArray[np.object_]:
@@ -102,14 +102,8 @@ class ArticleStore:
                 found = self._articles[number]
                 if found is None:
                     found = self._articles[number] = built
-                    self._count_built()
+                    self._settler.kept()
         return found
-
-    def _count_built(self) -> None:
-        self._unfrozen += 1
-        if self._unfrozen >= FREEZE_EVERY:
-            self._unfrozen = 0
-            settle_young()
 
     def passages(self, number: int) -> tuple[Passage, ...]:
         """The passages of the article with this local number, as `passages_of` cut them."""
@@ -128,7 +122,7 @@ class ArticleStore:
                 found = self._passages[row]
                 if found is None:
                     found = self._passages[row] = built
-                    self._count_built()
+                    self._settler.kept()
         return found
 
     def adopt(self, number: int, other: ArticleStore, theirs: int) -> None:
