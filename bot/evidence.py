@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from bot.answer_types import holds_answer
 from bot.articles import Article, Passage
-from bot.memory import settle_young
+from bot.memory import Settler
 from bot.names import Name, Names, holds, names_of
 from bot.query import Query
 from bot.text import sentence_spans, tokenize
@@ -94,7 +94,7 @@ class SentenceCache:
         self._keys: dict[int, Names] = {}
         self._articles: dict[int, Names] = {}
         self._lock = threading.Lock()
-        self._unsettled = 0
+        self._settler = Settler(SETTLE_EVERY)
 
     def passage(self, number: int, passage: Passage) -> Sentences:
         found = self._passages.get(number)
@@ -123,12 +123,7 @@ class SentenceCache:
             if len(store) >= self.size:
                 store.clear()
             store[key] = value
-            self._unsettled += 1
-            settle = self._unsettled >= SETTLE_EVERY
-            if settle:
-                self._unsettled = 0
-        if settle:
-            settle_young()
+        self._settler.kept()
         return value
 
 
