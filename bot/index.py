@@ -179,7 +179,7 @@ class SearchIndex:
 def vocabulary(sparse: BM25Index, passages: Sequence[Passage], spellings: list[str]) -> Vocabulary:
     """What query analysis (bot/query.py) asks of the collection. Closures over the index's
     parts, not the SearchIndex: no reference cycle, so a replaced index is freed at once
-    (everything loaded is frozen out of the cyclic garbage collector: bot/reload.py)."""
+    (everything loaded is frozen out of the cyclic garbage collector: bot/memory.py)."""
     surface = frozenset(spellings)
     return Vocabulary(
         known=sparse.idf.__contains__,
