@@ -57,8 +57,22 @@ def _urls(value: Any) -> Any:
     return value
 
 
+def _sites(value: Any) -> Any:
+    """ "https://cdn.example.com, http://10.0.0.5:8080" or "*": origins, no paths."""
+    if isinstance(value, str):
+        sites = tuple(value.replace(",", " ").split())
+        for site in sites:
+            parts = urlsplit(site)
+            shaped = parts.scheme in ("http", "https") and parts.hostname
+            if site != "*" and (not shaped or parts.path.strip("/") or parts.query):
+                raise ValueError(f"not * or an http(s)://host[:port] origin: {site[:100]}")
+        return sites
+    return value
+
+
 Ids = Annotated[frozenset[int], NoDecode, BeforeValidator(_ids)]
 Urls = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_urls)]
+Sites = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_sites)]
 
 
 class Settings(BaseSettings):
@@ -93,10 +107,16 @@ class Settings(BaseSettings):
     fetch_delay: float = Field(default=1.0, ge=0, le=60, alias="NEWSBOT_FETCH_DELAY")
     fetch_timeout: float = Field(default=20.0, gt=0, le=300, alias="NEWSBOT_FETCH_TIMEOUT")
     fetch_max_mb: float = Field(default=10.0, gt=0, le=500, alias="NEWSBOT_FETCH_MAX_MB")
+    # Seconds one page's text extraction may take before it is given up (bot.extract_pool).
+    extract_timeout: float = Field(default=30.0, gt=0, le=600, alias="NEWSBOT_EXTRACT_TIMEOUT")
     import_state: Path = Field(
         default=Path("data/import-state.json"), alias="NEWSBOT_IMPORT_STATE"
     )
     contact: str | None = Field(default=None, alias="NEWSBOT_CONTACT")
+    # What feeds and redirects may point the importer at beyond the operator's own URLs'
+    # sites (bot.netguard): other sites (origins, or * for any), private addresses.
+    fetch_sites: Sites = Field(default=(), alias="NEWSBOT_FETCH_SITES")
+    fetch_private: bool = Field(default=False, alias="NEWSBOT_FETCH_PRIVATE")
     # Webhook mode (handlers/webhook.py): Telegram posts updates to this URL.
     webhook_url: str | None = Field(default=None, alias="NEWSBOT_WEBHOOK_URL")
     webhook_listen: str = Field(default="127.0.0.1:8080", alias="NEWSBOT_WEBHOOK_LISTEN")

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 
 import lxml.html
-import trafilatura
 from charset_normalizer import from_bytes
 from lxml import etree
 
@@ -68,7 +67,23 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         best = from_bytes(data[:200_000]).best()
-        return data.decode(best.encoding if best else "cp1252", errors="replace")
+        return data.decode(_western(best.encoding, best.language) if best else "cp1252", "replace")
+
+
+# Central European single-byte codings that charset-normalizer picks for Western text too
+# (French "è" came out as "č"); kept only for the languages that use them.
+_CENTRAL = frozenset({"cp1250", "iso8859_2", "mac_latin2", "latin_2"})
+_CENTRAL_LANGUAGES = frozenset(
+    {"Polish", "Czech", "Slovak", "Hungarian", "Slovene", "Croatian", "Romanian", "Serbian"}
+)
+
+
+def _western(encoding: str, language: str) -> str:
+    """The guessed coding, but windows-1252 for a Central European guess of a language
+    that is not one (the WHATWG default for Western pages that declare nothing)."""
+    if encoding in _CENTRAL and language not in _CENTRAL_LANGUAGES:
+        return "cp1252"
+    return encoding
 
 
 def _codec(name: str) -> str:
@@ -86,8 +101,20 @@ def extract(markup: str, url: str | None = None) -> Extracted:
         page = lxml.html.document_fromstring(markup)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError(f"not readable as HTML ({exc})") from None
+    # Imported here, not at the top: `newsbot run` without feeds never needs it (and a
+    # broken install of its dependencies must not stop the bot from answering).
+    import trafilatura
+    from trafilatura.settings import set_date_params
+
     document = trafilatura.bare_extraction(
-        markup, url=url, with_metadata=True, include_comments=False, include_images=False
+        markup,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_images=False,
+        # Dates from the page's metadata and markup only: the "extensive" search guesses
+        # one from any number in the text (a page with no date was filed as 1995-01-01).
+        date_extraction_params=set_date_params(extensive=False),
     )
     if document is None or isinstance(document, dict) or not (document.text or "").strip():
         raise ExtractError("no article text found on the page")

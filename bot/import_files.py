@@ -7,7 +7,9 @@ its front matter, so a lost state file costs only a re-check, never a duplicate.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -15,12 +17,14 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.articles import MAX_FILE_BYTES
+from bot.netguard import same_site
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,13 @@ SLUG_CHARS = 60
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ref|rss)$", re.I)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _FETCHED_LINE = re.compile(r"^fetched:.*\n", re.M)
+_NOT_HOST = re.compile(r"[^a-z0-9.-]+|\.{2,}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Longest values kept from a page or feed: a title as long as a headline gets, an outlet's
+# and an author's name; longer ones are cut at a word (the HTML quoting and Telegram's
+# message limits deal in such lengths, not in pages of text).
+MAX_CHARS = {"title": 300, "subtitle": 600, "outlet": 100, "author": 200, "language": 20}
+MAX_URL_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,45 @@ class ArticleFile:
         blocks += [_one_line(p) for p in self.paragraphs]
         head = "---\n" + "".join(f"{line}\n" for line in meta) + "---\n\n" if meta else ""
         return head + "\n\n".join(blocks) + "\n"
+
+
+def capped(article: ArticleFile) -> ArticleFile:
+    """The article with its one-line fields cut to MAX_CHARS (at a word, with an ellipsis)."""
+    return replace(
+        article,
+        title=_cut(article.title, MAX_CHARS["title"]) or article.title,
+        subtitle=_cut(article.subtitle, MAX_CHARS["subtitle"]),
+        outlet=_cut(article.outlet, MAX_CHARS["outlet"]),
+        author=_cut(article.author, MAX_CHARS["author"]),
+        language=_cut(article.language, MAX_CHARS["language"]),
+    )
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    text = _one_line(text)
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip() + "…"
+
+
+def trusted_url(canonical: str | None, fetched: str | None) -> str | None:
+    """The URL to file a page under: its canonical URL only when on the site that served
+    it (or, for a local file, the operator's own); else the URL it was fetched from."""
+    if canonical and len(canonical) <= MAX_URL_CHARS:
+        if fetched is None and canonical.startswith(("http://", "https://")):
+            return canonical
+        if fetched is not None and same_site(canonical, fetched):
+            return canonical
+    return fetched
+
+
+def is_imported(text: str) -> bool:
+    """Was the file written by the importer (its front matter has `fetched:`)?"""
+    return front_matter_value(text, "fetched") is not None
 
 
 def _one_line(text: str) -> str:
@@ -90,8 +140,14 @@ def site_folder(url: str | None) -> str:
     if not url:
         return "local"
     parts = urlsplit(url)
-    host = (parts.hostname or "local").lower().removeprefix("www.")
-    return f"{host}-{parts.port}" if parts.port else host
+    # A host is letters, digits, dots and dashes; anything else (`..`, `/`) is not one.
+    host = _NOT_HOST.sub("-", (parts.hostname or "").lower().removeprefix("www."))
+    host = host.strip(".-") or "local"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}-{port}" if port else host
 
 
 def slug(title: str, url: str | None = None) -> str:
@@ -109,12 +165,14 @@ def slug(title: str, url: str | None = None) -> str:
 
 
 class Library:
-    """The imported files in an articles folder, by canonical URL and by body hash."""
+    """The imported files in an articles folder, by canonical URL and by body hash; and the
+    hand-written files that name a URL (never updated: the folder's editors own them)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.by_url: dict[str, Path] = {}
         self.by_body: dict[str, Path] = {}
+        self.hand_written: dict[str, Path] = {}
         for path in sorted(folder.rglob("*.md")) if folder.is_dir() else ():
             if any(part.startswith(".") for part in path.relative_to(folder).parts):
                 continue
@@ -122,7 +180,8 @@ class Library:
             if text is None:
                 continue
             if url := front_matter_url(text):
-                self.by_url.setdefault(canonical_url(url), path)
+                mine = self.by_url if is_imported(text) else self.hand_written
+                mine.setdefault(canonical_url(url), path)
             self.by_body.setdefault(body_hash(text), path)
 
     def file_for(self, url: str) -> Path | None:
@@ -131,13 +190,18 @@ class Library:
 
     def new_path(self, article: ArticleFile) -> Path:
         """A free `<site>/<date>-<slug>.md` path for a new article."""
-        date = (article.published or article.fetched or "undated")[:10]
+        date = (article.published or article.fetched or "")[:10]
+        if not _DATE.fullmatch(date):
+            date = "undated"
         name = f"{date}-{slug(article.title, article.url)}"
         base = self.folder / site_folder(article.url) / name
         path, n = base.with_suffix(".md"), 1
         while path.exists():
             n += 1
             path = base.with_name(f"{base.name}-{n}.md")
+        # Never outside the folder, whatever a page or feed says its host is.
+        if not path.resolve().is_relative_to(self.folder.resolve()):
+            raise OSError(f"refusing to write {path.name}: outside the articles folder")
         return path
 
     def remember(self, path: Path, article: ArticleFile, text: str) -> None:
@@ -148,13 +212,18 @@ class Library:
 
 def front_matter_url(text: str) -> str | None:
     """The `url:` value of a file's front matter, if it has one."""
+    return front_matter_value(text, "url")
+
+
+def front_matter_value(text: str, wanted: str) -> str | None:
+    """The value of key `wanted` in a file's front matter, if it has one."""
     if not text.startswith("---"):
         return None
     for line in text.split("\n")[1:50]:
         if line.strip() in ("---", "..."):
             return None
         key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "url" and value.strip():
+        if sep and key.strip().lower() == wanted and value.strip():
             return value.strip().strip("\"'")
     return None
 
@@ -187,6 +256,33 @@ def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+LOCK_NAME = ".newsbot-import.lock"
+LOCK_POLL_S = 0.1
+
+
+@contextlib.asynccontextmanager
+async def import_lock(folder: Path) -> AsyncIterator[None]:
+    """Held for a whole import into `folder`, across processes: a second import (or the
+    bot's feed poller) waits, then sees the first one's files instead of adding them again.
+    flock: released by the kernel when the process ends, however it ends."""
+    fd = await asyncio.to_thread(_lock_file, folder)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(LOCK_POLL_S)  # polled: a blocked thread could not be cancelled
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock_file(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    return os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
 
 
 class FeedState:

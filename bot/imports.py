@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -19,16 +18,23 @@ from typing import Any, Literal, TypeVar
 
 from bot.config import Settings
 from bot.extract import Extracted, ExtractError, extract_bytes, extract_fragment
+from bot.extract_pool import ExtractorPool
 from bot.feeds import Entry, Feed, FeedError, looks_like_feed, parse_feed
 from bot.import_files import (
+    MAX_URL_CHARS,
     ArticleFile,
     FeedState,
     Library,
     body_hash,
     canonical_url,
+    capped,
     content_hash,
+    import_lock,
+    is_imported,
+    trusted_url,
     write_atomically,
 )
+from bot.netguard import Reach, same_site
 from bot.web import Fetcher, FetchError, Response
 
 log = logging.getLogger(__name__)
@@ -78,13 +84,13 @@ class Importer:
         folder: Path,
         state_path: Path,
         fetcher: Fetcher,
-        executor: Executor | None = None,
+        extractor: ExtractorPool | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.folder = folder
         self.state_path = state_path
         self.fetcher = fetcher
-        self.executor = executor
+        self.extractor = extractor
         self.clock = clock
         self._library: Library | None = None
         self._state: FeedState | None = None
@@ -93,19 +99,21 @@ class Importer:
     async def run(
         self, sources: Sequence[str], report: Callable[[ImportResult], None] | None = None
     ) -> list[ImportResult]:
-        """Import every source (one after another); `report` hears each result as it comes."""
-        self._library = await asyncio.to_thread(Library, self.folder)
-        self._state = await asyncio.to_thread(FeedState, self.state_path)
-        results: list[ImportResult] = []
-        try:
-            for source in sources:
-                for result in await self.source(source):
-                    results.append(result)
-                    if report is not None:
-                        report(result)
-        finally:
-            await asyncio.to_thread(self._state.save)
-        return results
+        """Import every source (one after another); `report` hears each result as it comes.
+        One import at a time per folder (import_lock): the folder is read once it is ours."""
+        async with import_lock(self.folder):
+            self._library = await asyncio.to_thread(Library, self.folder)
+            self._state = await asyncio.to_thread(FeedState, self.state_path)
+            results: list[ImportResult] = []
+            try:
+                for source in sources:
+                    for result in await self.source(source):
+                        results.append(result)
+                        if report is not None:
+                            report(result)
+            finally:
+                await asyncio.to_thread(self._state.save)
+            return results
 
     async def source(self, source: str) -> list[ImportResult]:
         """Import one source; every failure becomes a `failed` result, never an exception."""
@@ -180,7 +188,9 @@ class Importer:
                 source, "unchanged", seen.get("file"), seen.get("title"), seen.get("url")
             )
         try:
-            if entry.content_html:
+            if entry.content_html and same_site(entry.link, source):
+                # The feed's own text, filed under its link: only a link on the feed's site,
+                # else the feed would speak for another site (that page is fetched instead).
                 extracted = await self._cpu(
                     extract_fragment, entry.content_html, entry.title or "", entry.link
                 )
@@ -188,7 +198,7 @@ class Importer:
                 extracted = replace(extracted, url=None, outlet=None, published=None, author=None)
                 result = await self._save(source, extracted, entry.link, entry, feed)
             else:
-                response = await self.fetcher.get(entry.link)
+                response = await self.fetcher.get(entry.link, via=source)
                 result = await self._page(source, response, entry)
         except (FetchError, ExtractError) as exc:
             return ImportResult(
@@ -205,18 +215,22 @@ class Importer:
         feed: Feed | None = None,
     ) -> ImportResult:
         """Write the article unless the folder holds it already, unchanged."""
-        where = found.url or fetched_url
+        where = trusted_url(found.url, fetched_url)
         url = canonical_url(where) if where else None
-        article = ArticleFile(
-            title=found.title,
-            subtitle=found.subtitle,
-            paragraphs=found.paragraphs,
-            url=url,
-            published=found.published or (entry.published if entry else None),
-            outlet=found.outlet or (feed.title if feed else None),
-            author=found.author or (entry.author if entry else None),
-            language=found.language or (feed.language if feed else None),
-            fetched=self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        if url and len(url) > MAX_URL_CHARS:
+            raise FetchError(f"URL longer than {MAX_URL_CHARS} characters")
+        article = capped(
+            ArticleFile(
+                title=found.title,
+                subtitle=found.subtitle,
+                paragraphs=found.paragraphs,
+                url=url,
+                published=found.published or (entry.published if entry else None),
+                outlet=found.outlet or (feed.title if feed else None),
+                author=found.author or (entry.author if entry else None),
+                language=found.language or (feed.language if feed else None),
+                fetched=self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
         )
         text = article.render()
         async with self._writing:  # one writer: two items must not claim one new path
@@ -231,28 +245,37 @@ class Importer:
         entry: Entry | None,
     ) -> ImportResult:
         library = self._libraries()
-        urls = [u for u in (article.url, fetched_url, entry.link if entry else None) if u]
+        # Only a file of the same site may be updated: the URLs tried are the article's site.
+        candidates = (article.url, fetched_url, entry.link if entry else None)
+        urls = [u for u in candidates if u and (not article.url or same_site(u, article.url))]
         path = next((p for u in urls if (p := library.file_for(u)) is not None), None)
+        kept = next((p for u in urls if (p := library.hand_written.get(u)) is not None), None)
         status: Status = "updated"
-        if path is None:
+        if path is None and kept is None:
             twin = library.by_body.get(body_hash(text))
             if twin is not None and twin.is_file():  # the same text under another URL
                 return _result(self.folder, source, "unchanged", twin, article)
             path, status = library.new_path(article), "added"
-        else:
-            try:
-                if content_hash(path.read_text(encoding="utf-8")) == content_hash(text):
-                    return _result(self.folder, source, "unchanged", path, article)
-            except (OSError, UnicodeDecodeError):
-                pass  # unreadable: overwrite it with a good copy
+        elif path is not None:
+            old = _text(path)
+            if old is not None and not is_imported(old):
+                kept = path  # edited by hand since it was imported: no longer ours
+            elif old is not None and content_hash(old) == content_hash(text):
+                return _result(self.folder, source, "unchanged", path, article)
+        if kept is not None:
+            log.warning("Kept %s: a hand-written article holds %s", kept, article.url)
+            return _result(self.folder, source, "unchanged", kept, article)
+        assert path is not None
         write_atomically(path, text)
         library.remember(path, article, text)
         return _result(self.folder, source, status, path, article)
 
     async def _cpu(self, call: Callable[..., T], *args: Any) -> T:
-        """Extraction off the event loop: in the executor (worker processes) if given."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(call, *args))
+        """Extraction off the event loop: in the extractor's worker process (with its time
+        limit) if given, else in a thread."""
+        if self.extractor is not None:
+            return await self.extractor.run(call, *args)
+        return await asyncio.to_thread(partial(call, *args))
 
     def _still_there(self, file: object) -> bool:
         return isinstance(file, str) and (self.folder / file).is_file()
@@ -276,6 +299,14 @@ def _result(
     )
 
 
+def _text(path: Path) -> str | None:
+    """The file's text; None when unreadable (an imported file then gets a good copy)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _url_of(source: str) -> str | None:
     return source if source.startswith(("http://", "https://")) else None
 
@@ -287,6 +318,7 @@ def fetcher_from(settings: Settings) -> Fetcher:
         timeout=settings.fetch_timeout,
         max_bytes=int(settings.fetch_max_mb * 1024 * 1024),
         contact=settings.contact,
+        reach=Reach(settings.fetch_sites, settings.fetch_private),
     )
 
 
@@ -316,9 +348,15 @@ def run_import(
     (0 all imported or unchanged, 1 some failed)."""
 
     async def main() -> list[ImportResult]:
-        async with fetcher_from(settings) as fetcher:
-            importer = Importer(settings.articles_dir, settings.import_state, fetcher)
-            return await importer.run(sources, report)
+        extractor = ExtractorPool(settings.extract_timeout)
+        try:
+            async with fetcher_from(settings) as fetcher:
+                importer = Importer(
+                    settings.articles_dir, settings.import_state, fetcher, extractor
+                )
+                return await importer.run(sources, report)
+        finally:
+            extractor.close()
 
     results = asyncio.run(main())
     return 1 if any(r.status == "failed" for r in results) else 0

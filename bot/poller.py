@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bot.config import Settings
+from bot.extract_pool import EXTRACT_TIMEOUT_S, ExtractorPool
 from bot.imports import Importer, ImportResult, fetcher_from
 from bot.library import Changes
 from bot.reload import ReloadError
@@ -38,6 +37,7 @@ class FeedPoller:
         interval_s: float,
         on_change: Callable[[], Awaitable[Changes]],
         fetcher: Fetcher,
+        extract_timeout: float = EXTRACT_TIMEOUT_S,
     ) -> None:
         self.feeds = tuple(feeds)
         self.folder = folder
@@ -45,10 +45,11 @@ class FeedPoller:
         self.interval_s = interval_s
         self.on_change = on_change
         self.fetcher = fetcher
+        self.extract_timeout = extract_timeout
         self.rounds = 0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ExtractorPool | None = None
 
     @classmethod
     def from_settings(
@@ -61,12 +62,14 @@ class FeedPoller:
             settings.feed_interval * 60,
             on_change,
             fetcher_from(settings),
+            settings.extract_timeout,
         )
 
     def start(self, stop: asyncio.Event | None = None) -> asyncio.Task[None]:
         """Start polling; it ends on `stop()` or when `stop` (the bot's shutdown) is set."""
-        # One worker process extracts the pages, so the bot's own thread keeps answering.
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        # One worker process extracts the pages, so the bot's own thread keeps answering
+        # (and a page that takes too long is given up, its worker killed).
+        self._pool = ExtractorPool(self.extract_timeout)
         self._task = asyncio.create_task(self._run(stop), name="feed-poller")
         return self._task
 
@@ -94,7 +97,7 @@ class FeedPoller:
             stopping.cancel()
             await self.fetcher.close()
             if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool.close()
 
     async def poll_once(self) -> list[ImportResult]:
         """One round over every feed; reloads the articles if any were added or updated."""

@@ -4,7 +4,8 @@ One `Fetcher` per import run or per poller. Every request carries an honest User
 waits for its host's turn (one request at a time per host, `delay` seconds apart, longer if
 robots.txt asks for a Crawl-delay), follows at most MAX_REDIRECTS redirects (each hop checked
 against robots.txt), stops reading at `max_bytes` and gives up after `timeout` seconds in all,
-so a server that trickles bytes cannot hold an import.
+so a server that trickles bytes cannot hold an import. `max_bytes` caps the decoded body too
+(bot.decoding). Where it may go at all is bot.netguard's: every hop is checked.
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from bot.decoding import DecodeError, Decoder
+from bot.netguard import (
+    Reach,
+    Refused,
+    checking,
+    done_checking,
+    guarded_transport,
+    same_site,
+)
 
 MAX_REDIRECTS = 5
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -77,8 +88,10 @@ class Fetcher:
         max_bytes: int = 10 * 1024 * 1024,
         contact: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.delay = delay
+        self.reach = reach or Reach()
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.agent = user_agent(contact)
@@ -87,7 +100,7 @@ class Fetcher:
             headers={"User-Agent": self.agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,  # followed here, so robots.txt sees every hop
-            transport=transport,
+            transport=transport or guarded_transport(),
         )
 
     async def close(self) -> None:
@@ -100,12 +113,21 @@ class Fetcher:
         await self.close()
 
     async def get(
-        self, url: str, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        *,
+        via: str | None = None,
     ) -> Response:
-        """GET `url` (conditionally when validators are given); raises FetchError."""
+        """GET `url` (conditionally when validators are given); raises FetchError.
+        `via`: the operator's URL (a feed) that led here; None when the operator named
+        `url` itself. Every hop but the operator's own URL is checked (bot.netguard)."""
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._follow(url, etag, last_modified)
+                return await self._follow(url, etag, last_modified, via)
+        except Refused as exc:
+            raise FetchError(f"refused: {exc}") from None
         except TimeoutError:
             raise FetchError(f"timed out after {self.timeout:g} s") from None
         except httpx.TimeoutException:
@@ -113,17 +135,18 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(f"cannot connect ({type(exc).__name__}: {exc})") from None
 
-    async def _follow(self, url: str, etag: str | None, last_modified: str | None) -> Response:
-        for _ in range(MAX_REDIRECTS + 1):
+    async def _follow(
+        self, url: str, etag: str | None, last_modified: str | None, via: str | None
+    ) -> Response:
+        named = via or url  # the URL the operator named: its site is theirs
+        for hop in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
-            if not await self.allowed(url):
-                raise FetchError("disallowed by robots.txt")
-            headers = {}
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
-            response = await self._request(url, headers, self.max_bytes)
+            theirs = via is None and hop == 0  # the operator's own URL: theirs to fetch
+            token = checking(False if theirs else self.reach.check(url, named))
+            try:
+                response = await self._hop(url, etag, last_modified)
+            finally:
+                done_checking(token)
             if response.status in (301, 302, 303, 307, 308):
                 if not response.location:
                     raise FetchError(f"HTTP {response.status} without a Location")
@@ -135,6 +158,16 @@ class Fetcher:
                 raise FetchError(f"HTTP {response.status}")
             return response
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _hop(self, url: str, etag: str | None, last_modified: str | None) -> Response:
+        if not await self.allowed(url):
+            raise FetchError("disallowed by robots.txt")
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return await self._request(url, headers, self.max_bytes)
 
     async def _request(self, url: str, headers: dict[str, str], limit: int) -> Response:
         """One GET at the host's turn, its body read up to `limit` bytes."""
@@ -159,13 +192,7 @@ class Fetcher:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise FetchError(f"too large ({_mb(int(declared))} > {_mb(limit)})")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:  # stop reading: the rest is never downloaded
-                    raise FetchError(f"too large (over {_mb(limit)})")
-                chunks.append(chunk)
+            chunks = await _body(response, limit)
             content_type = response.headers.get("content-type")
             return Response(
                 url=str(response.url),
@@ -208,6 +235,9 @@ class Fetcher:
                 if response.status not in (301, 302, 303, 307, 308) or not response.location:
                     break
                 robots_url = urljoin(robots_url, response.location)
+                if not same_site(robots_url, url):  # not followed off the site: none found
+                    response = Response(robots_url, 404)
+                    break
                 response = await self._request(robots_url, {}, ROBOTS_MAX_BYTES)
         except (FetchError, httpx.HTTPError):
             response = Response(robots_url, 503)
@@ -218,6 +248,24 @@ class Fetcher:
         else:
             parser.parse(response.body.decode("utf-8", "replace").splitlines())
         return parser
+
+
+async def _body(response: httpx.Response, limit: int) -> list[bytes]:
+    """The body, decoded step by step: at most `limit` bytes read and `limit` decoded."""
+    try:
+        decoder = Decoder(response.headers.get("content-encoding"), limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > limit:  # stop reading: the rest is never downloaded
+                raise DecodeError("too large")
+            chunks.append(decoder.feed(chunk))
+    except DecodeError as exc:
+        if str(exc) == "too large":
+            raise FetchError(f"too large (over {_mb(limit)})") from None
+        raise FetchError(str(exc)) from None
+    return chunks
 
 
 def _origin(url: str) -> str:

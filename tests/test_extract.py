@@ -76,3 +76,14 @@ def test_malformed_xml_is_a_clear_error() -> None:
     """A document that is no feed at all raises FeedError naming the problem."""
     with pytest.raises(FeedError, match="malformed feed"):
         parse_feed(b"<?xml version='1.0'?><rss><channel><item><title>x</ti", "u")
+
+
+def test_undeclared_western_text_is_read_as_windows_1252() -> None:
+    """A French page in windows-1252 with no charset anywhere is read right (not as
+    cp1250, which turned “è” into “č”)."""
+    text = (
+        "Le président a déclaré que la grève des contrôleurs aériens était « inacceptable ». "
+        "Les élèves ont été très déçus — c’est la fête."
+    )
+    page = f"<html><body><p>{text}</p></body></html>".encode("cp1252")
+    assert text in decode_html(page)

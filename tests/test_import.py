@@ -44,17 +44,21 @@ def teaser_feed(site: NewsSite, names: tuple[str, ...] = ("wordpress", "standfir
 async def test_a_page_becomes_one_markdown_file_with_front_matter(
     site: NewsSite, tmp_path: Path
 ) -> None:
-    """`<site>/<date>-<slug>.md`: front matter, title, standfirst, body; read back whole."""
+    """`<site>/<date>-<slug>.md`: front matter (the page's canonical URL on its own site),
+    title, standfirst, body; read back whole."""
+    site.pages["news"] = site.pages["news"].replace(
+        b"https://www.dailymeridian.example", site.base.encode()
+    )
     (result,) = await run(tmp_path, site.url("/pages/news"))
     assert result.status == "added", result
     assert (
         result.file
-        == "dailymeridian.example/2024-05-20-rail-strike-called-off-after-late-night-pay-deal.md"
+        == f"127.0.0.1-{site.port}/2024-05-20-rail-strike-called-off-after-late-night-pay-deal.md"
     )
     text = (tmp_path / "articles" / result.file).read_text(encoding="utf-8")
     head, body = text.split("\n---\n\n", 1)
     assert head.splitlines()[1:6] == [
-        "url: https://www.dailymeridian.example/news/transport/rail-strike-called-off-2024-05-20",
+        f"url: {site.base}/news/transport/rail-strike-called-off-2024-05-20",
         "published: 2024-05-20",
         "outlet: Daily Meridian",
         "author: Priya Natarajan",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,14 +16,17 @@ from tests.conftest import ROOT
 from tests.websites import FIXTURES, NewsSite, full_text, rss
 
 
-async def newsbot_import(tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    """`python -m bot import ARGS` with a fresh data folder; (exit code, stdout, stderr)."""
+async def newsbot_import(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str, str]:
+    """`python -m bot import ARGS` with a fresh data folder and `settings` added to the
+    environment; (exit code, stdout, stderr)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before the process starts)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
     env.update(
         NEWSBOT_IMPORT_STATE=str(tmp_path / "data" / "import-state.json"),
         NEWSBOT_CACHE_DIR=str(tmp_path / "data" / "cache"),
         NEWSBOT_FETCH_DELAY="0",
         NEWSBOT_FETCH_TIMEOUT="5",
+        **settings,
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -52,7 +57,7 @@ async def test_import_prints_one_line_per_article_and_exits_0(
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("added      dailymeridian.example/2024-05-20-rail-strike")
+    assert lines[0].startswith(f"added      127.0.0.1-{site.port}/2024-05-20-rail-strike")
     assert lines[0].endswith("Rail strike called off after late-night pay deal")
     assert lines[1].startswith(f"added      127.0.0.1-{site.port}/2024-03-14-quay-plans.md")
     code, out, _ = await newsbot_import(tmp_path, *args)
@@ -106,3 +111,112 @@ async def test_bad_usage_exits_2(tmp_path: Path, args: tuple[str, ...], message:
     assert message in err
     assert out == ""
     assert ROOT.exists()
+
+
+NO_DATE = b"""<!DOCTYPE html><html lang="en"><head><title>Ferry timetable changes</title></head>
+<body><article><h1>Ferry timetable changes for the winter</h1>
+<p>The ferry company said the winter timetable would drop two sailings a day, the first
+change since the service began in 1995, and that fares would stay as they are.</p>
+<p>Passengers on the 07:15 crossing will move to the 08:30 boat; the company expects 1,200
+fewer journeys over the season and has written to 3,400 season ticket holders.</p>
+<p>The harbour master said the berth would be repaired during the quieter months, with work
+starting on the 12th and ending before the spring timetable returns.</p></article></body></html>
+"""
+
+
+async def test_a_page_without_a_date_is_not_given_one(site: NewsSite, tmp_path: Path) -> None:
+    """No date in the page's metadata: no `published:`, filed under the day it was fetched
+    (not 1995-01-01 guessed from a number in the text)."""
+    site.pages["nodate"] = NO_DATE
+    articles = tmp_path / "news"
+    code, out, err = await newsbot_import(
+        tmp_path, site.url("/pages/nodate"), "--json", "--articles", str(articles)
+    )
+    assert code == 0, err
+    file = json.loads(out)["file"]
+    text = (articles / file).read_text(encoding="utf-8")
+    assert "published:" not in text and "1995-01-01" not in file
+    fetched = next(line for line in text.splitlines() if line.startswith("fetched: "))
+    assert file.split("/")[1].startswith(fetched.removeprefix("fetched: ")[:10])
+
+
+async def test_a_page_too_slow_to_extract_is_given_up(site: NewsSite, tmp_path: Path) -> None:
+    """NEWSBOT_EXTRACT_TIMEOUT=1: a page that takes many seconds to extract fails in time."""
+    para = (
+        b'<div class="c"><p>Paragraph about the harbour and the council, with '
+        b'<a href="/x">a link</a> and <b>bold</b> words in it.</p></div>'
+    )
+    site.pages["big"] = (
+        b"<html><head><title>Big</title></head><body><article><h1>A long report</h1>"
+        + para * 12000
+        + b"</article></body></html>"
+    )
+    started = time.monotonic()
+    code, out, err = await newsbot_import(
+        tmp_path,
+        site.url("/pages/big"),
+        "--articles",
+        str(tmp_path / "news"),
+        NEWSBOT_EXTRACT_TIMEOUT="1",
+    )
+    assert code == 1, err
+    assert "extraction took over 1 s" in out
+    assert time.monotonic() - started < 15
+    assert "Traceback" not in err
+
+
+async def test_two_imports_at_once_do_not_duplicate(site: NewsSite, tmp_path: Path) -> None:
+    """Two `newsbot import` runs of one feed into one folder at the same time: each article
+    once (the second run waits for the first, then finds its files)."""
+    site.feeds["f.rss"] = rss(
+        [
+            {"title": f"Story {n}", "link": f"{{base}}/stories/{n}", "content": full_text(str(n))}
+            for n in range(12)
+        ]
+    )
+    args = (site.url("/feeds/f.rss"), "--articles", str(tmp_path / "news"))
+    runs = await asyncio.gather(
+        newsbot_import(tmp_path / "a", *args), newsbot_import(tmp_path / "b", *args)
+    )
+    assert [code for code, _, _ in runs] == [0, 0], runs
+    assert len(list((tmp_path / "news").rglob("*.md"))) == 12
+
+
+async def test_a_feed_item_elsewhere_on_loopback_is_refused(
+    site: NewsSite, tmp_path: Path
+) -> None:
+    """`newsbot import FEED`: an item on another port of 127.0.0.1 is refused (and what it
+    serves is never written); NEWSBOT_FETCH_SITES with NEWSBOT_FETCH_PRIVATE allows it."""
+    other = NewsSite()
+    await other.start()
+    try:
+        site.feeds["f.rss"] = rss([{"title": "Admin", "link": other.url("/pages/news")}])
+        articles = str(tmp_path / "news")
+        code, out, _ = await newsbot_import(
+            tmp_path, site.url("/feeds/f.rss"), "--articles", articles
+        )
+        assert code == 1 and out.startswith("failed") and "refused" in out
+        assert other.hits == []
+        code, out, err = await newsbot_import(
+            tmp_path,
+            site.url("/feeds/f.rss"),
+            "--articles",
+            articles,
+            NEWSBOT_FETCH_SITES=other.base,
+            NEWSBOT_FETCH_PRIVATE="true",
+        )
+        assert code == 0 and out.startswith("added"), err
+    finally:
+        await other.stop()
+
+
+def test_starting_the_bot_does_not_import_the_extractor() -> None:
+    """`newsbot run`'s modules load without trafilatura (imported only to extract a page)."""
+    check = (
+        "import sys, bot.cli, handlers.app, bot.poller, bot.imports; "
+        "assert 'trafilatura' not in sys.modules, 'trafilatura imported'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

@@ -4,8 +4,10 @@ ways real servers misbehave (redirects, 404/500, slowness, huge and non-HTML bod
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
+import zlib
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -16,6 +18,7 @@ from aiohttp import web
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
 PAGES = ("wordpress", "news", "amp", "standfirst-h2", "latin1")
 HUGE_BYTES = 50 * 1024 * 1024
+BOMB_BYTES = 256 * 1024 * 1024  # what /bomb decodes to
 LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 
 
@@ -62,6 +65,7 @@ class NewsSite:
         app.router.add_get("/huge", self._huge)
         app.router.add_get("/huge-declared", self._huge_declared)
         app.router.add_get("/report.pdf", self._pdf)
+        app.router.add_get("/bomb", self._bomb)
         app.router.add_get("/private/{name}", self._page)
         app.router.add_get("/mirror/{name}", self._page)
         self._runner = web.AppRunner(app, access_log=None)
@@ -167,10 +171,30 @@ class NewsSite:
             pass
         return response
 
+    async def _bomb(self, request: web.Request) -> web.StreamResponse:
+        """A few kB on the wire, `Content-Encoding: gzip, gzip`: 256 MB of HTML decoded."""
+        self._log(request)
+        return web.Response(
+            body=double_gzip_bomb(),
+            headers={"Content-Type": "text/html", "Content-Encoding": "gzip, gzip"},
+        )
+
     async def _pdf(self, request: web.Request) -> web.StreamResponse:
         self._log(request)
         pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"
         return web.Response(body=pdf, content_type="application/pdf")
+
+
+@functools.cache
+def double_gzip_bomb() -> bytes:
+    """gzip(gzip(BOMB_BYTES of spaces)), made in steps (never 256 MB in memory)."""
+    inner = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    outer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = b"<p>" + b" " * (1024 * 1024 - 7) + b"</p>\n"
+    out = [outer.compress(inner.compress(block)) for _ in range(BOMB_BYTES // len(block))]
+    out.append(outer.compress(inner.flush()))
+    out.append(outer.flush())
+    return b"".join(out)
 
 
 def rss(items: list[dict[str, Any]], title: str = "The Coastal Courier") -> str:

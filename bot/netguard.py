@@ -1,0 +1,160 @@
+"""Where the importer may go: the operator's sites, the sites they allow, public addresses.
+
+A URL the operator names (on the command line or in NEWSBOT_FEEDS) is theirs to fetch. What
+a feed or a redirect points at is not: it must be on the same site as the URL the operator
+named (same scheme, host and port; http upgraded to https on the same host counts) or on a
+site NEWSBOT_FETCH_SITES allows, and its host must resolve to public addresses only
+(loopback, private, link-local and other special addresses need NEWSBOT_FETCH_PRIVATE).
+The addresses are checked when the connection is made, on the address connected to, so a
+host name that resolves differently the second time (DNS rebinding) gains nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+# Set around each request: True when the addresses connected to must be public.
+_CHECK_ADDRESSES: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "check_addresses", default=False
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Refused(Exception):
+    """A URL the importer may not fetch; the message says why and which setting allows it."""
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, lower-case, the default port filled in."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        port = -1  # a port that is no number: matches nothing
+    return scheme, (parts.hostname or "").lower().rstrip("."), port
+
+
+def same_site(url: str, named: str) -> bool:
+    """Is `url` on the site of `named`: same scheme, host and port, or its https twin?"""
+    here, there = origin(url), origin(named)
+    if not here[1] or here[1] != there[1]:
+        return False
+    return here == there or (
+        here[0] == "https" and here[2] == 443 and there[0] == "http" and there[2] == 80
+    )
+
+
+def is_public(address: str) -> bool:
+    """A global unicast address: not loopback, private, link-local, multicast or reserved."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def literal_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+async def public_addresses(host: str, port: int) -> list[str]:
+    """The host's addresses, all public; raises Refused if any is not."""
+    loop = asyncio.get_running_loop()
+    try:
+        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Refused(f"cannot resolve {host[:100]} ({exc})") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    bad = [a for a in addresses if not is_public(a)]
+    if bad or not addresses:
+        raise Refused(
+            f"{host[:100]} resolves to a non-public address ({bad[0] if bad else 'none'}); "
+            "NEWSBOT_FETCH_PRIVATE allows it"
+        )
+    return addresses
+
+
+class Reach:
+    """The rules above for one Fetcher: the extra sites allowed, and private addresses."""
+
+    def __init__(self, sites: Iterable[str] = (), private: bool = False) -> None:
+        self.any_site = "*" in sites
+        self.sites = tuple(s for s in sites if s != "*")
+        self.private = private
+
+    def check(self, url: str, named: str) -> bool:
+        """May `url` (reached from the operator's `named` URL) be fetched? Raises Refused;
+        returns whether the addresses connected to must be public."""
+        if same_site(url, named):
+            # The operator named this very address (127.0.0.1:8080): nothing to resolve.
+            return not (self.private or literal_address(origin(named)[1]))
+        if not (self.any_site or any(same_site(url, site) for site in self.sites)):
+            scheme, host, port = origin(url)
+            raise Refused(
+                f"{scheme}://{host[:100]}:{port} is not the site of {named[:200]} "
+                "(NEWSBOT_FETCH_SITES allows other sites)"
+            )
+        return not self.private
+
+
+def checking(check: bool) -> contextvars.Token[bool]:
+    """Check (or not) the addresses of the connections made from here on, in this task."""
+    return _CHECK_ADDRESSES.set(check)
+
+
+def done_checking(token: contextvars.Token[bool]) -> None:
+    _CHECK_ADDRESSES.reset(token)
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to a checked public address of the host when the request asks for it."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if _CHECK_ADDRESSES.get():
+            host = (await public_addresses(host, port))[0]
+        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise Refused("no Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def guarded_transport() -> httpx.AsyncHTTPTransport:
+    """httpx's transport, its connection pool connecting through the address check."""
+    transport = httpx.AsyncHTTPTransport()
+    # httpx takes no network backend, so its pool is made again with ours (TLS still
+    # verifies the host name: httpcore sends the URL's host as SNI, not the address).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=_GuardedBackend()
+    )
+    return transport
