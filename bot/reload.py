@@ -18,7 +18,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.cache import compact_in_place, open_library
+from bot.cache import CacheFolderError, compact_in_place, open_library
 from bot.index import SearchIndex
 from bot.indexing import Indexes
 from bot.library import Changes, Library
@@ -66,6 +66,8 @@ def reload_articles(
             )
         except OSError as exc:
             raise ReloadError(f"cannot read {folder} ({exc.strerror or exc}): {kept}") from None
+        except CacheFolderError as exc:
+            raise ReloadError(f"{exc}: {kept}") from None
         if loaded.indexes is None:
             raise ReloadError(f"no readable articles in {folder}: {kept}")
         if not loaded.changed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -144,3 +145,86 @@ def test_index_command_builds_then_loads(tmp_path: Path) -> None:
     assert first.stdout.startswith("Built the index of 1 articles (11 passages, 0 skipped")
     assert "MB in" in first.stdout
     assert second.stdout.startswith("Loaded the index")
+
+
+def home_like(folder: Path) -> dict[str, bytes]:
+    """Fill `folder` with what a home or project folder holds; return {relative path: bytes}."""
+    files = {
+        "Documents/letter.txt": b"Dear Ann,\n\nThe harbour is open.\n",
+        ".bashrc": b"export PS1='$ '\n",
+        ".config/app/settings.ini": b"[main]\nkey=1\n",
+        "notes.md": b"Notes\n\nBuy milk.\n",
+    }
+    for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return files
+
+
+def still_there(folder: Path, files: dict[str, bytes]) -> bool:
+    return all((folder / rel).read_bytes() == data for rel, data in files.items())
+
+
+def one_line_exit_2(result: subprocess.CompletedProcess[str], key: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().startswith("newsbot: "), result.stderr
+    assert key in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_cache_folder_holding_other_files_is_refused_and_kept(tmp_path: Path) -> None:
+    """NEWSBOT_CACHE_DIR at a home-like folder: exit 2 in one line, nothing in it deleted."""
+    home = tmp_path / "home"
+    files = home_like(home)
+    result = newsbot("ask", "Taliban", env={"NEWSBOT_CACHE_DIR": str(home)})
+    one_line_exit_2(result, "NEWSBOT_CACHE_DIR")
+    assert still_there(home, files)
+    names = sorted(p.name for p in home.iterdir())
+    assert names == [".bashrc", ".config", "Documents", "notes.md"]
+
+
+def test_blank_cache_dir_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
+    """NEWSBOT_CACHE_DIR= (blank: the current folder) exits 2 naming it; ./seeds, ./.env and
+    ./data are untouched."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "newsbot.sqlite3").write_bytes(b"the conversation log")
+    (tmp_path / ".env").write_text("NEWSBOT_TOP_K=2\n")
+    before = {str(p.relative_to(tmp_path)): p.stat().st_size for p in tmp_path.rglob("*")}
+    for command in (["ask", "Taliban"], ["run"]):
+        result = newsbot(*command, cwd=tmp_path, env={"NEWSBOT_CACHE_DIR": ""}, stdin="")
+        one_line_exit_2(result, "NEWSBOT_CACHE_DIR")
+    after = {str(p.relative_to(tmp_path)): p.stat().st_size for p in tmp_path.rglob("*")}
+    assert after == before
+
+
+@pytest.mark.parametrize("which", ["articles", "log", "current"])
+def test_cache_dir_at_the_articles_log_or_current_folder_is_refused(
+    tmp_path: Path, which: str
+) -> None:
+    """NEWSBOT_CACHE_DIR naming the articles folder, the log's folder or the current folder
+    (even one holding nothing else): exit 2 in one line, every file kept."""
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    log_folder = tmp_path / "data"
+    log_folder.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    cache = {"articles": articles, "log": log_folder, "current": work}[which]
+    env = {
+        "NEWSBOT_ARTICLES_DIR": str(articles),
+        "NEWSBOT_DB": str(log_folder / "newsbot.sqlite3"),
+        "NEWSBOT_CACHE_DIR": str(cache),
+    }
+    result = newsbot("ask", "Taliban", cwd=work, env=env)
+    one_line_exit_2(result, "NEWSBOT_CACHE_DIR")
+    assert sorted(p.name for p in articles.iterdir()) == sorted(p.name for p in SEEDS.iterdir())
+    assert not any(log_folder.iterdir()) and not any(work.iterdir())
+
+
+def test_blank_articles_dir_is_refused(tmp_path: Path) -> None:
+    """NEWSBOT_ARTICLES_DIR= (blank) exits 2 naming it, instead of serving the current folder."""
+    (tmp_path / "notes.txt").write_text("Bank\n\nThe PIN of the safe is 4711.\n")
+    result = newsbot("ask", "PIN", cwd=tmp_path, env={"NEWSBOT_ARTICLES_DIR": ""})
+    one_line_exit_2(result, "NEWSBOT_ARTICLES_DIR")
+    assert "4711" not in result.stdout
