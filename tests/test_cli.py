@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,14 @@ CACHE = Path(tempfile.mkdtemp(prefix="newsbot-test-cache-"))
 
 
 def newsbot(
-    *args: str, stdin: str | None = None, cwd: Path = ROOT, env: dict[str, str] | None = None
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    memory_mb: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Run `newsbot ARGS`; `memory_mb` caps its address space (a runaway fails fast)."""
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))
     }
@@ -32,9 +39,15 @@ def newsbot(
         text=True,
         cwd=cwd,
         env=environment,
-        timeout=60,
+        timeout=timeout,
         check=False,
+        preexec_fn=None if memory_mb is None else lambda: cap_memory(memory_mb),
     )
+
+
+def cap_memory(megabytes: int) -> None:
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def test_ask_prints_the_passages_with_sources() -> None:
@@ -228,3 +241,22 @@ def test_blank_articles_dir_is_refused(tmp_path: Path) -> None:
     result = newsbot("ask", "PIN", cwd=tmp_path, env={"NEWSBOT_ARTICLES_DIR": ""})
     one_line_exit_2(result, "NEWSBOT_ARTICLES_DIR")
     assert "4711" not in result.stdout
+
+
+def test_long_front_matter_fields_are_rendered_promptly(tmp_path: Path) -> None:
+    """An article with a 5,000-character url: and outlet: is answered, listed and shown by
+    `newsbot chat` within seconds and bounded memory (it once looped forever)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "long.md").write_text(
+        f"---\nurl: https://example.com/{'a' * 5000}\noutlet: {'Outlet ' * 715}\n---\n"
+        "Harbour reopens\n\nThe harbour reopened on Monday after the storm.\n"
+    )
+    questions = "When did the harbour reopen?\n/sources\n/source 1\n"
+    result = newsbot(
+        "chat", "--articles", str(folder), stdin=questions, timeout=30, memory_mb=1500
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("The harbour reopened on Monday") == 2  # the answer, /source
+    assert "1. Harbour reopens" in result.stdout
+    assert "Traceback" not in result.stderr
