@@ -118,8 +118,15 @@ class Lineage:
 
 
 def fingerprint(article: Article) -> tuple[object, ...]:
-    """What readers see of an article: a change here is an update."""
-    return (article.title, article.subtitle, article.dateline, article.paragraphs)
+    """What readers see of an article: a change here is an update (the front matter too:
+    citations show the date, outlet and link)."""
+    return (
+        article.title,
+        article.subtitle,
+        article.dateline,
+        article.paragraphs,
+        *(article.url, article.published, article.outlet, article.author, article.language),
+    )
 
 
 def article_changes(

@@ -251,3 +251,41 @@ async def test_slow_answer_shows_typing(
     await emulator.send_text("Taliban prisoners")
     await emulator.wait_for(CHAT, 1)
     assert emulator.chat_actions == [(CHAT, "typing")]
+
+
+async def test_reload_notices_a_front_matter_only_edit(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """An edit of only an article's url:/outlet: is an update: /reload names it and answers
+    cite the new address and outlet."""
+    from bot.articles import load_collection
+    from bot.library import Library
+    from tests.conftest import bot_settings, start_bot, stop_bot
+
+    admin = 4242
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    story = articles / "harbour.md"
+    story.write_text(
+        "---\nurl: https://old.example/harbour\noutlet: Old Gazette\n---\n"
+        "Harbour reopens\n\nThe harbour reopened on Monday after the storm.\n"
+    )
+    settings = bot_settings(
+        tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_ADMIN_IDS=str(admin)
+    )
+    app = await start_bot(settings, Library.of(load_collection(articles)))
+    try:
+        story.write_text(
+            story.read_text()
+            .replace("old.example", "new.example")
+            .replace("Old Gazette", "New Herald")
+        )
+        await emulator.send_command("reload", chat_id=admin)
+        (reply,) = await emulator.wait_for(admin)
+        assert "Updated (1): Harbour reopens" in reply["text"]
+        await emulator.send_text("When did the harbour reopen?")
+        (answer,) = await emulator.wait_for(CHAT)
+        assert "https://new.example/harbour" in html(answer)
+        assert "New Herald" in answer["text"]
+    finally:
+        await stop_bot(app)
