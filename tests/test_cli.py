@@ -260,3 +260,17 @@ def test_long_front_matter_fields_are_rendered_promptly(tmp_path: Path) -> None:
     assert result.stdout.count("The harbour reopened on Monday") == 2  # the answer, /source
     assert "1. Harbour reopens" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_files_with_a_bom_are_read(tmp_path: Path, encoding: str) -> None:
+    """A UTF-16 (or UTF-32) article with a byte order mark is read, not skipped as binary."""
+    text = "Café opens\n\nThe café on the quay opened on Monday, serving crème brûlée.\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # Python writes the BOM only for the native order
+    (tmp_path / "cafe.txt").write_bytes(data)
+    result = newsbot("ask", "--articles", str(tmp_path), "When did the café open?")
+    assert result.returncode == 0, result.stderr
+    assert "Skipping" not in result.stderr
+    assert "serving crème brûlée" in result.stdout
