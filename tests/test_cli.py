@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
@@ -25,8 +26,10 @@ def newsbot(
     env: dict[str, str] | None = None,
     timeout: float = 60,
     memory_mb: int | None = None,
+    obey_modes: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `newsbot ARGS`; `memory_mb` caps its address space (a runaway fails fast)."""
+    """Run `newsbot ARGS`; `memory_mb` caps its address space (a runaway fails fast);
+    `obey_modes`: file modes bind it even as root (see `drop_mode_overrides`)."""
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))
     }
@@ -41,8 +44,27 @@ def newsbot(
         env=environment,
         timeout=timeout,
         check=False,
-        preexec_fn=None if memory_mb is None else lambda: cap_memory(memory_mb),
+        preexec_fn=lambda: limit_child(memory_mb, obey_modes),
     )
+
+
+def limit_child(memory_mb: int | None, obey_modes: bool) -> None:
+    if memory_mb is not None:
+        cap_memory(memory_mb)
+    if obey_modes:
+        drop_mode_overrides()
+
+
+# Root reads any file through these two capabilities; without them a chmod 000 folder
+# refuses root too (prctl PR_CAPBSET_DROP = 24; the capabilities are lost at exec).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
+
+
+def drop_mode_overrides() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 and os.geteuid() == 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
 def cap_memory(megabytes: int) -> None:
@@ -274,3 +296,24 @@ def test_utf16_and_utf32_files_with_a_bom_are_read(tmp_path: Path, encoding: str
     assert result.returncode == 0, result.stderr
     assert "Skipping" not in result.stderr
     assert "serving crème brûlée" in result.stdout
+
+
+def test_unreadable_subfolder_is_named_in_a_warning(tmp_path: Path) -> None:
+    """A subfolder newsbot may not read (chmod 000) is skipped with a warning naming it; the
+    other articles are answered. (As root, newsbot runs without the capabilities that let
+    root read any folder.)"""
+    articles = tmp_path / "articles"
+    (articles / "locked").mkdir(parents=True)
+    (articles / "good.txt").write_text("Zoo news\n\nThe zebras escaped on Monday.\n")
+    (articles / "locked" / "secret.txt").write_text("Secret\n\nThe zebras hid here.\n")
+    (articles / "locked").chmod(0)
+    try:
+        env = {"NEWSBOT_CACHE_DIR": str(tmp_path / "cache")}
+        result = newsbot("ask", "--articles", str(articles), "zebras", env=env, obey_modes=True)
+    finally:
+        (articles / "locked").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert "The zebras escaped on Monday" in result.stdout
+    assert "zebras hid here" not in result.stdout  # the folder was really unreadable
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert any("locked" in line and "permission" in line.lower() for line in warnings)
