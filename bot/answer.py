@@ -24,6 +24,11 @@ from bot.storage.rows import HitRow
 # Telegram's limit on one message's text, in UTF-16 code units (see tg_len).
 MESSAGE_LIMIT = 4096
 TITLE_CHARS = 200
+# A citation's other parts are cut to these lengths (UTF-16 units), so that a source line
+# always leaves most of a message to the passage it cites, whatever an article file holds.
+FILE_CHARS = 200
+FIELD_CHARS = 100
+LINK_CHARS = 1000  # a longer URL (escaped) is not linked
 # An answer fetches this many pages of hits; "More" shows the pages after the first.
 MORE_PAGES = 4
 # Room kept on every page for its "Passages 4–6 of 9" line.
@@ -118,11 +123,22 @@ def esc(text: str) -> str:
 
 
 def shorten(text: str, limit: int = TITLE_CHARS) -> str:
-    """`text` cut to `limit` characters at a word, with an ellipsis."""
-    if len(text) <= limit:
+    """`text` cut to `limit` UTF-16 units (as Telegram counts) at a word, with an ellipsis."""
+    if len(text) <= limit // 2 or tg_len(text) <= limit:
         return text
-    cut = text.rfind(" ", 0, limit - 1)
-    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+    fits = _units_prefix(text, limit - 1)
+    cut = text.rfind(" ", 0, fits)
+    return text[: cut if cut > fits // 2 else fits].rstrip() + "…"
+
+
+def _units_prefix(text: str, units: int) -> int:
+    """How many leading characters of `text` take at most `units` UTF-16 units."""
+    used = 0
+    for n, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return n
+    return len(text)
 
 
 ArticleLink = Callable[[Article], str | None]
@@ -141,15 +157,18 @@ def source_line(
     URL the title itself is the deep link. `link_title=False` (plain text) puts the URL last.
     """
     url = article.url if article.url and re.match(r"https?://", article.url) else None
+    if url and tg_len(html.escape(url, quote=True)) > LINK_CHARS:
+        url = None  # no real article's address is this long; linking it would crowd out the quote
     title = f"<i>{esc(shorten(article.title))}</i>"
     if target := (url if link_title else None) or open_link:
         title = f'<a href="{html.escape(target, quote=True)}">{title}</a>'
-    parts = [title, esc(article.file_name)]
+    parts = [title, esc(shorten(article.file_name, FILE_CHARS))]
     if paragraph == SUBTITLE:
         parts.append("subtitle")
     elif paragraph is not None:
         parts.append(f"¶ {paragraph}")
-    parts += [esc(x) for x in (article.dateline, article.published, article.outlet) if x]
+    extras = (article.dateline, article.published, article.outlet)
+    parts += [esc(shorten(x, FIELD_CHARS)) for x in extras if x]
     if url and link_title and open_link:
         parts.append(f'<a href="{html.escape(open_link, quote=True)}">open in bot</a>')
     elif url and not link_title:
@@ -195,10 +214,11 @@ def quote_html(segments: Iterable[tuple[str, bool]], limit: int) -> list[str]:
         while text:
             room = limit - tg_len(current) - len("<blockquote></blockquote><b></b>")
             take = _fit(text, room)
-            if take == 0:
+            if take == 0 and current:
                 pieces.append(current)
                 current = ""
                 continue
+            take = max(take, 1)  # even a limit too small for one character moves on
             chunk = esc(text[:take])
             current += f"<b>{chunk}</b>" if bold else chunk
             text = text[take:]
@@ -333,23 +353,32 @@ def to_json(result: Answer) -> dict[str, Any]:
 
 def article_messages(article: Article) -> list[str]:
     """A whole article as HTML messages within Telegram's limit."""
-    head = [f"<b>{esc(article.title)}</b>"]
-    if article.subtitle:
-        head.append(f"<i>{esc(article.subtitle)}</i>")
-    head.append(source_line(article))
-    blocks = (
-        ["\n".join(head)]
-        if len("\n".join(head)) <= MESSAGE_LIMIT
-        else [f"<b>{esc(shorten(article.title, 1000))}</b>"]
-    )
+    blocks = [_article_head(article)]
     for n, paragraph in enumerate(article.paragraphs, start=1):
-        prefix = f"{esc(article.dateline)} — " if n == 1 and article.dateline else ""
+        prefix = (
+            f"{esc(shorten(article.dateline, FIELD_CHARS))} — "
+            if n == 1 and article.dateline
+            else ""
+        )
         label = f"<i>¶ {n}</i> {prefix}"
-        pieces = quote_html([(paragraph, False)], limit=MESSAGE_LIMIT - len(label) - 1)
+        pieces = quote_html([(paragraph, False)], limit=MESSAGE_LIMIT - tg_len(label) - 1)
         blocks += [
             label + p.removeprefix("<blockquote>").removesuffix("</blockquote>") for p in pieces
         ]
     return pack(blocks)
+
+
+def _article_head(article: Article) -> str:
+    """Title, subtitle and source line as one block within a message: a title too long for
+    it is cut (an escaped title may be five times its length: cut until it fits)."""
+    tail = [f"<i>{esc(shorten(article.subtitle, 1000))}</i>"] if article.subtitle else []
+    tail.append(source_line(article))
+    limit = MESSAGE_LIMIT
+    while True:
+        head = "\n".join([f"<b>{esc(shorten(article.title, limit))}</b>", *tail])
+        if tg_len(head) <= MESSAGE_LIMIT or limit <= 1:
+            return head
+        limit = min(limit // 2, 1000)
 
 
 @dataclass(frozen=True, slots=True)

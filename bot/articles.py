@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import weakref
@@ -118,8 +119,15 @@ class Lineage:
 
 
 def fingerprint(article: Article) -> tuple[object, ...]:
-    """What readers see of an article: a change here is an update."""
-    return (article.title, article.subtitle, article.dateline, article.paragraphs)
+    """What readers see of an article: a change here is an update (the front matter too:
+    citations show the date, outlet and link)."""
+    return (
+        article.title,
+        article.subtitle,
+        article.dateline,
+        article.paragraphs,
+        *(article.url, article.published, article.outlet, article.author, article.language),
+    )
 
 
 def article_changes(
@@ -190,8 +198,25 @@ def read_bytes(info: FileInfo) -> bytes:
     return data
 
 
+# Byte order marks of the encodings whose text holds NUL bytes (UTF-32 first: its
+# little-endian mark begins with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode_article_bytes(data: bytes) -> str:
-    """Decode UTF-8 (with or without BOM), else Latin-1; refuse empty and binary data."""
+    """Decode UTF-16/32 with a BOM, UTF-8 (with or without BOM), else Latin-1; refuse empty
+    and binary data."""
+    encoding = next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            raise ArticleError(f"not valid {encoding.upper()} text") from None
     if not data.strip():
         raise ArticleError("empty file")
     if b"\x00" in data[:8192]:

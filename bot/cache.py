@@ -7,6 +7,7 @@ Under NEWSBOT_CACHE_DIR (owner-only):
                    (bot/manifest.py), the spelling list, the words of deleted articles
     seg-<id>/      immutable segments (bot/segments.py): parsed articles and their postings
     lock           held (flock) while a process updates, commits and cleans up
+    CACHEDIR.TAG   marks the folder as the cache's own (see `_claim`)
 
 A start scans the folder (one stat per file) and compares it with the manifest: an unchanged
 collection opens its segments memory-mapped and reads no article file; new and changed files
@@ -14,7 +15,9 @@ are read and indexed into the delta (bot/updates.py). The key hashes the retriev
 the tokenizer's word lists and the source of the modules that parse and index, so a cache
 made with other settings or other code is never used; one that cannot be read is rebuilt
 with a warning. Old states and segments are removed once a new state is current: a process
-still using them has them open (memory-mapped), which keeps their data.
+still using them has them open (memory-mapped), which keeps their data. Only names the cache
+writes are ever removed, and only in a folder that is its own: one it tagged, or one holding
+nothing else (a new or empty folder); any other folder is refused (CacheFolderError).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -65,6 +69,25 @@ class Loaded:
     read: int  # article files read
     folder: Path
     skipped: tuple[tuple[str, str], ...] = ()  # files that are not articles (file, reason)
+
+
+# The Cache Directory Tagging convention (https://bford.info/cachedir/): backup tools skip
+# the folder, and its newsbot line tells that the folder is this cache's own.
+MARKER = "CACHEDIR.TAG"
+MARKER_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# The newsbot index cache (NEWSBOT_CACHE_DIR): newsbot removes only what it wrote here.\n"
+)
+# Every name the cache writes in its folder (the temporary ones carry the writer's pid).
+_OWN = re.compile(
+    r"(current|lock|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})"
+    r"|\.(current|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})\.\d+\.tmp"
+)
+
+
+class CacheFolderError(Exception):
+    """NEWSBOT_CACHE_DIR names a folder that is not the cache's to clean up; nothing in it
+    was touched."""
 
 
 def cache_key(titles: bool = True) -> str:
@@ -140,6 +163,8 @@ def open_library(
         compact,
         progress,
     )
+    if cache_dir.resolve() == articles_dir.resolve():
+        raise CacheFolderError(f"NEWSBOT_CACHE_DIR must not be the articles folder: {cache_dir}")
     try:
         with _locked(cache_dir):
             return _open(cache_dir, request)
@@ -340,9 +365,9 @@ def _commit(cache_dir: Path, update: Update) -> None:
 def _collect(cache_dir: Path, keep: Snapshot) -> None:
     """Remove states, segments and leftovers no longer used (temporary folders of live
     processes stay: they may be writing them)."""
-    used = {"current", "lock", keep.name, *(s.name for s in keep.segments)}
+    used = {"current", "lock", MARKER, keep.name, *(s.name for s in keep.segments)}
     for entry in cache_dir.iterdir():
-        if entry.name in used:
+        if entry.name in used or not _OWN.fullmatch(entry.name):  # not ours: left alone
             continue
         if entry.name.startswith(".") and entry.name.endswith(".tmp"):
             pid = entry.name.rsplit(".", 2)[-2]
@@ -367,7 +392,7 @@ def _alive(pid: int) -> bool:
 @contextmanager
 def _locked(cache_dir: Path) -> Iterator[None]:
     """Hold the cache's lock: one writer at a time, across processes and threads."""
-    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _claim(cache_dir)
     with open(cache_dir / "lock", "a") as handle:
         os.chmod(handle.fileno(), 0o600)
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
@@ -375,6 +400,30 @@ def _locked(cache_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _claim(cache_dir: Path) -> None:
+    """Make sure `cache_dir` is the cache's own: tagged by it, or new, or holding nothing
+    but names the cache writes (a cache from before the tag), then tagged now. Any other
+    folder raises CacheFolderError, before anything in it is touched."""
+    try:
+        if (cache_dir / MARKER).read_text(encoding="utf-8") == MARKER_TEXT:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    foreign = sorted(e.name for e in cache_dir.iterdir() if not _OWN.fullmatch(e.name))
+    if foreign:
+        shown = ", ".join(repr(name) for name in foreign[:3])
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise CacheFolderError(
+            f"NEWSBOT_CACHE_DIR {cache_dir} holds files that are not the index cache's "
+            f"({shown}{more}): point it at a new or empty folder"
+        )
+    temporary = cache_dir / f".{MARKER}.{os.getpid()}.tmp"
+    temporary.write_text(MARKER_TEXT, encoding="utf-8")
+    temporary.chmod(0o600)
+    os.replace(temporary, cache_dir / MARKER)
 
 
 def size_on_disk(folder: Path) -> int:

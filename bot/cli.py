@@ -16,7 +16,7 @@ import click
 
 from bot.answer import answer, render_text, to_json
 from bot.articles import load_collection
-from bot.cache import Loaded, open_library, size_on_disk
+from bot.cache import CacheFolderError, Loaded, open_library, size_on_disk
 from bot.chat import Newsroom
 from bot.cli_common import Bars, fail, settings_from
 from bot.config import Settings, StartupError
@@ -46,7 +46,11 @@ def loaded_from(
     """The articles and their index from the cache, brought up to date with the folder (only
     new and changed files are read), or exit with a clear message when there are none."""
     folder, cache = settings.articles_dir, settings.cache_dir
-    loaded = open_library(folder, cache, force=force, progress=progress, compact=compact)
+    try:
+        loaded = open_library(folder, cache, force=force, progress=progress, compact=compact)
+    except CacheFolderError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
     if loaded.indexes is None:
         fail(
             f"no articles found in {settings.articles_dir}: add .txt or .md files there, "

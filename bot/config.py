@@ -137,6 +137,26 @@ class Settings(BaseSettings):
                 raise ValueError("a PostgreSQL URL needs a host and a database name")
         return text
 
+    @field_validator("articles_dir", "cache_dir", mode="before")
+    @classmethod
+    def _folder_named(cls, value: Any) -> Any:
+        # A blank path is the current folder: served as articles, or emptied as a cache.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is blank: name a folder")
+        return value
+
+    @model_validator(mode="after")
+    def _cache_apart(self) -> Settings:
+        """The cache removes what it wrote in its folder: never let it share one."""
+        cache = self.cache_dir.resolve()
+        others = {"the articles folder": self.articles_dir, "the current folder": Path.cwd()}
+        if self.db_url is None:
+            others["the log's folder (NEWSBOT_DB)"] = self.db_path.parent
+        for name, folder in others.items():
+            if cache == folder.resolve():
+                raise ConfigError("NEWSBOT_CACHE_DIR", f"must not be {name}: {self.cache_dir}")
+        return self
+
     @field_validator("webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:

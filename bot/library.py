@@ -117,7 +117,9 @@ def fingerprint(collection: Collection, index: SearchIndex | None = None) -> str
         digest.update(np.ascontiguousarray(manifest.digests[rows]).tobytes())
         return digest.hexdigest()
     for article in collection.articles:
-        for part in (article.id, *map(str, article_fingerprint(article)[:3]), *article.paragraphs):
+        shown = article_fingerprint(article)
+        fields = (*shown[:3], *shown[4:])  # [3] is the paragraphs, hashed one by one
+        for part in (article.id, *map(str, fields), *article.paragraphs):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
         digest.update(b"\x01")

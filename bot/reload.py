@@ -18,7 +18,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.cache import compact_in_place, open_library
+from bot.cache import CacheFolderError, compact_in_place, open_library
 from bot.index import SearchIndex
 from bot.indexing import Indexes
 from bot.library import Changes, Library
@@ -66,6 +66,8 @@ def reload_articles(
             )
         except OSError as exc:
             raise ReloadError(f"cannot read {folder} ({exc.strerror or exc}): {kept}") from None
+        except CacheFolderError as exc:
+            raise ReloadError(f"{exc}: {kept}") from None
         if loaded.indexes is None:
             raise ReloadError(f"no readable articles in {folder}: {kept}")
         if not loaded.changed:
@@ -140,17 +142,65 @@ async def watch_folder(
     debounce_ms: int = WATCH_DEBOUNCE_MS,
 ) -> None:
     """Call `on_change` after each settled burst of article changes under `folder`, with
-    the files that changed (None: scan the whole folder)."""
+    the files that changed (None: scan the whole folder). A folder replaced under its name
+    (renamed away, another renamed in) is noticed within a debounce and watched anew."""
     log.info("Watching %s for article changes", folder)
+    while not stop.is_set():
+        identity = await _wait_for_folder(folder, stop, debounce_ms)
+        if identity is None:
+            return
+        await _watch_one(folder, identity, on_change, stop, debounce_ms)
+
+
+async def _watch_one(
+    folder: Path,
+    identity: tuple[int, int],
+    on_change: Callable[[frozenset[str] | None], Awaitable[None]],
+    stop: asyncio.Event,
+    debounce_ms: int,
+) -> None:
+    """Watch the folder `identity` names until it is no longer the one at `folder`."""
     async for changes in awatch(
         folder,
         watch_filter=is_article_change,
         debounce=debounce_ms,
         stop_event=stop,
         recursive=True,
+        rust_timeout=debounce_ms,
+        yield_on_timeout=True,  # to look at the folder's identity now and then
     ):
-        log.info("Articles folder changed (%d file event(s)): reloading", len(changes))
+        replaced = _identity(folder) != identity
+        if replaced:
+            log.warning("The articles folder %s was replaced: watching the new one", folder)
+        elif not changes:
+            continue
+        else:
+            log.info("Articles folder changed (%d file event(s)): reloading", len(changes))
         try:
-            await on_change(changed_files(folder, (path for _, path in changes)))
+            paths = (path for _, path in changes)
+            await on_change(None if replaced else changed_files(folder, paths))
         except Exception:  # the watch must outlive any one failed reload
             log.exception("Reload after a folder change failed")
+        if replaced:
+            return
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+async def _wait_for_folder(
+    folder: Path, stop: asyncio.Event, every_ms: int
+) -> tuple[int, int] | None:
+    """The identity of the folder at `folder`, once there is one (None: stopped)."""
+    while (identity := _identity(folder)) is None:
+        try:
+            await asyncio.wait_for(stop.wait(), every_ms / 1000)
+            return None
+        except TimeoutError:
+            continue
+    return identity

@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.answer import Answer, article_messages, esc, pack, shorten
+from bot.answer import Answer, article_messages, esc, pack, shorten, tg_len
 from bot.articles import Collection
 from bot.library import Changes
 from bot.state import KeptAnswer
@@ -207,7 +207,7 @@ def sources(collection: Collection, arg: str = "") -> Reply:
     first = (page - 1) * SOURCES_PER_PAGE
     lines = [f"<b>Sources</b> ({_plural(len(articles), 'article')})"]
     for n, article in enumerate(articles[first : first + SOURCES_PER_PAGE], start=first + 1):
-        extra = " · ".join(esc(x) for x in (article.published, article.outlet) if x)
+        extra = " · ".join(esc(shorten(x, 60)) for x in (article.published, article.outlet) if x)
         lines.append(f"{n}. {esc(shorten(article.title, 120))}" + (f" · {extra}" if extra else ""))
     lines += ["", "Open one with /source N."]
     if pages > 1:
@@ -379,9 +379,21 @@ def reloaded(changes: Changes) -> Reply:
                 more = f" and {len(titles) - 10} more" if len(titles) > 10 else ""
                 lines.append(f"{label} ({len(titles)}): {shown}{more}")
     if changes.skipped:
-        shown = "; ".join(f"{esc(f)} ({esc(r)})" for f, r in changes.skipped[:10])
-        lines.append(f"Skipped {len(changes.skipped)} unreadable file(s): {shown}")
-    return Reply(("\n".join(lines),))
+        lines.append(_skipped_line(changes.skipped))
+    return Reply(tuple(pack(lines, sep="\n")))
+
+
+def _skipped_line(skipped: Sequence[tuple[str, str]], room: int = 3000) -> str:
+    """The unreadable files and why, as many as fit in `room` (their names come from the
+    folder: any length, any characters)."""
+    shown: list[str] = []
+    for file, reason in skipped[:10]:
+        entry = f"{esc(shorten(file, 200))} ({esc(shorten(reason, 200))})"
+        if shown and tg_len("; ".join([*shown, entry])) > room:
+            break
+        shown.append(entry)
+    more = f" and {len(skipped) - len(shown)} more" if len(skipped) > len(shown) else ""
+    return f"Skipped {len(skipped)} unreadable file(s): {'; '.join(shown)}{more}"
 
 
 def reload_failed(reason: str) -> Reply:

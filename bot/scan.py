@@ -70,7 +70,11 @@ def _scan(directory: str, prefix: str, root: str, found: ScanColumns) -> None:
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=_NAME)
-    except (PermissionError, FileNotFoundError, NotADirectoryError):
+    except PermissionError:
+        # Said every scan: its articles are missing from the answers until it is readable.
+        log.warning("Skipping the folder %s: permission denied", prefix or directory)
+        return
+    except (FileNotFoundError, NotADirectoryError):  # gone since the listing
         return
     for entry in entries:
         name = entry.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,87 @@ async def test_slow_answer_shows_typing(
     await emulator.send_text("Taliban prisoners")
     await emulator.wait_for(CHAT, 1)
     assert emulator.chat_actions == [(CHAT, "typing")]
+
+
+async def test_reload_notices_a_front_matter_only_edit(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """An edit of only an article's url:/outlet: is an update: /reload names it and answers
+    cite the new address and outlet."""
+    from bot.articles import load_collection
+    from bot.library import Library
+    from tests.conftest import bot_settings, start_bot, stop_bot
+
+    admin = 4242
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    story = articles / "harbour.md"
+    story.write_text(
+        "---\nurl: https://old.example/harbour\noutlet: Old Gazette\n---\n"
+        "Harbour reopens\n\nThe harbour reopened on Monday after the storm.\n"
+    )
+    settings = bot_settings(
+        tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_ADMIN_IDS=str(admin)
+    )
+    app = await start_bot(settings, Library.of(load_collection(articles)))
+    try:
+        story.write_text(
+            story.read_text()
+            .replace("old.example", "new.example")
+            .replace("Old Gazette", "New Herald")
+        )
+        await emulator.send_command("reload", chat_id=admin)
+        (reply,) = await emulator.wait_for(admin)
+        assert "Updated (1): Harbour reopens" in reply["text"]
+        await emulator.send_text("When did the harbour reopen?")
+        (answer,) = await emulator.wait_for(CHAT)
+        assert "https://new.example/harbour" in html(answer)
+        assert "New Herald" in answer["text"]
+    finally:
+        await stop_bot(app)
+
+
+async def until(predicate: Any, timeout: float = 20.0) -> None:
+    """Wait for `predicate()` to hold (polling: the watch reports through no event we see)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_watch_follows_the_articles_folder_swapped_by_renames(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """NEWSBOT_WATCH: after `mv articles articles.old; mv articles.new articles` the new
+    folder is served, and a file written into it later is picked up too."""
+    import shutil
+
+    from bot.articles import load_collection
+    from bot.library import Library
+    from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
+
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_ARTICLES_DIR=articles, NEWSBOT_WATCH="1")
+    library = Library.of(load_collection(articles))
+    app = await start_bot(settings, library)
+    try:
+        for n in range(1, 100):  # until the watch is live: a probe file it reloads
+            (articles / "probe.txt").write_text(f"Probe {n}\n\nThe probe landed {n} times.\n")
+            with contextlib.suppress(AssertionError):
+                await until(lambda: library.generation >= 2, timeout=2)
+                break
+        assert library.generation >= 2
+        fresh = tmp_path / "articles.new"
+        fresh.mkdir()
+        (fresh / "quokka.txt").write_text("Quokkas\n\nRangers counted 12,000 quokkas.\n")
+        articles.rename(tmp_path / "articles.old")
+        fresh.rename(articles)
+        await until(lambda: [a.id for a in library.collection.articles] == ["quokka"])
+        (articles / "zebra.txt").write_text("Zebras\n\nThe zebras escaped on Tuesday.\n")
+        await until(lambda: len(library.collection.articles) == 2)
+        await emulator.send_text("When did the zebras escape?")
+        (reply,) = await emulator.wait_for(CHAT)
+        assert "The zebras escaped on Tuesday" in reply["text"]
+    finally:
+        await stop_bot(app)

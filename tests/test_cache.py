@@ -217,3 +217,39 @@ def test_two_processes_starting_at_once_share_one_cache(articles: Path, tmp_path
     assert all(run.returncode == 0 for run in runs)
     assert all("harbour handled" in out for out in outputs)
     assert open_library(articles, tmp_path / "cache").status == "loaded"
+
+
+def test_only_names_the_cache_wrote_are_removed(articles: Path, tmp_path: Path) -> None:
+    """Files someone put into the cache's own folder survive rebuilds; old states go."""
+    folder = tmp_path / "cache"
+    open_library(articles, folder)
+    first_state = (folder / "current").read_text()
+    (folder / "keep.txt").write_text("mine")
+    (folder / "notes").mkdir()
+    (folder / ".hidden").write_text("mine too")
+    open_library(articles, folder, force=True)
+    assert (folder / "keep.txt").read_text() == "mine"
+    assert (folder / "notes").is_dir() and (folder / ".hidden").read_text() == "mine too"
+    assert not (folder / first_state).exists()
+
+
+def test_cache_from_before_the_tag_is_adopted(articles: Path, tmp_path: Path) -> None:
+    """A cache folder holding only the cache's own names (no tag yet) is used and tagged."""
+    folder = tmp_path / "cache"
+    open_library(articles, folder)
+    (folder / cache.MARKER).unlink()
+    assert open_library(articles, folder).status == "loaded"
+    assert (folder / cache.MARKER).read_text() == cache.MARKER_TEXT
+
+
+def test_untagged_folder_with_other_files_is_refused(articles: Path, tmp_path: Path) -> None:
+    """open_library refuses a folder with files of others (or the articles folder) and
+    touches nothing in it."""
+    folder = tmp_path / "home"
+    (folder / "Documents").mkdir(parents=True)
+    (folder / ".bashrc").write_text("x")
+    with pytest.raises(cache.CacheFolderError, match=r"'\.bashrc', 'Documents'"):
+        open_library(articles, folder)
+    assert sorted(p.name for p in folder.iterdir()) == [".bashrc", "Documents"]
+    with pytest.raises(cache.CacheFolderError, match="articles folder"):
+        open_library(articles, articles)

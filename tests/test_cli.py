@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,8 +20,16 @@ CACHE = Path(tempfile.mkdtemp(prefix="newsbot-test-cache-"))
 
 
 def newsbot(
-    *args: str, stdin: str | None = None, cwd: Path = ROOT, env: dict[str, str] | None = None
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    memory_mb: int | None = None,
+    obey_modes: bool = False,
 ) -> subprocess.CompletedProcess[str]:
+    """Run `newsbot ARGS`; `memory_mb` caps its address space (a runaway fails fast);
+    `obey_modes`: file modes bind it even as root (see `drop_mode_overrides`)."""
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))
     }
@@ -31,9 +42,34 @@ def newsbot(
         text=True,
         cwd=cwd,
         env=environment,
-        timeout=60,
+        timeout=timeout,
         check=False,
+        preexec_fn=lambda: limit_child(memory_mb, obey_modes),
     )
+
+
+def limit_child(memory_mb: int | None, obey_modes: bool) -> None:
+    if memory_mb is not None:
+        cap_memory(memory_mb)
+    if obey_modes:
+        drop_mode_overrides()
+
+
+# Root reads any file through these two capabilities; without them a chmod 000 folder
+# refuses root too (prctl PR_CAPBSET_DROP = 24; the capabilities are lost at exec).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
+
+
+def drop_mode_overrides() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 and os.geteuid() == 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def cap_memory(megabytes: int) -> None:
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def test_ask_prints_the_passages_with_sources() -> None:
@@ -144,3 +180,140 @@ def test_index_command_builds_then_loads(tmp_path: Path) -> None:
     assert first.stdout.startswith("Built the index of 1 articles (11 passages, 0 skipped")
     assert "MB in" in first.stdout
     assert second.stdout.startswith("Loaded the index")
+
+
+def home_like(folder: Path) -> dict[str, bytes]:
+    """Fill `folder` with what a home or project folder holds; return {relative path: bytes}."""
+    files = {
+        "Documents/letter.txt": b"Dear Ann,\n\nThe harbour is open.\n",
+        ".bashrc": b"export PS1='$ '\n",
+        ".config/app/settings.ini": b"[main]\nkey=1\n",
+        "notes.md": b"Notes\n\nBuy milk.\n",
+    }
+    for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return files
+
+
+def still_there(folder: Path, files: dict[str, bytes]) -> bool:
+    return all((folder / rel).read_bytes() == data for rel, data in files.items())
+
+
+def one_line_exit_2(result: subprocess.CompletedProcess[str], key: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().startswith("newsbot: "), result.stderr
+    assert key in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_cache_folder_holding_other_files_is_refused_and_kept(tmp_path: Path) -> None:
+    """NEWSBOT_CACHE_DIR at a home-like folder: exit 2 in one line, nothing in it deleted."""
+    home = tmp_path / "home"
+    files = home_like(home)
+    result = newsbot("ask", "Taliban", env={"NEWSBOT_CACHE_DIR": str(home)})
+    one_line_exit_2(result, "NEWSBOT_CACHE_DIR")
+    assert still_there(home, files)
+    names = sorted(p.name for p in home.iterdir())
+    assert names == [".bashrc", ".config", "Documents", "notes.md"]
+
+
+def test_blank_cache_dir_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
+    """NEWSBOT_CACHE_DIR= (blank: the current folder) exits 2 naming it; ./seeds, ./.env and
+    ./data are untouched."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "newsbot.sqlite3").write_bytes(b"the conversation log")
+    (tmp_path / ".env").write_text("NEWSBOT_TOP_K=2\n")
+    before = {str(p.relative_to(tmp_path)): p.stat().st_size for p in tmp_path.rglob("*")}
+    for command in (["ask", "Taliban"], ["run"]):
+        result = newsbot(*command, cwd=tmp_path, env={"NEWSBOT_CACHE_DIR": ""}, stdin="")
+        one_line_exit_2(result, "NEWSBOT_CACHE_DIR")
+    after = {str(p.relative_to(tmp_path)): p.stat().st_size for p in tmp_path.rglob("*")}
+    assert after == before
+
+
+@pytest.mark.parametrize("which", ["articles", "log", "current"])
+def test_cache_dir_at_the_articles_log_or_current_folder_is_refused(
+    tmp_path: Path, which: str
+) -> None:
+    """NEWSBOT_CACHE_DIR naming the articles folder, the log's folder or the current folder
+    (even one holding nothing else): exit 2 in one line, every file kept."""
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    log_folder = tmp_path / "data"
+    log_folder.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    cache = {"articles": articles, "log": log_folder, "current": work}[which]
+    env = {
+        "NEWSBOT_ARTICLES_DIR": str(articles),
+        "NEWSBOT_DB": str(log_folder / "newsbot.sqlite3"),
+        "NEWSBOT_CACHE_DIR": str(cache),
+    }
+    result = newsbot("ask", "Taliban", cwd=work, env=env)
+    one_line_exit_2(result, "NEWSBOT_CACHE_DIR")
+    assert sorted(p.name for p in articles.iterdir()) == sorted(p.name for p in SEEDS.iterdir())
+    assert not any(log_folder.iterdir()) and not any(work.iterdir())
+
+
+def test_blank_articles_dir_is_refused(tmp_path: Path) -> None:
+    """NEWSBOT_ARTICLES_DIR= (blank) exits 2 naming it, instead of serving the current folder."""
+    (tmp_path / "notes.txt").write_text("Bank\n\nThe PIN of the safe is 4711.\n")
+    result = newsbot("ask", "PIN", cwd=tmp_path, env={"NEWSBOT_ARTICLES_DIR": ""})
+    one_line_exit_2(result, "NEWSBOT_ARTICLES_DIR")
+    assert "4711" not in result.stdout
+
+
+def test_long_front_matter_fields_are_rendered_promptly(tmp_path: Path) -> None:
+    """An article with a 5,000-character url: and outlet: is answered, listed and shown by
+    `newsbot chat` within seconds and bounded memory (it once looped forever)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "long.md").write_text(
+        f"---\nurl: https://example.com/{'a' * 5000}\noutlet: {'Outlet ' * 715}\n---\n"
+        "Harbour reopens\n\nThe harbour reopened on Monday after the storm.\n"
+    )
+    questions = "When did the harbour reopen?\n/sources\n/source 1\n"
+    result = newsbot(
+        "chat", "--articles", str(folder), stdin=questions, timeout=30, memory_mb=1500
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("The harbour reopened on Monday") == 2  # the answer, /source
+    assert "1. Harbour reopens" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_files_with_a_bom_are_read(tmp_path: Path, encoding: str) -> None:
+    """A UTF-16 (or UTF-32) article with a byte order mark is read, not skipped as binary."""
+    text = "Café opens\n\nThe café on the quay opened on Monday, serving crème brûlée.\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # Python writes the BOM only for the native order
+    (tmp_path / "cafe.txt").write_bytes(data)
+    result = newsbot("ask", "--articles", str(tmp_path), "When did the café open?")
+    assert result.returncode == 0, result.stderr
+    assert "Skipping" not in result.stderr
+    assert "serving crème brûlée" in result.stdout
+
+
+def test_unreadable_subfolder_is_named_in_a_warning(tmp_path: Path) -> None:
+    """A subfolder newsbot may not read (chmod 000) is skipped with a warning naming it; the
+    other articles are answered. (As root, newsbot runs without the capabilities that let
+    root read any folder.)"""
+    articles = tmp_path / "articles"
+    (articles / "locked").mkdir(parents=True)
+    (articles / "good.txt").write_text("Zoo news\n\nThe zebras escaped on Monday.\n")
+    (articles / "locked" / "secret.txt").write_text("Secret\n\nThe zebras hid here.\n")
+    (articles / "locked").chmod(0)
+    try:
+        env = {"NEWSBOT_CACHE_DIR": str(tmp_path / "cache")}
+        result = newsbot("ask", "--articles", str(articles), "zebras", env=env, obey_modes=True)
+    finally:
+        (articles / "locked").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert "The zebras escaped on Monday" in result.stdout
+    assert "zebras hid here" not in result.stdout  # the folder was really unreadable
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert any("locked" in line and "permission" in line.lower() for line in warnings)

@@ -18,7 +18,7 @@ from bot.chat import Newsroom
 from bot.commands import handle_line
 from bot.config import Settings
 from bot.library import Edition, Library
-from bot.replies import Reply
+from bot.replies import SORRY, Reply
 from bot.state import ConversationKey, MemoryState
 from handlers.common import NewsApp
 from tests.emulator.server import BotApiEmulator
@@ -188,3 +188,54 @@ async def test_hostile_messages_through_telegram(
     with sqlite3.connect(settings.db_path) as db:
         stored = db.execute("SELECT text FROM messages ORDER BY telegram_message_id").fetchall()
     assert stored == [(text,) for text in HOSTILE_MESSAGES]
+
+
+def outsized_articles(folder: Path) -> None:
+    """Article files with fields far beyond any real article's: a 2,100-emoji title, a
+    5,000-character url: and outlet:, a 240-emoji path, a paragraph of emoji."""
+    folder.mkdir()
+    (folder / "emoji.txt").write_text(
+        "🎉" * 2100
+        + "\n\nThe harbour reopened on Monday after the storm.\n\n"
+        + "🚢" * 3000
+        + "\n"
+    )
+    (folder / "long.md").write_text(
+        f"---\nurl: https://example.com/{'a&' * 2500}\noutlet: {'Outlet ' * 715}\n"
+        f"published: {'2024-01-01 ' * 500}\n---\n"
+        "Zebras escape\n\nThe zebras escaped from the zoo on Tuesday.\n"
+    )
+    deep = folder.joinpath(*["🦓" * 60] * 3)  # a name holds 255 bytes: 60 emoji
+    deep.mkdir(parents=True)
+    (deep / ("🦓" * 60 + ".txt")).write_text("Lions\n\nThe lions slept through the storm.\n")
+
+
+@pytest.mark.e2e
+async def test_outsized_article_fields_through_telegram(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """/source, /sources and answers for articles with outsized titles, URLs, outlets and
+    file names all reach Telegram (limits counted in UTF-16 units, as the emulator does)."""
+    from tests.conftest import bot_settings, start_bot, stop_bot
+
+    folder = tmp_path / "articles"
+    outsized_articles(folder)
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_ARTICLES_DIR=folder)
+    app = await start_bot(settings, Library.of(load_collection(folder)))
+    try:
+        texts = [
+            "/source 1", "/source 2", "/source 3", "/sources",
+            "When did the harbour reopen?", "zebras escaped", "lions slept",
+        ]  # fmt: skip
+        for n, text in enumerate(texts, start=1):
+            await emulator.send_text(text)
+            await emulator.wait_for(1001, n)
+        await emulator.settle()
+    finally:
+        await stop_bot(app)
+    assert emulator.errors == []
+    sent = [m["text"] for m in emulator.sent_to(1001)]
+    assert all(SORRY not in text for text in sent)
+    assert sum("🎉" * 100 in text for text in sent) >= 1  # the title, cut to fit
+    assert any("The zebras escaped from the zoo" in text for text in sent)
+    assert any("The lions slept" in text for text in sent)
