@@ -312,6 +312,24 @@ async def test_allowlist_refuses_once_and_logs(
         await stop_bot(app)
 
 
+async def test_inline_answers_are_personal_with_an_allowlist(
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
+) -> None:
+    """With an allowlist, inline results are personal (Telegram must not show one reader's
+    results to another, refused, one); without one they may be cached for everyone."""
+    for allowlist, personal in (("1001", True), ("", False)):
+        settings = bot_settings(tmp_path, emulator, NEWSBOT_ALLOWED_CHATS=allowlist)
+        app = await start_bot(settings, seed_library)
+        try:
+            query = await emulator.inline_query("troops")
+            await emulator.wait_until(lambda q=query: q in emulator.inline_answers)
+        finally:
+            await stop_bot(app)
+        answer = emulator.inline_answers[query]
+        assert answer["results"], answer
+        assert bool(answer.get("is_personal")) is personal, answer
+
+
 async def test_admin_commands_answer_only_admins(app: NewsApp, emulator: BotApiEmulator) -> None:
     """/stats and /reload are unknown to others; admins see them in /help and their menu."""
     await emulator.send_command("stats")
