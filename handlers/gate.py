@@ -51,7 +51,7 @@ async def allowlist(update: Update, context: Context) -> None:
 
 
 # Only to recognise /forget as the command handlers do (its callback is never called).
-_FORGET = CommandHandler("forget", skip_logged_updates, filters=filters.UpdateType.MESSAGES)
+_FORGET = CommandHandler("forget", skip_logged_updates, filters=filters.UpdateType.MESSAGE)
 
 
 def is_forget(update: Update) -> bool:

@@ -588,6 +588,17 @@ class BotApiEmulator(WebhookDelivery):
         await self.push_update({"message": message})
         return message
 
+    async def edit_text(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """The user edits a message they sent: Telegram sends it again, changed, as an
+        `edited_message` update."""
+        edited = {k: v for k, v in message.items() if k != "entities"}
+        edited.update(text=text, edit_date=int(time.time()))
+        if entities := auto_entities(text):
+            edited["entities"] = entities
+        self.chats[message["chat"]["id"]].messages[message["message_id"]] = edited
+        await self.push_update({"edited_message": edited})
+        return edited
+
     async def send_command(self, command: str, args: str = "", **kwargs: Any) -> dict[str, Any]:
         """A user sends /command with arguments."""
         text = f"/{command.lstrip('/')}" + (f" {args}" if args else "")
