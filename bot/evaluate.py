@@ -21,6 +21,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.articles import Article, Collection, Passage
 from bot.index import SearchIndex
+from bot.text import plural
 
 DEPTH = 10
 
@@ -324,7 +325,7 @@ def known_item_report(folder: Path, collection: Collection) -> Report:
         name: evaluate_known_items(s, collection) for name, s in systems(index, False).items()
     }
     title = (
-        f"Known-item search {folder} ({len(collection.articles)} articles, "
-        f"{len(collection.passages)} passages; headline as query)"
+        f"Known-item search {folder} ({plural(len(collection.articles), 'article')}, "
+        f"{plural(len(collection.passages), 'passage')}; headline as query)"
     )
     return Report("known_items", title, results, misses_shown=20)

@@ -17,6 +17,7 @@ import click
 from bot.articles import load_collection
 from bot.cli_common import fail, settings_from
 from bot.config import Settings, configure_logging
+from bot.text import plural
 
 
 def _log_path(settings: Settings) -> str:
@@ -91,7 +92,7 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     finally:
         if out:
             stream.close()
-    click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
+    click.echo(f"Exported {plural(count, 'turn')}{f' to {out}' if out else ''}", err=True)
 
 
 @click.command(name="migrate-log")

@@ -110,7 +110,7 @@ async def test_export_csv_and_jsonl(tmp_path: Path) -> None:
         "paragraph": 6,
         "score": 12.5,
     }
-    assert "Exported 4 turn(s)" in result.stderr
+    assert "Exported 4 turns" in result.stderr
 
     out = tmp_path / "today.jsonl"
     today = datetime.now(UTC).date().isoformat()
