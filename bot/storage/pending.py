@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.storage.engine import DatabaseError
 from bot.storage.rows import Row, row_from_json, row_to_json
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,11 @@ def save(path: Path, rows: Sequence[Row]) -> bool:
         with os.fdopen(fd, "a", encoding="utf-8") as out:
             out.writelines(row_to_json(row) + "\n" for row in rows)
     except OSError as exc:
-        log.error("Could not write %d log row(s) anywhere: %s", len(rows), exc)
+        log.error("Could not write %s anywhere: %s", plural(len(rows), "log row"), exc)
         return False
     log.warning(
-        "Log database unwritable: saved %d row(s) to %s; they are written on the next start",
-        len(rows),
+        "Log database unwritable: saved %s to %s; they are written on the next start",
+        plural(len(rows), "row"),
         path,
     )
     return True
@@ -47,17 +48,16 @@ def take(path: Path) -> list[Row]:
         if bad:
             aside = _set_aside(path, bad)
             log.error(
-                "Pending log rows in %s: set %d unreadable line%s aside in %s",
+                "Pending log rows in %s: set %s aside in %s",
                 path,
-                len(bad),
-                "" if len(bad) == 1 else "s",
+                plural(len(bad), "unreadable line"),
                 aside,
             )
         path.unlink()
     except OSError as exc:
         log.error("Could not read saved log rows from %s: %s", path, exc)
         return []
-    log.info("Restored %d saved log row(s) from %s", len(rows), path)
+    log.info("Restored %s from %s", plural(len(rows), "saved log row"), path)
     return rows
 
 
