@@ -27,6 +27,7 @@ from bot.memory import settle_memory
 from bot.reload import compact_later
 from bot.state import MemoryState
 from bot.terminal import chat_loop
+from bot.text import plural
 from bot.updates import Progress
 
 log = logging.getLogger("newsbot")
@@ -68,15 +69,14 @@ def library_from(settings: Settings, announce: bool = False, compact: bool = Tru
     library = Library.of(collection, SearchIndex(collection, built=loaded.indexes))
     log.log(
         logging.INFO if announce else logging.DEBUG,
-        "Loaded %d articles (%d passages, %d skipped) from %s in %.0f ms "
-        "(index %s, %d files read)",
-        len(collection.articles),
-        len(collection.passages),
+        "Loaded %s (%s, %d skipped) from %s in %.0f ms (index %s, %s read)",
+        plural(len(collection.articles), "article"),
+        plural(len(collection.passages), "passage"),
         len(collection.skipped),
         settings.articles_dir,
         (time.perf_counter() - started) * 1000,
         loaded.status,
-        loaded.read,
+        plural(loaded.read, "file"),
     )
     return library
 
@@ -150,7 +150,8 @@ def sources(as_json: bool, articles: Path | None) -> None:
     for row in rows:
         date = f"  {row['published']}" if row["published"] else ""
         click.echo(
-            f"{row['number']:>4}. {row['title']}  [{row['id']}, {row['passages']} passages]{date}"
+            f"{row['number']:>4}. {row['title']}  "
+            f"[{row['id']}, {plural(int(row['passages'] or 0), 'passage')}]{date}"
         )
 
 
@@ -167,10 +168,10 @@ def index_command(force: bool, articles: Path | None) -> None:
     collection, indexes = loaded.collection, loaded.indexes
     assert indexes is not None  # loaded_from exits when there is no article
     click.echo(
-        f"{loaded.status.capitalize()} the index of {len(collection.articles)} articles "
-        f"({len(collection.passages)} passages, {len(collection.skipped)} skipped, "
-        f"{indexes.passages.term_count} terms) in {took:.2f} s "
-        f"({loaded.read} files read); {size_on_disk(loaded.folder) / 1e6:.1f} MB "
+        f"{loaded.status.capitalize()} the index of {plural(len(collection.articles), 'article')} "
+        f"({plural(len(collection.passages), 'passage')}, {len(collection.skipped)} skipped, "
+        f"{plural(indexes.passages.term_count, 'term')}) in {took:.2f} s "
+        f"({plural(loaded.read, 'file')} read); {size_on_disk(loaded.folder) / 1e6:.1f} MB "
         f"in {loaded.folder}"
     )
 

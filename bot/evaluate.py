@@ -21,6 +21,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.articles import Article, Collection, Passage
 from bot.index import SearchIndex
+from bot.text import plural
 
 DEPTH = 10
 
@@ -48,25 +49,45 @@ class Case:
 
 
 def load_cases(path: Path) -> list[Case]:
-    """Read JSONL of {"question", "expect": [...], "article"?} / {"question", "expect_none"}."""
+    """Read JSONL of {"question", "expect": [...], "article"?} / {"question", "expect_none"};
+    ValueError naming the line of the first malformed case."""
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            case = Case(
-                question=str(data["question"]),
-                expect=tuple(data.get("expect", ())),
-                expect_none=bool(data.get("expect_none", False)),
-                article=data.get("article"),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{path}:{number}: not a case ({exc})") from None
-        if not case.expect and not case.expect_none:
-            raise ValueError(f"{path}:{number}: needs 'expect' phrases or 'expect_none'")
-        cases.append(case)
+            cases.append(_case(json.loads(line)))
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from None
     return cases
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _case(data: object) -> Case:
+    """One case from its JSON; ValueError saying what is wrong with it."""
+    if not isinstance(data, dict):
+        raise ValueError("not a case (a JSON object with 'question' is expected)")
+    expect = data.get("expect", [])
+    if not _text(data.get("question")):
+        raise ValueError("'question' must be non-blank text")
+    if not isinstance(expect, list):  # a string would be taken letter by letter
+        raise ValueError("'expect' must be a list of phrases")
+    if not all(_text(phrase) for phrase in expect):
+        raise ValueError("'expect' phrases must be non-blank text")
+    if data.get("article") is not None and not isinstance(data["article"], str):
+        raise ValueError("'article' must be text (an article id)")
+    case = Case(
+        question=data["question"],
+        expect=tuple(expect),
+        expect_none=data.get("expect_none") is True,
+        article=data.get("article"),
+    )
+    if not case.expect and not case.expect_none:
+        raise ValueError("needs 'expect' phrases or 'expect_none'")
+    return case
 
 
 @dataclass
@@ -304,7 +325,7 @@ def known_item_report(folder: Path, collection: Collection) -> Report:
         name: evaluate_known_items(s, collection) for name, s in systems(index, False).items()
     }
     title = (
-        f"Known-item search {folder} ({len(collection.articles)} articles, "
-        f"{len(collection.passages)} passages; headline as query)"
+        f"Known-item search {folder} ({plural(len(collection.articles), 'article')}, "
+        f"{plural(len(collection.passages), 'passage')}; headline as query)"
     )
     return Report("known_items", title, results, misses_shown=20)

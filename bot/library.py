@@ -18,7 +18,7 @@ from bot.answer import shorten
 from bot.articles import Article, Collection, article_changes
 from bot.articles import fingerprint as article_fingerprint
 from bot.index import SearchIndex
-from bot.text import tokenize
+from bot.text import plural, tokenize
 from bot.updates import Snapshot
 
 
@@ -68,7 +68,7 @@ class Changes:
         """One line for the log."""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.skipped)} skipped; {self.total} articles"
+            f"{len(self.skipped)} skipped; {plural(self.total, 'article')}"
         )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import dataclasses
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -16,22 +17,17 @@ import click
 from bot.articles import load_collection
 from bot.cli_common import fail, settings_from
 from bot.config import Settings, configure_logging
+from bot.text import plural
 
 
 def _log_path(settings: Settings) -> str:
-    """The log database (a file or a URL), migrated to the current schema, or exit when
-    there is none."""
-    from bot.storage import DatabaseError, migrate_database
-
+    """The log database (a file or a URL), or exit when there is none. Reports read it as
+    it is: opened read-only and checked (schema.reader), never created or migrated."""
     if settings.db_url is None and not settings.db_path.is_file():
         fail(
             f"there is no conversation log at {settings.db_path} yet "
             "(set NEWSBOT_DB, or run the bot first)"
         )
-    try:
-        asyncio.run(migrate_database(settings.database))
-    except DatabaseError as exc:
-        fail(str(exc))
     return settings.database
 
 
@@ -86,7 +82,7 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
 
     path = _log_path(settings_from(None))
     try:
-        stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+        stream = _owner_only(out) if out else sys.stdout
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
     try:
@@ -96,7 +92,7 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     finally:
         if out:
             stream.close()
-    click.echo(f"Exported {count} turn(s){f' to {out}' if out else ''}", err=True)
+    click.echo(f"Exported {plural(count, 'turn')}{f' to {out}' if out else ''}", err=True)
 
 
 @click.command(name="migrate-log")
@@ -130,6 +126,26 @@ def migrate_log(target: str, source: Path | None) -> None:
     click.echo("Set NEWSBOT_DB to that URL and start the instances.", err=True)
 
 
+def _owner_only(path: Path) -> TextIO:
+    """The export file, open for writing and readable by its owner only, as the log is: it
+    holds what readers wrote."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that was there already: its old mode would stay
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defused(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, with a leading single quote
+    (which shows it as the text it is); numbers and other cells as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _password(url: str) -> list[str]:
     from urllib.parse import urlsplit
 
@@ -148,7 +164,8 @@ async def _export(path: str, fmt: str, since: date | None, stream: TextIO) -> in
     async with reader(path) as db:
         async for row in export_rows(db, since):
             if writer is not None:
-                writer.writerow(dict(row, hits=json.dumps(row["hits"], ensure_ascii=False)))
+                row = dict(row, hits=json.dumps(row["hits"], ensure_ascii=False))
+                writer.writerow({key: _defused(value) for key, value in row.items()})
             else:
                 stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1

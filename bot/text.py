@@ -359,3 +359,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`n` and the word for that many: "1 article", "2 articles" (`words` when the plural
+    is not just an s: "1 entry", "2 entries")."""
+    return f"{n} {word if n == 1 else words or word + 's'}"

@@ -31,6 +31,7 @@ from bot.storage.shared import Instance, LocalClaims, SharedClaims, SqlState
 from bot.text import default_workers
 from handlers import ask, buttons, commands, errors, gate, inline, media, privacy, webhook
 from handlers.common import SERVICES_KEY, NewsApp, Services, get_services, get_services_of
+from handlers.polling import TokenWatch
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def build_application(settings: Settings, library: Library) -> NewsApp:
         base = settings.telegram_base_url.rstrip("/").removesuffix("/bot")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     app: NewsApp = builder.build()  # type: ignore[assignment]
+    if app.updater is not None:  # long polling: a token revoked mid-run stops the bot
+        app.updater = TokenWatch(app.bot, app.update_queue, app.stop_running)
     add_handlers(app)
     return app
 
@@ -211,6 +214,11 @@ def run_bot(settings: Settings, library: Library) -> None:
             webhook.run(app, settings)
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES)
+            if isinstance(app.updater, TokenWatch) and app.updater.refused:
+                raise StartupError(
+                    f"{where} refused TELEGRAM_BOT_TOKEN while the bot was running "
+                    "(revoked?): get a new one from @BotFather"
+                )
     except InvalidToken:
         raise StartupError(
             f"{where} refused TELEGRAM_BOT_TOKEN: check it with @BotFather"

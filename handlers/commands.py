@@ -32,7 +32,9 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 def register(app: NewsApp) -> None:
     """One handler per command of the table, then unknown commands (private chats only)."""
-    only_messages = filters.UpdateType.MESSAGES
+    # New messages only: an edited message (Telegram sends it again) re-runs nothing, as
+    # an edited question is not answered again (handlers/ask.py).
+    only_messages = filters.UpdateType.MESSAGE
     for command in COMMANDS:
         app.add_handler(CommandHandler(command.name, _handler(command), filters=only_messages))
     app.add_handler(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler, filters
 
 from bot import replies
+from bot.replies import ForgetAction, parse_button
 from handlers.common import Context, Exchange, NewsApp, get_services
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,12 @@ async def skip_logged_updates(update: Update, context: Context) -> None:
 
 async def allowlist(update: Update, context: Context) -> None:
     """Chats outside NEWSBOT_ALLOWED_CHATS get one polite refusal, then silence; every
-    refused message is still logged."""
+    refused message is still logged, so /forget (and its buttons) is open to everyone."""
     services = get_services(context)
     chat, user = update.effective_chat, update.effective_user
     if services.settings.allows(chat.id if chat else None, user.id if user else None):
+        return
+    if is_forget(update):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(replies.NOT_ALLOWED[:200])
@@ -45,3 +48,15 @@ async def allowlist(update: Update, context: Context) -> None:
         else:  # refused once already: stay quiet, but keep the record
             exchange.record(replies.silence())
     raise ApplicationHandlerStop
+
+
+# Only to recognise /forget as the command handlers do (its callback is never called).
+_FORGET = CommandHandler("forget", skip_logged_updates, filters=filters.UpdateType.MESSAGE)
+
+
+def is_forget(update: Update) -> bool:
+    """/forget, or a press on its confirmation's buttons: what lets a reader delete what
+    the log holds about them, whoever they are."""
+    if update.callback_query is not None:
+        return isinstance(parse_button(update.callback_query.data), ForgetAction)
+    return bool(_FORGET.check_update(update))

@@ -11,7 +11,9 @@ from telegram.ext import InlineQueryHandler
 from bot.storage import InlineSearch
 from handlers.common import Context, NewsApp, deliver, get_services
 
-# Seconds Telegram may cache the results of one query (the same for every user).
+# Seconds Telegram may cache the results of one query: for every user, or with an
+# allowlist for the asking user only (is_personal), so that a reader outside the
+# allowlist is never shown results cached for one inside it.
 CACHE_TIME = 60
 
 
@@ -35,7 +37,8 @@ async def on_inline_query(update: Update, context: Context) -> None:
         )
         for r in await services.room.inline(query.query)
     ]
-    await deliver(lambda: query.answer(results, cache_time=CACHE_TIME, is_personal=False))
+    personal = bool(services.settings.allowed_chats)
+    await deliver(lambda: query.answer(results, cache_time=CACHE_TIME, is_personal=personal))
     services.log.record(
         InlineSearch(
             user_id=query.from_user.id,

@@ -177,7 +177,7 @@ def test_index_command_builds_then_loads(tmp_path: Path) -> None:
     first = newsbot("index", env=env)
     second = newsbot("index", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("Built the index of 1 articles (11 passages, 0 skipped")
+    assert first.stdout.startswith("Built the index of 1 article (11 passages, 0 skipped")
     assert "MB in" in first.stdout
     assert second.stdout.startswith("Loaded the index")
 

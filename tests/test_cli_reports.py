@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow, Vote
+from bot.storage.schema import M001_INITIAL, MIGRATIONS_TABLE
 from tests.test_cli import newsbot
 
 QUESTION = "When will all US troops leave Afghanistan?"
@@ -108,7 +110,7 @@ async def test_export_csv_and_jsonl(tmp_path: Path) -> None:
         "paragraph": 6,
         "score": 12.5,
     }
-    assert "Exported 4 turn(s)" in result.stderr
+    assert "Exported 4 turns" in result.stderr
 
     out = tmp_path / "today.jsonl"
     today = datetime.now(UTC).date().isoformat()
@@ -139,3 +141,75 @@ def test_reports_without_a_log_say_so(tmp_path: Path) -> None:
             "(set NEWSBOT_DB, or run the bot first)"
         )
         assert not missing.exists()
+
+
+def _foreign_database(path: Path) -> None:
+    """Another application's SQLite file."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO notes (body) VALUES ('not a newsbot log')")
+    db.close()
+
+
+def test_reports_refuse_another_applications_database_and_leave_it_alone(
+    tmp_path: Path,
+) -> None:
+    """stats, export and migrate-log --from on a SQLite file that is not a newsbot log: one
+    line, exit 2, and the file is left byte for byte as it was (no tables added)."""
+    other = tmp_path / "app.sqlite3"
+    _foreign_database(other)
+    before = other.read_bytes()
+    unreachable = "postgresql://newsbot@127.0.0.1:9/none"
+    for command in (
+        ["stats"],
+        ["export"],
+        ["migrate-log", "--from", str(other), "--to", unreachable],
+    ):
+        result = newsbot(*command, env={"NEWSBOT_DB": str(other)})
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == f"newsbot: {other} is not a newsbot conversation log"
+        assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.sqlite3"]
+
+
+def test_reports_read_an_older_log_without_migrating_it(tmp_path: Path) -> None:
+    """A log of an older newsbot (first migration only): stats says to start the bot on it
+    once, exit 2, and the file is not migrated behind the operator's back."""
+    old = tmp_path / "old.sqlite3"
+    with sqlite3.connect(old) as db:
+        db.executescript(M001_INITIAL)
+        db.execute(MIGRATIONS_TABLE)
+        db.execute("INSERT INTO _migrations VALUES ('001_initial', '2024-01-01')")
+    db.close()
+    before = old.read_bytes()
+    result = newsbot("stats", env={"NEWSBOT_DB": str(old)})
+    assert result.returncode == 2, result.stderr
+    assert "is the conversation log of an older newsbot" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert old.read_bytes() == before
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+async def test_csv_export_defuses_formulas_and_is_owner_only(tmp_path: Path) -> None:
+    """CSV cells a spreadsheet would run as a formula (= + - @, tab or CR first) get a
+    leading single quote; numbers stay numbers; the file is owner-only, like the log."""
+    db = tmp_path / "log.sqlite3"
+    log = ConversationLog(db)
+    await log.open()
+    group = ChatRow(-1001234, "group", title="=cmd|' /C calc'!A0")
+    for text in [*FORMULAS, "plain"]:
+        log.record(Turn(group, UserRow(5), text, "question", text, False, 1.0, question=text))
+    await log.close()
+    out = tmp_path / "export.csv"
+    result = newsbot("export", "--out", str(out), env={"NEWSBOT_DB": str(db)})
+    assert result.returncode == 0, result.stderr
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    expected = [f"'{t}" for t in FORMULAS] + ["plain"]
+    assert [r["text"] for r in rows] == expected
+    assert [r["question"] for r in rows] == expected
+    assert [r["reply"] for r in rows] == expected
+    assert {r["chat_id"] for r in rows} == {"-1001234"}
+    assert out.stat().st_mode & 0o777 == 0o600

@@ -14,6 +14,7 @@ from bot import evaluate
 from bot.articles import load_collection
 from bot.index import SearchIndex
 from tests.conftest import BBC, ROOT
+from tests.test_cli import newsbot
 
 QA = ROOT / "bench" / "seed_qa.jsonl"
 TUNE = ROOT / "bench" / "bbc_qa_tune.jsonl"
@@ -160,3 +161,27 @@ def test_eval_command_prints_json(tmp_path: Path) -> None:
     figures = json.loads(result.stdout)[str(QA)]
     assert set(figures) == {"shown", "ranking", "baseline"}
     assert figures["shown"]["hit@1"] >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"question": "q", "expect": "Sept. 11"}', "'expect' must be a list of phrases"),
+        ('{"question": "q", "expect": [""]}', "'expect' phrases must be non-blank text"),
+        ('{"question": "q", "expect": ["ok", 11]}', "'expect' phrases must be non-blank text"),
+        ('{"question": "", "expect": ["x"]}', "'question' must be non-blank text"),
+        ('{"question": "q", "expect": ["x"], "article": 3}', "'article' must be text"),
+        ('["q", "x"]', "not a case"),
+    ],
+)
+def test_eval_refuses_a_malformed_case_naming_its_line(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """`newsbot eval` on a case file with a malformed case: one line naming the file, the
+    line and the problem, exit 2 (a string is not split into one-letter phrases)."""
+    path = tmp_path / "cases.jsonl"
+    path.write_text(f'{{"question": "ok", "expect": ["x"]}}\n{line}\n', encoding="utf-8")
+    result = newsbot("eval", str(path))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"newsbot: {path}:2: {problem}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

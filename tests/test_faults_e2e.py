@@ -17,6 +17,7 @@ import pytest
 from bot.config import Settings
 from bot.library import Library
 from bot.replies import SORRY
+from bot.storage import ChatRow, Turn, UserRow, pending
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.emulator.server import TOKEN, BotApiEmulator, Fault
@@ -199,3 +200,37 @@ async def test_locked_database_does_not_stop_replies_and_loses_no_row(
     with sqlite3.connect(settings.db_path) as db:
         assert db.execute("SELECT count(*) FROM messages").fetchone() == (len(READERS) + 1,)
     assert not pending.exists()
+
+
+async def test_a_truncated_pending_line_is_set_aside_and_the_rest_written(
+    tmp_path: Path,
+    emulator: BotApiEmulator,
+    seed_library: Library,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A power cut left half a row at the end of the pending file: the next start writes
+    every whole row, moves the broken line to a side file of its own, and says so."""
+    settings = settings_for(tmp_path, emulator)
+    chat = ChatRow(READERS[0], "private")
+    turns = [
+        Turn(chat, UserRow(READERS[0]), f"question {n} é", "question", "reply", False, 1.0)
+        for n in range(3)
+    ]
+    settings.pending_path.parent.mkdir(parents=True)
+    pending.save(settings.pending_path, turns)
+    whole = settings.pending_path.read_bytes()
+    cut = whole.splitlines()[0][:-12]  # the last row, cut off mid-write
+    settings.pending_path.write_bytes(whole + cut)
+    app = await start_bot(settings, seed_library)
+    try:
+        assert await get_services_of(app).log.flush()
+    finally:
+        await stop_bot(app)
+    with sqlite3.connect(settings.db_path) as db:
+        logged = db.execute("SELECT text FROM messages ORDER BY id").fetchall()
+    assert logged == [(t.text,) for t in turns]
+    assert not settings.pending_path.exists()
+    (aside,) = settings.pending_path.parent.glob("*.pending.bad-*.jsonl")
+    assert aside.read_bytes() == cut + b"\n"
+    assert aside.stat().st_mode & 0o777 == 0o600
+    assert f"set 1 unreadable line aside in {aside}" in caplog.text

@@ -178,6 +178,25 @@ async def test_inline_mode_offers_passages_and_newest_articles(
     assert refused_calls(emulator) == []
 
 
+async def test_edited_messages_are_not_answered_again(
+    app: NewsApp, emulator: BotApiEmulator
+) -> None:
+    """Editing a command or a question that was answered re-runs nothing: no second reply
+    and no second row in the log (a polished bot answers each message once)."""
+    command = await emulator.send_command("help")
+    await emulator.wait_for(CHAT)
+    question = await emulator.send_text(QUESTION)
+    await emulator.wait_for(CHAT, 2)
+    await emulator.edit_text(command, "/sources")
+    await emulator.edit_text(question, "How many Taliban prisoners were released?")
+    await emulator.send_command("start")  # answered: the edits before it were fetched
+    await emulator.wait_for(CHAT, 3)
+    await emulator.settle(0.5)
+    assert len(emulator.sent_to(CHAT)) == 3
+    await flush(app)
+    assert rows(settings_of(app), "SELECT count(*) FROM messages") == [(3,)]
+
+
 async def test_deep_links_open_the_article(app: NewsApp, emulator: BotApiEmulator) -> None:
     """Source titles link to t.me/bot?start=source_N, and /start source_N opens that article."""
     await emulator.send_text(QUESTION)
@@ -310,6 +329,24 @@ async def test_allowlist_refuses_once_and_logs(
         ]
     finally:
         await stop_bot(app)
+
+
+async def test_inline_answers_are_personal_with_an_allowlist(
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
+) -> None:
+    """With an allowlist, inline results are personal (Telegram must not show one reader's
+    results to another, refused, one); without one they may be cached for everyone."""
+    for allowlist, personal in (("1001", True), ("", False)):
+        settings = bot_settings(tmp_path, emulator, NEWSBOT_ALLOWED_CHATS=allowlist)
+        app = await start_bot(settings, seed_library)
+        try:
+            query = await emulator.inline_query("troops")
+            await emulator.wait_until(lambda q=query: q in emulator.inline_answers)
+        finally:
+            await stop_bot(app)
+        answer = emulator.inline_answers[query]
+        assert answer["results"], answer
+        assert bool(answer.get("is_personal")) is personal, answer
 
 
 async def test_admin_commands_answer_only_admins(app: NewsApp, emulator: BotApiEmulator) -> None:

@@ -212,3 +212,28 @@ async def test_other_readers_data_is_untouched(scene: Scene, emulator: BotApiEmu
         assert conn.execute(
             f"SELECT count(*) FROM messages WHERE user_id = {READER}"
         ).fetchone() == (0,)
+
+
+async def test_a_reader_refused_by_the_allowlist_can_forget(
+    tmp_path: Path, emulator: BotApiEmulator, seed_library: Library
+) -> None:
+    """A reader outside NEWSBOT_ALLOWED_CHATS, whose refused messages were logged verbatim,
+    can still /forget them: the prompt, their own Yes, and none of their words left."""
+    settings = bot_settings(tmp_path, emulator, NEWSBOT_ALLOWED_CHATS=str(OTHER))
+    app = await start_bot(settings, seed_library)
+    try:
+        await emulator.send_text(UNANSWERED, chat_id=READER)
+        await emulator.wait_for(READER)  # the one refusal
+        await emulator.send_command("forget", chat_id=READER)
+        (_, prompt) = await emulator.wait_for(READER, 2)
+        assert "cannot be undone" in prompt["text"]
+        query = await emulator.press_button(READER, prompt["message_id"], f"forget:yes:{READER}")
+        await emulator.wait_until(lambda: query in emulator.callback_answers)
+        assert emulator.callback_answers[query]["text"] == "Deleted."
+        assert await get_services_of(app).log.flush()
+    finally:
+        await stop_bot(app)
+    with sqlite3.connect(settings.db_path) as db:
+        left = db.execute("SELECT count(*) FROM messages WHERE user_id = ?", (READER,))
+        assert left.fetchone() == (0,)
+    db.close()

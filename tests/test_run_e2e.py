@@ -87,3 +87,36 @@ async def test_corrupt_database_is_one_clear_line(
     assert code == 2
     assert f"{tmp_path / 'log.sqlite3'}" in output
     assert "Traceback" not in output
+
+
+async def test_revoked_token_while_running_exits_2_with_the_queued_turns_saved(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """The token is revoked while the bot runs and its log is locked: it exits 2 on its own,
+    promptly, with one line, and the turns it could not write wait in the pending file."""
+    db = tmp_path / "log.sqlite3"
+    process = await start_newsbot(run_env(emulator, tmp_path), tmp_path)
+    blocker: sqlite3.Connection | None = None
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=30)
+        blocker = sqlite3.connect(db, timeout=0)
+        blocker.execute("BEGIN EXCLUSIVE")
+        for chat in (1001, 1002):
+            await emulator.send_text("When will all US troops leave Afghanistan?", chat_id=chat)
+            await emulator.wait_for(chat)
+        await emulator.revoke_token()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        if blocker is not None:
+            blocker.rollback()
+            blocker.close()
+    output = (stdout + stderr).decode()
+    assert process.returncode == 2, output
+    assert "refused TELEGRAM_BOT_TOKEN while the bot was running" in output
+    assert "Traceback" not in output
+    assert TOKEN not in output
+    saved = (tmp_path / "log.sqlite3.pending.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(saved) == 2

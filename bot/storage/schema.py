@@ -1,9 +1,10 @@
 """The log database itself: opening it (SQLite or PostgreSQL), and its schema as ordered,
 named migrations, one history for both dialects.
 
-Runnable on its own (`migrate_database`): the command line migrates a log without starting
-the writer. Every CREATE and ALTER of newsbot is in this module. Migrations are written in
-SQLite's words; `postgres()` turns them into PostgreSQL's (64-bit ids, serial keys, doubles).
+Runnable on its own (`migrate_database`), without starting the writer; reports never
+migrate: they read a log as it is (`reader`, `check_log`). Every CREATE and ALTER of
+newsbot is in this module. Migrations are written in SQLite's words; `postgres()` turns
+them into PostgreSQL's (64-bit ids, serial keys, doubles).
 """
 
 from __future__ import annotations
@@ -229,10 +230,12 @@ class SqliteDatabase(Database):
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
         self.name = str(path)
         self.raw: aiosqlite.Connection | None = None
+        # Reports: every read connection opened read-only by SQLite itself (mode=ro).
+        self.readonly = readonly
 
     async def open(self) -> list[str]:
         self.raw = await connect(self.path)
@@ -256,13 +259,18 @@ class SqliteDatabase(Database):
         if not self.path.is_file():  # connecting would create an empty database
             raise DatabaseError(f"there is no conversation log at {self.path} yet")
         try:
-            db = await aiosqlite.connect(self.path, timeout=5)
+            if self.readonly:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                db = await aiosqlite.connect(uri, timeout=5, uri=True)
+            else:
+                db = await aiosqlite.connect(self.path, timeout=5)
         except aiosqlite.Error as exc:
             raise DatabaseError(f"cannot read the log database {self.path}: {exc}") from None
         try:
             await db.execute("PRAGMA query_only = 1")
-            # Fails early, with the file named, on a file that is not a migrated log.
-            await db.execute("SELECT bot_message_id FROM replies LIMIT 0")
+            if not self.readonly:  # (reports check the file with check_log)
+                # Fails early, with the file named, on a file that is not a migrated log.
+                await db.execute("SELECT bot_message_id FROM replies LIMIT 0")
             yield SqliteSql(db)
         except aiosqlite.Error as exc:  # also from the reports run on it
             raise DatabaseError(f"cannot read the log database {self.path}: {exc}") from None
@@ -366,17 +374,43 @@ async def migrate_database(target: str | Path) -> None:
         await database.close()
 
 
+async def check_log(db: Sql, name: str) -> None:
+    """Raise DatabaseError unless `db` is a newsbot log at the current schema: reports and
+    copies read a log as it is, they never create tables in it or migrate it."""
+    try:
+        applied = {row[0] for row in await db.fetch("SELECT name FROM _migrations")}
+    except DRIVER_ERRORS:
+        applied = set()
+    if MIGRATIONS[0][0] not in applied:
+        raise DatabaseError(f"{name} is not a newsbot conversation log")
+    if any(migration not in applied for migration, _ in MIGRATIONS):
+        raise DatabaseError(
+            f"{name} is the conversation log of an older newsbot: "
+            "start the bot on it once (newsbot run) to update it"
+        )
+
+
 @contextlib.asynccontextmanager
 async def reader(target: str | Path) -> AsyncIterator[Sql]:
-    """A read-only connection for reports."""
+    """A read-only connection for reports, on a newsbot log at the current schema (checked):
+    nothing is created, migrated or written (SQLite mode=ro; read-only PostgreSQL
+    transactions)."""
     database = database_for(target)
     if isinstance(database, PostgresDatabase):
         try:
-            database.pool = await asyncpg.create_pool(database.url, min_size=1, max_size=1)
+            database.pool = await asyncpg.create_pool(
+                database.url,
+                min_size=1,
+                max_size=1,
+                server_settings={"default_transaction_read_only": "on"},
+            )
         except OPEN_ERRORS as exc:
             raise DatabaseError(f"cannot read the log database {database.name}: {exc}") from None
+    elif isinstance(database, SqliteDatabase):
+        database.readonly = True
     try:
         async with database.read() as db:
+            await check_log(db, database.name)
             yield db
     finally:
         await database.close()

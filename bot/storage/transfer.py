@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage.engine import DRIVER_ERRORS, DatabaseError, is_url
-from bot.storage.schema import PostgresDatabase, SqliteDatabase
+from bot.storage.engine import DRIVER_ERRORS, DatabaseError, Sql, is_url
+from bot.storage.schema import PostgresDatabase, reader
 
 # Parents before children (foreign keys); the reader state and claims of a one-instance
 # SQLite log are not worth moving (they live in memory there).
@@ -28,35 +28,38 @@ async def copy_log(source: Path, target: str) -> dict[str, int]:
     copied per table. Raises DatabaseError (naming the database, never a password)."""
     if not is_url(target):
         raise DatabaseError(f"--to must be a postgresql:// URL, not {target}")
-    sqlite, postgres = SqliteDatabase(source), PostgresDatabase(target)
-    await sqlite.open()
+    postgres = PostgresDatabase(target)
     try:
-        await postgres.open()
-        async with sqlite.read() as old, postgres.transaction() as new:
-            if await new.scalar("SELECT count(*) FROM messages"):
-                raise DatabaseError(f"{postgres.name} already holds a conversation log")
-            copied = {}
-            for table in COPIED:
-                copied[table] = 0
-                chunk: list[tuple[object, ...]] = []
-                insert = ""
-                async for row in old.stream(f"SELECT * FROM {table}"):
-                    columns = ", ".join(row)
-                    insert = (
-                        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})"
-                    )
-                    chunk.append(tuple(row.values()))
-                    if len(chunk) == CHUNK:
-                        await new.executemany(insert, chunk)
-                        copied[table] += len(chunk)
-                        chunk = []
-                await new.executemany(insert, chunk)
-                copied[table] += len(chunk)
-            for table in SERIAL:
-                await new.scalar(RESET_SEQUENCE.format(table=table))
-        return copied
+        # The source is read as it is (read-only, checked first), never migrated.
+        async with reader(source) as old:
+            await postgres.open()
+            async with postgres.transaction() as new:
+                return await _copy(old, new, postgres.name)
     except DRIVER_ERRORS as exc:
         raise DatabaseError(f"cannot copy the log to {postgres.name}: {exc}") from None
     finally:
-        await sqlite.close()
         await postgres.close()
+
+
+async def _copy(old: Sql, new: Sql, name: str) -> dict[str, int]:
+    """Every row of the copied tables from `old` into the empty log `new`."""
+    if await new.scalar("SELECT count(*) FROM messages"):
+        raise DatabaseError(f"{name} already holds a conversation log")
+    copied = {}
+    for table in COPIED:
+        copied[table] = 0
+        chunk: list[tuple[object, ...]] = []
+        insert = ""
+        async for row in old.stream(f"SELECT * FROM {table}"):
+            columns = ", ".join(row)
+            insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})"
+            chunk.append(tuple(row.values()))
+            if len(chunk) == CHUNK:
+                await new.executemany(insert, chunk)
+                copied[table] += len(chunk)
+                chunk = []
+        await new.executemany(insert, chunk)
+        copied[table] += len(chunk)
+    for table in SERIAL:
+        await new.scalar(RESET_SEQUENCE.format(table=table))
+    return copied

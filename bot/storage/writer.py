@@ -26,6 +26,7 @@ from bot.storage import pending, queries, shared
 from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql, database_for
 from bot.storage.rows import Delivery, Row, Turn
 from bot.storage.schema import SqliteDatabase
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -186,7 +187,10 @@ class ConversationLog:
             deleted = await self._transaction(lambda db: queries.forget_user(db, user_id))
             await self.database.after_delete()
         log.info(
-            "Forgot user %d: %d logged message(s), %d queued row(s)", user_id, deleted, dropped
+            "Forgot user %d: %s, %s",
+            user_id,
+            plural(deleted, "logged message"),
+            plural(dropped, "queued row"),
         )
         return deleted
 
@@ -246,7 +250,9 @@ class ConversationLog:
                 await self._transaction(lambda db: queries.insert_rows(db, batch))
             except DatabaseError as exc:
                 self.failures += 1
-                log.warning("Log write failed (%s); %d row(s) kept queued", exc, len(self._queue))
+                log.warning(
+                    "Log write failed (%s); %s kept queued", exc, plural(len(self._queue), "row")
+                )
                 return False
             del self._queue[: len(batch)]
             self.written += sum(isinstance(row, Turn) for row in batch)

@@ -66,6 +66,13 @@ CHAT_ACTIONS = {
 MESSAGE_LIMIT = 4096
 
 
+def unauthorized() -> web.Response:
+    """Telegram's answer to a wrong or revoked token."""
+    return web.json_response(
+        {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+    )
+
+
 @dataclass
 class Fault:
     """Answer the next `times` calls of a method with an error or a delay instead."""
@@ -137,6 +144,7 @@ class BotApiEmulator(WebhookDelivery):
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._stopping = False  # pending long polls return at once: nothing more will come
+        self.revoked = False  # the token was revoked (@BotFather): every call gets a 401
         # Webhook delivery (setWebhook): updates are POSTed to the bot instead of polled.
         self.webhook: dict[str, Any] | None = None
         self.deliveries: list[tuple[int, int | str]] = []  # (update_id, HTTP status or error)
@@ -177,10 +185,8 @@ class BotApiEmulator(WebhookDelivery):
     # -- HTTP -----------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return web.json_response(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
-            )
+        if request.match_info["token"] != self.token or self.revoked:
+            return unauthorized()
         method = request.match_info["method"]
         params = await self._params(request)
         async with self._bot_sent:  # a waiter may be watching for this call
@@ -205,6 +211,8 @@ class BotApiEmulator(WebhookDelivery):
             result = await handler(params)
         except ApiError as exc:
             return self._error(method, exc)
+        if self.revoked:  # revoked while the call was in flight (a long poll)
+            return unauthorized()
         async with self._bot_sent:  # wake user-side waiters on every call the bot makes
             self._bot_sent.notify_all()
         return web.json_response({"ok": True, "result": result})
@@ -257,6 +265,13 @@ class BotApiEmulator(WebhookDelivery):
             queue.pop(0)
         return fault
 
+    async def revoke_token(self) -> None:
+        """The owner revokes the bot's token: from now on every call, and every long poll
+        still open, is answered 401 Unauthorized, as Telegram does."""
+        self.revoked = True
+        async with self._new_update:
+            self._new_update.notify_all()
+
     def inject(self, method: str, fault: Fault) -> None:
         """Make the next call(s) of `method` fail as `fault` says."""
         self.faults.setdefault(method, []).append(fault)
@@ -283,7 +298,7 @@ class BotApiEmulator(WebhookDelivery):
             while True:
                 pending = [u for u in self.updates if u["update_id"] > self._confirmed]
                 remaining = deadline - time.monotonic()
-                if pending or remaining <= 0 or self._stopping:
+                if pending or remaining <= 0 or self._stopping or self.revoked:
                     return pending[:limit]
                 try:
                     await asyncio.wait_for(self._new_update.wait(), remaining)
@@ -572,6 +587,17 @@ class BotApiEmulator(WebhookDelivery):
         chat.messages[message["message_id"]] = message
         await self.push_update({"message": message})
         return message
+
+    async def edit_text(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """The user edits a message they sent: Telegram sends it again, changed, as an
+        `edited_message` update."""
+        edited = {k: v for k, v in message.items() if k != "entities"}
+        edited.update(text=text, edit_date=int(time.time()))
+        if entities := auto_entities(text):
+            edited["entities"] = entities
+        self.chats[message["chat"]["id"]].messages[message["message_id"]] = edited
+        await self.push_update({"edited_message": edited})
+        return edited
 
     async def send_command(self, command: str, args: str = "", **kwargs: Any) -> dict[str, Any]:
         """A user sends /command with arguments."""
