@@ -76,6 +76,7 @@ def _scan(directory: str, prefix: str, root: str, found: ScanColumns) -> None:
         return
     except (FileNotFoundError, NotADirectoryError):  # gone since the listing
         return
+    stems: dict[str, str] = {}  # an article's id is its path without the suffix: one file each
     for entry in entries:
         name = entry.name
         if name[0] == ".":
@@ -86,6 +87,9 @@ def _scan(directory: str, prefix: str, root: str, found: ScanColumns) -> None:
                 continue
             dot = name.rfind(".")  # as Path.suffix / Path.stem (a leading dot is hidden)
             if name[dot:].lower() not in ARTICLE_SUFFIXES or name[:dot].lower() in NOT_ARTICLES:
+                continue
+            if (first := stems.setdefault(name[:dot], name)) != name:
+                log.warning("Skipping %s%s: %s has the same name", prefix, name, first)
                 continue
             if entry.is_symlink() and not _inside(entry.path, root):
                 log.warning("Skipping %s: symbolic link outside the articles folder", name)
@@ -115,6 +119,8 @@ def stat_article(folder: Path, rel: str) -> FileInfo | None:
     if name[:dot].lower() in NOT_ARTICLES:
         return None
     path = os.path.join(folder, *parts)
+    if _named_before(path, name[:dot], name):
+        return None
     try:
         # The scan follows no link to a folder, and no link to a file outside the folder.
         if any(os.path.islink(os.path.join(folder, *parts[:n])) for n in range(1, len(parts))):
@@ -127,6 +133,17 @@ def stat_article(folder: Path, rel: str) -> FileInfo | None:
     if not stat.S_ISREG(info.st_mode):
         return None
     return FileInfo(rel, path, *_fields(info))
+
+
+def _named_before(path: str, stem: str, name: str) -> bool:
+    """Whether an article file with the same stem and another suffix sorts before `name` in
+    its folder: the scan serves that one (they would share an id)."""
+    directory = os.path.dirname(path)
+    for suffix in ARTICLE_SUFFIXES:
+        for other in {stem + suffix, stem + suffix.upper()}:
+            if other < name and os.path.isfile(os.path.join(directory, other)):
+                return True
+    return False
 
 
 def _fields(info: os.stat_result) -> tuple[int, int, int, float]:

@@ -317,3 +317,16 @@ def test_unreadable_subfolder_is_named_in_a_warning(tmp_path: Path) -> None:
     assert "zebras hid here" not in result.stdout  # the folder was really unreadable
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
     assert any("locked" in line and "permission" in line.lower() for line in warnings)
+
+
+def test_two_files_with_one_name_and_two_suffixes_keep_one_id(tmp_path: Path) -> None:
+    """`a.md` and `a.txt` would share the id `a` (one's deep link opening the other): the
+    first in name order is served, the other skipped with a warning naming both."""
+    (tmp_path / "a.md").write_text("Harbour news\n\nThe harbour reopened on Monday.")
+    (tmp_path / "a.txt").write_text("Zoo news\n\nZebras escaped from the zoo on Friday.")
+    (tmp_path / "b.txt").write_text("Other news\n\nThe bakery sold out of bread.")
+    result = newsbot("sources", "--json", "--articles", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    ids = [source["id"] for source in json.loads(result.stdout)]
+    assert sorted(ids) == ["a", "b"]
+    assert "Skipping a.txt: a.md has the same name" in result.stderr
