@@ -98,6 +98,11 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         """Open the log, make the conversation and the services, register the menus."""
         conversation_log = ConversationLog(settings.database, settings.pending_path)
         await conversation_log.open()
+        try:
+            await conversation_log.check_writable()  # a log that cannot grow: refuse now
+        except DatabaseError:
+            await conversation_log.close()
+            raise
         database = conversation_log.database
         instance = Instance(database) if isinstance(database, PostgresDatabase) else None
         # Several instances share reader state and claims in PostgreSQL; one instance alone
@@ -218,7 +223,7 @@ def run_bot(settings: Settings, library: Library) -> None:
     except NetworkError as exc:
         raise StartupError(f"cannot reach {where} ({exc.message}); is the network up?") from None
     except DatabaseError as exc:
-        raise StartupError(str(exc)) from None
+        raise StartupError(f"NEWSBOT_DB: {exc}") from None
 
 
 __all__ = ["build_application", "get_services", "run_bot"]

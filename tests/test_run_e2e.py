@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
+from bot.storage import ConversationLog
 from tests.conftest import ROOT, SEEDS
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
@@ -87,3 +90,79 @@ async def test_corrupt_database_is_one_clear_line(
     assert code == 2
     assert f"{tmp_path / 'log.sqlite3'}" in output
     assert "Traceback" not in output
+
+
+def _unwritable(folder: Path) -> Path:
+    """A folder nobody may write in (for root too: the process runs without the
+    capability that lets root ignore permissions, see `as_unprivileged`)."""
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+BAD_DBS = {
+    "under a file": lambda t: _file(t / "plain") / "log.sqlite3",
+    "a folder": lambda t: _folder(t / "folder"),
+    "in a read-only folder": lambda t: _unwritable(t / "ro") / "log.sqlite3",
+    "under a read-only folder": lambda t: _unwritable(t / "ro") / "new" / "log.sqlite3",
+    "a name too long": lambda t: t / ("x" * 300) / "log.sqlite3",
+}
+
+
+def _file(path: Path) -> Path:
+    path.write_text("not a folder")
+    return path
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def as_unprivileged() -> tuple[str, ...]:
+    """Run a command so that file permissions bind it: as root, without CAP_DAC_OVERRIDE."""
+    if os.geteuid() != 0:
+        return ()
+    return ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DBS))
+async def test_an_unusable_log_path_is_one_line_naming_newsbot_db(
+    emulator: BotApiEmulator, tmp_path: Path, case: str
+) -> None:
+    """A NEWSBOT_DB that cannot hold a log: exit 2 with one line naming NEWSBOT_DB."""
+    await refused_with_one_line(emulator, BAD_DBS[case](tmp_path), tmp_path)
+
+
+async def test_a_read_only_log_is_refused_at_start(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """A log file that takes no writes (a read-only copy): exit 2 naming NEWSBOT_DB,
+    not a bot that answers without logging."""
+    db = tmp_path / "log.sqlite3"
+    log = ConversationLog(db)
+    await log.open()
+    await log.close()
+    db.chmod(0o444)
+    line = await refused_with_one_line(emulator, db, tmp_path)
+    assert "read" in line and str(db) in line
+
+
+async def refused_with_one_line(emulator: BotApiEmulator, db: Path, tmp_path: Path) -> str:
+    """Run `newsbot run` on `db` (file permissions binding it); its one `newsbot:` line."""
+    env = bot_env(emulator.base_url, SEEDS, db)
+    process = await asyncio.create_subprocess_exec(
+        *as_unprivileged(),
+        *(sys.executable, "-m", "bot", "run"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    output = (stdout + stderr).decode()
+    assert process.returncode == 2, output
+    assert "Traceback" not in output
+    (line,) = [line for line in stderr.decode().splitlines() if line.startswith("newsbot:")]
+    assert line.startswith("newsbot: NEWSBOT_DB: ")
+    return line
