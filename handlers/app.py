@@ -53,9 +53,7 @@ def build_application(settings: Settings, library: Library) -> NewsApp:
     builder = (
         Application.builder()
         .token(token)
-        # Telegram allows about 30 messages a second overall; 0 lifts the limit (local
-        # Bot API servers, benchmarks). Retries cover 429s, also for multi-part replies.
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit, max_retries=3))
+        .rate_limiter(rate_limiter(settings.rate_limit))
         .concurrent_updates(True)
         # One timeout for connecting, sending and reading each Bot API call (getUpdates adds
         # its long-poll time). A timed-out send is not repeated: it may have arrived.
@@ -85,6 +83,18 @@ def build_application(settings: Settings, library: Library) -> NewsApp:
     app: NewsApp = builder.build()  # type: ignore[assignment]
     add_handlers(app)
     return app
+
+
+def rate_limiter(per_second: float) -> AIORateLimiter:
+    """Telegram allows about 30 messages a second overall; 0 lifts the limit (local Bot API
+    servers, benchmarks). Retries cover 429s, also for multi-part replies. Below one a
+    second, the limit is one message per 1/rate seconds: a bucket smaller than one message
+    would refuse every send."""
+    if 0 < per_second < 1:
+        return AIORateLimiter(
+            overall_max_rate=1, overall_time_period=1 / per_second, max_retries=3
+        )
+    return AIORateLimiter(overall_max_rate=per_second, max_retries=3)
 
 
 def add_handlers(app: NewsApp) -> None:

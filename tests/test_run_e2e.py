@@ -166,3 +166,24 @@ async def refused_with_one_line(emulator: BotApiEmulator, db: Path, tmp_path: Pa
     (line,) = [line for line in stderr.decode().splitlines() if line.startswith("newsbot:")]
     assert line.startswith("newsbot: NEWSBOT_DB: ")
     return line
+
+
+async def test_a_rate_limit_below_one_message_a_second_still_sends(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """NEWSBOT_RATE_LIMIT=0.5 means one message every two seconds, not no messages at all."""
+    process = await start_newsbot(run_env(emulator, tmp_path, NEWSBOT_RATE_LIMIT="0.5"), tmp_path)
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
+        await emulator.send_text("When will all US troops leave Afghanistan?")
+        (reply,) = await emulator.wait_for(1001, 1, timeout=30)
+        assert "Sept. 11" in reply["text"]
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = (stdout + stderr).decode()
+    assert process.returncode == 0, output[-3000:]
+    assert "maximum capacity" not in output and "Traceback" not in output
