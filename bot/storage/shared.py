@@ -43,6 +43,9 @@ RELOAD_CHANNEL = "newsbot_reload"
 CLAIMS_KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
 Claim = Literal["mine", "done", "busy"]
+# A claim fails with the driver's errors, or with DatabaseError from database.read(), which
+# wraps them (catching only the first left every request of an outage waiting forever).
+CLAIM_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, *DRIVER_ERRORS)
 
 # Several updates in one statement: new ones are inserted, and one whose claimant's lock is
 # gone (it died) and that is not done is taken over; returned with whether a delivered
@@ -197,16 +200,27 @@ class SharedClaims:
         return await answer
 
     async def _claim_asked(self) -> None:
+        """Claim what was asked meanwhile, in rounds; every caller gets an answer or an
+        error (a request left waiting would hang until Telegram gives up on it)."""
         while self._asked:
             asked, self._asked = self._asked, {}
+            failed: Exception
             try:
                 outcome = await self._claim_many(list(asked))
-            except DRIVER_ERRORS as exc:
+            except CLAIM_ERRORS as exc:
+                failed = DatabaseError(f"cannot claim updates: {exc}")
+            except Exception as exc:  # a bug: still no caller waits forever
+                failed = exc
+            except BaseException:  # cancelled at shutdown
                 for answer in asked.values():
-                    answer.set_exception(DatabaseError(f"cannot claim updates: {exc}"))
+                    answer.cancel()
+                raise
+            else:
+                for update_id, answer in asked.items():
+                    answer.set_result(outcome[update_id])
                 continue
-            for update_id, answer in asked.items():
-                answer.set_result(outcome[update_id])
+            for answer in asked.values():
+                answer.set_exception(failed)
 
     async def _claim_many(self, updates: list[int]) -> dict[int, Claim]:
         async with self.database.read() as db:
