@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bench.bench_scale import healthy
+from handlers.webhook import SECRET_HEADER
 from tests.conftest import SEEDS
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
@@ -134,7 +135,7 @@ async def test_a_database_outage_is_503_then_every_update_is_answered(
 ) -> None:
     """On PostgreSQL, updates posted while the server is down get a prompt 503 (not a hung
     request); Telegram's retries after the outage are answered, once each; SIGTERM then
-    stops the bot promptly."""
+    stops the bot promptly. An update_id beyond 64 bits is a 400, not a hung request."""
     if problem := ensure_installed("postgresql"):
         pytest.skip(problem)
     server = Postgres()
@@ -144,6 +145,11 @@ async def test_a_database_outage_is_503_then_every_update_is_answered(
     process = await start_newsbot(webhook_env(emulator, server.database(), port), tmp_path)
     try:
         await healthy(port, timeout=60)
+        async with httpx.AsyncClient() as client:  # a forged id no bigint holds: refused
+            forged = b'{"update_id": 18446744073709551616}'
+            hook, right = f"http://127.0.0.1:{port}/telegram/hook", {SECRET_HEADER: SECRET}
+            got = await client.post(hook, content=forged, headers=right, timeout=10)
+        assert got.status_code == 400
         server.halt()
         readers = (2001, 2002, 2003, 2004, 2005)
         for reader in readers:
