@@ -146,7 +146,8 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         services = Services(room, conversation_log, settings, loop_lag, searches, claims, instance)
         app.bot_data[SERVICES_KEY] = services
         if instance is not None:
-            await instance.start(lambda: _reload_for_peer(room))
+            # Only one instance may long-poll (Telegram gives each poller every update).
+            await instance.start(lambda: _reload_for_peer(room), polling=app.updater is not None)
         await commands.register_menus(app)
         privacy.schedule_jobs(app)
         if settings.watch:

@@ -15,6 +15,7 @@ from bot.storage import ConversationLog
 from tests.conftest import ROOT, SEEDS
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.servers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -187,3 +188,27 @@ async def test_a_rate_limit_below_one_message_a_second_still_sends(
     output = (stdout + stderr).decode()
     assert process.returncode == 0, output[-3000:]
     assert "maximum capacity" not in output and "Traceback" not in output
+
+
+async def test_a_second_long_polling_instance_on_one_postgresql_is_refused(
+    emulator: BotApiEmulator, tmp_path: Path, pg_url: str
+) -> None:
+    """Two long-polling instances on one PostgreSQL log would both answer every update:
+    the second exits 2 with one line saying so, the first keeps answering."""
+    first = await start_newsbot(run_env(emulator, tmp_path, NEWSBOT_DB=pg_url), tmp_path)
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
+        code, output = await run_to_exit(run_env(emulator, tmp_path, NEWSBOT_DB=pg_url), tmp_path)
+        assert code == 2, output[-3000:]
+        assert "Traceback" not in output and PASSWORD not in output
+        (line,) = [x for x in output.splitlines() if x.startswith("newsbot:")]
+        assert "NEWSBOT_DB" in line and "long-polling" in line and "NEWSBOT_WEBHOOK_URL" in line
+        await emulator.send_text("When will all US troops leave Afghanistan?")
+        await emulator.wait_for(1001, 1, timeout=30)
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.communicate(), 30)
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+    assert first.returncode == 0

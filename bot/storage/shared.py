@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # (LOCK_NAMESPACE, JOB_LOCKS[name]) while deciding whether they are due.
 INSTANCES = LOCK_NAMESPACE + 1
 JOB_LOCKS = {"retention": 2, "claims": 3}
+# Held by the one instance that long-polls: Telegram hands each update to whoever calls
+# getUpdates, so two pollers on one log would each answer every update they both fetch.
+POLLER_LOCK = 4
 RELOAD_CHANNEL = "newsbot_reload"
 CLAIMS_KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
@@ -112,18 +115,31 @@ class Instance:
         self._on_reload: Callable[[], Coroutine[object, object, None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, on_reload: Callable[[], Coroutine[object, object, None]]) -> None:
+    async def start(
+        self, on_reload: Callable[[], Coroutine[object, object, None]], polling: bool = False
+    ) -> None:
         """Take the liveness lock and listen for /reload notices (on a connection outside
-        the pool: returning a connection to the pool releases its advisory locks)."""
+        the pool: returning a connection to the pool releases its advisory locks); when
+        `polling`, also the poller's lock, or DatabaseError when another instance holds it."""
         self._on_reload = on_reload
         try:
             self._conn = await asyncpg.connect(self.database.url, timeout=10)
             await self._conn.execute("SELECT pg_advisory_lock($1, $2)", INSTANCES, self.key)
-            await self._conn.add_listener(RELOAD_CHANNEL, self._notified)
+            sole = not polling or await self._conn.fetchval(
+                "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, POLLER_LOCK
+            )
+            if sole:
+                await self._conn.add_listener(RELOAD_CHANNEL, self._notified)
         except DRIVER_ERRORS as exc:
             raise DatabaseError(
                 f"cannot join the instances on {self.database.name}: {exc}"
             ) from None
+        if not sole:
+            await self.stop()
+            raise DatabaseError(
+                f"another instance is long-polling Telegram with {self.database.name}: only one "
+                "may poll; several instances need webhook mode (NEWSBOT_WEBHOOK_URL)"
+            )
         log.info("Instance %d joined %s", self.key, self.database.name)
 
     def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
