@@ -54,9 +54,7 @@ def build_application(settings: Settings, library: Library) -> NewsApp:
     builder = (
         Application.builder()
         .token(token)
-        # Telegram allows about 30 messages a second overall; 0 lifts the limit (local
-        # Bot API servers, benchmarks). Retries cover 429s, also for multi-part replies.
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit, max_retries=3))
+        .rate_limiter(rate_limiter(settings.rate_limit))
         .concurrent_updates(True)
         # One timeout for connecting, sending and reading each Bot API call (getUpdates adds
         # its long-poll time). A timed-out send is not repeated: it may have arrived.
@@ -90,6 +88,18 @@ def build_application(settings: Settings, library: Library) -> NewsApp:
     return app
 
 
+def rate_limiter(per_second: float) -> AIORateLimiter:
+    """Telegram allows about 30 messages a second overall; 0 lifts the limit (local Bot API
+    servers, benchmarks). Retries cover 429s, also for multi-part replies. Below one a
+    second, the limit is one message per 1/rate seconds: a bucket smaller than one message
+    would refuse every send."""
+    if 0 < per_second < 1:
+        return AIORateLimiter(
+            overall_max_rate=1, overall_time_period=1 / per_second, max_retries=3
+        )
+    return AIORateLimiter(overall_max_rate=per_second, max_retries=3)
+
+
 def add_handlers(app: NewsApp) -> None:
     """Every handler module registers its own handlers."""
     for module in HANDLERS:
@@ -101,6 +111,11 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         """Open the log, make the conversation and the services, register the menus."""
         conversation_log = ConversationLog(settings.database, settings.pending_path)
         await conversation_log.open()
+        try:
+            await conversation_log.check_writable()  # a log that cannot grow: refuse now
+        except DatabaseError:
+            await conversation_log.close()
+            raise
         database = conversation_log.database
         instance = Instance(database) if isinstance(database, PostgresDatabase) else None
         # Several instances share reader state and claims in PostgreSQL; one instance alone
@@ -134,7 +149,8 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         services = Services(room, conversation_log, settings, loop_lag, searches, claims, instance)
         app.bot_data[SERVICES_KEY] = services
         if instance is not None:
-            await instance.start(lambda: _reload_for_peer(room))
+            # Only one instance may long-poll (Telegram gives each poller every update).
+            await instance.start(lambda: _reload_for_peer(room), polling=app.updater is not None)
         await commands.register_menus(app)
         privacy.schedule_jobs(app)
         if settings.watch:
@@ -226,7 +242,7 @@ def run_bot(settings: Settings, library: Library) -> None:
     except NetworkError as exc:
         raise StartupError(f"cannot reach {where} ({exc.message}); is the network up?") from None
     except DatabaseError as exc:
-        raise StartupError(str(exc)) from None
+        raise StartupError(f"NEWSBOT_DB: {exc}") from None
 
 
 __all__ = ["build_application", "get_services", "run_bot"]

@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import signal
+import socket
 from collections.abc import Generator
 from urllib.parse import urlsplit
 
@@ -25,7 +26,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import Update
+from telegram import Bot, Update
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.config import Settings, StartupError
 from bot.storage import DatabaseError, ping
@@ -37,6 +39,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1_000_000  # an update is a few kB; anything this big is not Telegram's
 GRACE_S = 30  # on SIGTERM, requests in flight get this long to finish
 PING_TIMEOUT_S = 2.0
+# Telegram (or nginx) sends a whole update in milliseconds: a client slower than these
+# holds a connection for nothing.
+HEADER_TIMEOUT_S = 10.0  # from connecting (or the previous response) to the last header
+BODY_TIMEOUT_S = 10.0  # from the last header to the end of the body
+KEEP_ALIVE_S = 5  # an idle connection between requests (uvicorn's default, said here)
 
 
 class WebhookServer:
@@ -65,15 +72,10 @@ class WebhookServer:
             return Response(status_code=403)
         if not self.ready:
             return Response(status_code=503)  # Telegram retries: another instance, or us later
-        length = request.headers.get("content-length") or "0"
-        if not length.isdigit():
-            return Response(status_code=400)
-        if int(length) > MAX_UPDATE_BYTES:
-            return Response(status_code=413)
-        try:
-            update = Update.de_json(json.loads(await request.body()), self.app.bot)
-        except (ValueError, TypeError, KeyError):
-            return Response(status_code=400)
+        body = await read_body(request)
+        update = body if isinstance(body, Response) else parse_update(body, self.app.bot)
+        if isinstance(update, Response):
+            return update
         services = get_services_of(self.app)
         try:
             claim = await services.claims.claim(update.update_id)
@@ -110,6 +112,81 @@ class WebhookServer:
         return JSONResponse(body)
 
 
+async def read_body(request: Request) -> bytes | Response:
+    """The request's body, or the error response: 413 past MAX_UPDATE_BYTES however it is
+    sent (a chunked body has no Content-Length to check first), 408 when it stops coming."""
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit():
+        return Response(status_code=400)
+    if int(length) > MAX_UPDATE_BYTES:
+        return Response(status_code=413)
+    body = bytearray()
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_UPDATE_BYTES:
+                    return Response(status_code=413)
+    except TimeoutError:
+        return Response(status_code=408)
+    return bytes(body)
+
+
+def parse_update(body: bytes, bot: Bot) -> Update | Response:
+    """The update in a body, or 400 for anything but a JSON object with a 64-bit update_id
+    (the claims store it as a PostgreSQL bigint) that python-telegram-bot can read."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return Response(status_code=400)
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if type(update_id) is not int or not 0 <= update_id < 2**63:
+        return Response(status_code=400)
+    try:
+        return Update.de_json(data, bot)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return Response(status_code=400)
+
+
+class _Protocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with a deadline for the request line and headers: uvicorn
+    times out idle keep-alive connections only, so a client that connects and sends
+    nothing, or half a header, would hold its connection forever (a few hundred of them
+    and real deliveries are refused)."""
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:  # the next request on a kept-alive connection
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
 class _Server(uvicorn.Server):
     """uvicorn, minus its habit of re-raising SIGTERM after a graceful stop (which would
     end the process before the bot writes its log)."""
@@ -136,23 +213,40 @@ def run(app: NewsApp, settings: Settings) -> None:
     uvloop.run(serve(app, settings))
 
 
+def listen(where: str) -> socket.socket:
+    """The listening socket for NEWSBOT_WEBHOOK_LISTEN (host:port, [v6]:port), bound here
+    rather than by uvicorn, whose failure to bind ends the process with its own message."""
+    host, _, port = where.rpartition(":")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, int(port)), family=family, backlog=2048)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on NEWSBOT_WEBHOOK_LISTEN={where}: {exc.strerror or exc}"
+        ) from None
+
+
 async def serve(app: NewsApp, settings: Settings) -> None:
     """Listen first (/healthz says 503 while starting), start the bot, set the webhook;
     on SIGTERM stop taking requests, finish those in flight, shut the bot down."""
     server = WebhookServer(app, settings)
-    host, _, port = settings.webhook_listen.rpartition(":")
+    sock = listen(settings.webhook_listen)
     http = _Server(
         uvicorn.Config(
             server.asgi,
-            host=host.strip("[]"),
-            port=int(port),
+            http=_Protocol,
             log_level="warning",
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=GRACE_S,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            # Beyond this many connections (or requests in flight) uvicorn answers 503,
+            # which Telegram retries: a flood costs retries, not memory or descriptors.
+            limit_concurrency=max(256, 4 * settings.webhook_max_connections),
         )
     )
-    listening = asyncio.create_task(http.serve(), name="webhook-server")
+    listening = asyncio.create_task(http.serve(sockets=[sock]), name="webhook-server")
     try:
         await app.initialize()
         assert app.post_init is not None
@@ -176,8 +270,9 @@ async def serve(app: NewsApp, settings: Settings) -> None:
     finally:
         server.ready = False
         http.should_exit = True
-        with contextlib.suppress(BaseException):  # a failed bind ends uvicorn with SystemExit
+        with contextlib.suppress(BaseException):  # a failed start ends uvicorn with SystemExit
             await listening
+        sock.close()
         if app.running:
             await app.stop()
         await app.shutdown()

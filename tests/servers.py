@@ -86,11 +86,22 @@ class Postgres:
             f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=200 "
             "-c shared_buffers=64MB"
         )
-        self._as_owner(
-            str(binaries / "pg_ctl"),
-            *("-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"),
-        )
         self.binaries = binaries
+        self.options = options
+        self.resume()
+
+    def halt(self) -> None:
+        """An outage: the server stops (its connections drop), its data stays for `resume`."""
+        data = str(self.folder / "data")
+        self._as_owner(str(self.binaries / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server (again) on the same port and data."""
+        data, log = str(self.folder / "data"), str(self.folder / "log")
+        self._as_owner(
+            str(self.binaries / "pg_ctl"),
+            *("-D", data, "-o", self.options, "-l", log, "-w", "start"),
+        )
 
     def pid(self) -> int:
         """The postmaster's process id."""

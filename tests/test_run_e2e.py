@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
+from bot.storage import ConversationLog
 from tests.conftest import ROOT, SEEDS
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.servers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +124,124 @@ async def test_revoked_token_while_running_exits_2_with_the_queued_turns_saved(
     assert TOKEN not in output
     saved = (tmp_path / "log.sqlite3.pending.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(saved) == 2
+
+
+def _unwritable(folder: Path) -> Path:
+    """A folder nobody may write in (for root too: the process runs without the
+    capability that lets root ignore permissions, see `as_unprivileged`)."""
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+BAD_DBS = {
+    "under a file": lambda t: _file(t / "plain") / "log.sqlite3",
+    "a folder": lambda t: _folder(t / "folder"),
+    "in a read-only folder": lambda t: _unwritable(t / "ro") / "log.sqlite3",
+    "under a read-only folder": lambda t: _unwritable(t / "ro") / "new" / "log.sqlite3",
+    "a name too long": lambda t: t / ("x" * 300) / "log.sqlite3",
+}
+
+
+def _file(path: Path) -> Path:
+    path.write_text("not a folder")
+    return path
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def as_unprivileged() -> tuple[str, ...]:
+    """Run a command so that file permissions bind it: as root, without CAP_DAC_OVERRIDE."""
+    if os.geteuid() != 0:
+        return ()
+    return ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DBS))
+async def test_an_unusable_log_path_is_one_line_naming_newsbot_db(
+    emulator: BotApiEmulator, tmp_path: Path, case: str
+) -> None:
+    """A NEWSBOT_DB that cannot hold a log: exit 2 with one line naming NEWSBOT_DB."""
+    await refused_with_one_line(emulator, BAD_DBS[case](tmp_path), tmp_path)
+
+
+async def test_a_read_only_log_is_refused_at_start(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """A log file that takes no writes (a read-only copy): exit 2 naming NEWSBOT_DB,
+    not a bot that answers without logging."""
+    db = tmp_path / "log.sqlite3"
+    log = ConversationLog(db)
+    await log.open()
+    await log.close()
+    db.chmod(0o444)
+    line = await refused_with_one_line(emulator, db, tmp_path)
+    assert "read" in line and str(db) in line
+
+
+async def refused_with_one_line(emulator: BotApiEmulator, db: Path, tmp_path: Path) -> str:
+    """Run `newsbot run` on `db` (file permissions binding it); its one `newsbot:` line."""
+    env = bot_env(emulator.base_url, SEEDS, db)
+    process = await asyncio.create_subprocess_exec(
+        *as_unprivileged(),
+        *(sys.executable, "-m", "bot", "run"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    output = (stdout + stderr).decode()
+    assert process.returncode == 2, output
+    assert "Traceback" not in output
+    (line,) = [line for line in stderr.decode().splitlines() if line.startswith("newsbot:")]
+    assert line.startswith("newsbot: NEWSBOT_DB: ")
+    return line
+
+
+async def test_a_rate_limit_below_one_message_a_second_still_sends(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """NEWSBOT_RATE_LIMIT=0.5 means one message every two seconds, not no messages at all."""
+    process = await start_newsbot(run_env(emulator, tmp_path, NEWSBOT_RATE_LIMIT="0.5"), tmp_path)
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
+        await emulator.send_text("When will all US troops leave Afghanistan?")
+        (reply,) = await emulator.wait_for(1001, 1, timeout=30)
+        assert "Sept. 11" in reply["text"]
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = (stdout + stderr).decode()
+    assert process.returncode == 0, output[-3000:]
+    assert "maximum capacity" not in output and "Traceback" not in output
+
+
+async def test_a_second_long_polling_instance_on_one_postgresql_is_refused(
+    emulator: BotApiEmulator, tmp_path: Path, pg_url: str
+) -> None:
+    """Two long-polling instances on one PostgreSQL log would both answer every update:
+    the second exits 2 with one line saying so, the first keeps answering."""
+    first = await start_newsbot(run_env(emulator, tmp_path, NEWSBOT_DB=pg_url), tmp_path)
+    try:
+        await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
+        code, output = await run_to_exit(run_env(emulator, tmp_path, NEWSBOT_DB=pg_url), tmp_path)
+        assert code == 2, output[-3000:]
+        assert "Traceback" not in output and PASSWORD not in output
+        (line,) = [x for x in output.splitlines() if x.startswith("newsbot:")]
+        assert "NEWSBOT_DB" in line and "long-polling" in line and "NEWSBOT_WEBHOOK_URL" in line
+        await emulator.send_text("When will all US troops leave Afghanistan?")
+        await emulator.wait_for(1001, 1, timeout=30)
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.communicate(), 30)
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+    assert first.returncode == 0

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bench.bench_scale import healthy
+from handlers.webhook import SECRET_HEADER
 from tests.conftest import SEEDS
 from tests.emulator.process import bot_env, start_newsbot
 from tests.emulator.server import TOKEN, BotApiEmulator
@@ -126,4 +127,47 @@ async def test_health_is_503_when_the_database_is_unreachable(
         server.stop()
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert PASSWORD.encode() not in stderr
+
+
+async def test_a_database_outage_is_503_then_every_update_is_answered(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """On PostgreSQL, updates posted while the server is down get a prompt 503 (not a hung
+    request); Telegram's retries after the outage are answered, once each; SIGTERM then
+    stops the bot promptly. An update_id beyond 64 bits is a 400, not a hung request."""
+    if problem := ensure_installed("postgresql"):
+        pytest.skip(problem)
+    server = Postgres()
+    server.start()
+    port = free_port()
+    emulator.retry_first_s = 0.2
+    process = await start_newsbot(webhook_env(emulator, server.database(), port), tmp_path)
+    try:
+        await healthy(port, timeout=60)
+        async with httpx.AsyncClient() as client:  # a forged id no bigint holds: refused
+            forged = b'{"update_id": 18446744073709551616}'
+            hook, right = f"http://127.0.0.1:{port}/telegram/hook", {SECRET_HEADER: SECRET}
+            got = await client.post(hook, content=forged, headers=right, timeout=10)
+        assert got.status_code == 400
+        server.halt()
+        readers = (2001, 2002, 2003, 2004, 2005)
+        for reader in readers:
+            await emulator.send_text("Taliban prisoners", chat_id=reader)
+        asked = {update["update_id"] for update in emulator.updates[-len(readers) :]}
+        refused = lambda: {u for u, status in emulator.deliveries if status == 503}  # noqa: E731
+        await emulator.wait_until(lambda: asked <= refused(), timeout=30)
+        server.resume()
+        for reader in readers:
+            await emulator.wait_for(reader, 1, timeout=60)
+        await emulator.settle(0.5)
+        assert all(len(emulator.sent_to(reader)) == 1 for reader in readers)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        server.stop()
+    assert process.returncode == 0, stderr.decode()[-3000:]
     assert PASSWORD.encode() not in stderr

@@ -203,7 +203,10 @@ async def connect(path: Path) -> aiosqlite.Connection:
 
     Raises DatabaseError naming the file when it cannot be used at all.
     """
-    _create_owner_only(path)
+    try:
+        _create_owner_only(path)
+    except OSError as exc:  # under a file, an unwritable folder, a name too long...
+        raise DatabaseError(f"cannot create the log database {path}: {exc.strerror}") from None
     db: aiosqlite.Connection | None = None
     try:
         db = await aiosqlite.connect(path, isolation_level=None)

@@ -39,10 +39,16 @@ log = logging.getLogger(__name__)
 # (LOCK_NAMESPACE, JOB_LOCKS[name]) while deciding whether they are due.
 INSTANCES = LOCK_NAMESPACE + 1
 JOB_LOCKS = {"retention": 2, "claims": 3}
+# Held by the one instance that long-polls: Telegram hands each update to whoever calls
+# getUpdates, so two pollers on one log would each answer every update they both fetch.
+POLLER_LOCK = 4
 RELOAD_CHANNEL = "newsbot_reload"
 CLAIMS_KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
 Claim = Literal["mine", "done", "busy"]
+# A claim fails with the driver's errors, or with DatabaseError from database.read(), which
+# wraps them (catching only the first left every request of an outage waiting forever).
+CLAIM_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, *DRIVER_ERRORS)
 
 # Several updates in one statement: new ones are inserted, and one whose claimant's lock is
 # gone (it died) and that is not done is taken over; returned with whether a delivered
@@ -109,18 +115,31 @@ class Instance:
         self._on_reload: Callable[[], Coroutine[object, object, None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, on_reload: Callable[[], Coroutine[object, object, None]]) -> None:
+    async def start(
+        self, on_reload: Callable[[], Coroutine[object, object, None]], polling: bool = False
+    ) -> None:
         """Take the liveness lock and listen for /reload notices (on a connection outside
-        the pool: returning a connection to the pool releases its advisory locks)."""
+        the pool: returning a connection to the pool releases its advisory locks); when
+        `polling`, also the poller's lock, or DatabaseError when another instance holds it."""
         self._on_reload = on_reload
         try:
             self._conn = await asyncpg.connect(self.database.url, timeout=10)
             await self._conn.execute("SELECT pg_advisory_lock($1, $2)", INSTANCES, self.key)
-            await self._conn.add_listener(RELOAD_CHANNEL, self._notified)
+            sole = not polling or await self._conn.fetchval(
+                "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, POLLER_LOCK
+            )
+            if sole:
+                await self._conn.add_listener(RELOAD_CHANNEL, self._notified)
         except DRIVER_ERRORS as exc:
             raise DatabaseError(
                 f"cannot join the instances on {self.database.name}: {exc}"
             ) from None
+        if not sole:
+            await self.stop()
+            raise DatabaseError(
+                f"another instance is long-polling Telegram with {self.database.name}: only one "
+                "may poll; several instances need webhook mode (NEWSBOT_WEBHOOK_URL)"
+            )
         log.info("Instance %d joined %s", self.key, self.database.name)
 
     def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
@@ -197,16 +216,27 @@ class SharedClaims:
         return await answer
 
     async def _claim_asked(self) -> None:
+        """Claim what was asked meanwhile, in rounds; every caller gets an answer or an
+        error (a request left waiting would hang until Telegram gives up on it)."""
         while self._asked:
             asked, self._asked = self._asked, {}
+            failed: Exception
             try:
                 outcome = await self._claim_many(list(asked))
-            except DRIVER_ERRORS as exc:
+            except CLAIM_ERRORS as exc:
+                failed = DatabaseError(f"cannot claim updates: {exc}")
+            except Exception as exc:  # a bug: still no caller waits forever
+                failed = exc
+            except BaseException:  # cancelled at shutdown
                 for answer in asked.values():
-                    answer.set_exception(DatabaseError(f"cannot claim updates: {exc}"))
+                    answer.cancel()
+                raise
+            else:
+                for update_id, answer in asked.items():
+                    answer.set_result(outcome[update_id])
                 continue
-            for update_id, answer in asked.items():
-                answer.set_result(outcome[update_id])
+            for answer in asked.values():
+                answer.set_exception(failed)
 
     async def _claim_many(self, updates: list[int]) -> dict[int, Claim]:
         async with self.database.read() as db:

@@ -35,6 +35,8 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
 BATCH_MAX = 500
 LOGGED_UPDATES_KEPT = 1000
+# A write every database of ours takes, to learn whether it takes writes (rolled back).
+WRITE_PROBE = "INSERT INTO job_runs (name, ran_at) VALUES ('write check', '')"
 
 
 def fold_deliveries(queue: list[Row], waiting: dict[int, asyncio.Future[bool]]) -> list[Row]:
@@ -114,6 +116,22 @@ class ConversationLog:
             }
             self._wake.set()
         self._writer = asyncio.create_task(self._write_loop(), name="conversation-log-writer")
+
+    async def check_writable(self) -> None:
+        """Raise DatabaseError unless the database takes a write now (a read-only file, a
+        read-only server): one probe row, rolled back."""
+
+        class RolledBack(Exception):
+            pass
+
+        try:
+            async with self._writing, self.database.transaction() as db:
+                await db.execute(WRITE_PROBE)
+                raise RolledBack
+        except RolledBack:
+            return
+        except DRIVER_ERRORS as exc:
+            raise DatabaseError(f"cannot write to the log database {self.name}: {exc}") from None
 
     def record(self, row: Row) -> None:
         """Queue a turn (or a vote, or an inline search) for writing; never blocks or raises."""
