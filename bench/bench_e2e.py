@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import BotApiEmulator
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 

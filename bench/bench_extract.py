@@ -9,7 +9,7 @@ dropped, over every fixture page.
 
 --aeb PATH: a checkout of github.com/scrapinghub/article-extraction-benchmark (its
 `html/*.html.gz` and `ground-truth.json`; never copied into this repository). Each page
-goes through newsbot's import extraction (bot.extract) and the article body is scored
+goes through newsbot's import extraction (bot.ingest.extract) and the article body is scored
 against the ground truth's `articleBody` exactly as that benchmark's evaluate.py does:
 4-word shingles of \\w+ tokens, per-page precision and recall (normalised so long pages do
 not weigh more), averaged, F1 of the averages. Three rows: the body paragraphs newsbot
@@ -32,8 +32,8 @@ from pathlib import Path
 import trafilatura
 
 from bot.articles import ArticleError, parse_article
-from bot.extract import ExtractError, extract, extract_bytes
-from bot.import_files import ArticleFile
+from bot.ingest.extract import ExtractError, extract, extract_bytes
+from bot.ingest.files import ArticleFile
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "import"

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import BotApiEmulator
-from tests.websites import NewsSite, rss
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import BotApiEmulator
+from tests.support.websites import NewsSite, rss
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-dev"
@@ -186,7 +186,7 @@ async def run_cli(kind: str, items: int, delay: float, folder: Path) -> tuple[fl
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot",
+                "newsbot",
                 "import",
                 feed,
                 "--articles",

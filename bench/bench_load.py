@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import TOKEN, BotApiEmulator, Fault
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import TOKEN, BotApiEmulator, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS_FROM, RESTART_AT, FAULTS_UNTIL = 0.3, 0.5, 0.7

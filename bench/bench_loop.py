@@ -32,18 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import generate, questions
-from bot import updates
 from bot.articles import Article, Collection, passages_of
-from bot.cache import open_library
-from bot.chat import Newsroom
-from bot.index import SearchIndex
-from bot.library import Library
+from bot.collection import snapshots as updates
+from bot.collection.cache import open_library
+from bot.collection.segments import remove
+from bot.conversation.conversation import Conversation
+from bot.conversation.replies import Reply
 from bot.loopwatch import LoopLag, LoopWatch
 from bot.memory import settle_memory
-from bot.replies import Reply
-from bot.segments import remove
-from bot.state import ConversationKey, MemoryState
+from bot.retrieval.search import SearchIndex
+from bot.serving.library import Library
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow, row_counts
+from bot.storage.state import ConversationKey, MemoryState
 from bot.text import default_workers
 
 PER_ARTICLE = 10
@@ -101,7 +101,7 @@ class Load:
         self.log, self.asked = log, asked
         self.answered = 0
 
-    async def reader(self, room: Newsroom, n: int, questions: Iterator[str]) -> None:
+    async def reader(self, room: Conversation, n: int, questions: Iterator[str]) -> None:
         for question in questions:
             started = time.perf_counter()
             reply = await room.ask(question, ConversationKey(n, n))
@@ -124,7 +124,7 @@ class Load:
             )
         )
 
-    async def answer_all(self, room: Newsroom, readers: int) -> tuple[float, LoopLag]:
+    async def answer_all(self, room: Conversation, readers: int) -> tuple[float, LoopLag]:
         """Every question asked once, shared among the readers: questions/s, and the lag."""
         watch = LoopWatch()
         watch.start()
@@ -136,7 +136,7 @@ class Load:
         return len(self.asked) / elapsed, await watch.stop()
 
     @contextlib.asynccontextmanager
-    async def running(self, room: Newsroom, readers: int) -> AsyncIterator[LoopWatch]:
+    async def running(self, room: Conversation, readers: int) -> AsyncIterator[LoopWatch]:
         """Readers ask while the body runs; yields the watch measuring the loop meanwhile."""
         stop = asyncio.Event()
         endless = takewhile(lambda _: not stop.is_set(), cycle(self.asked))
@@ -151,7 +151,7 @@ class Load:
             assert await self.log.flush()
 
 
-async def reload_phase(load: Load, room: Newsroom, readers: int) -> None:
+async def reload_phase(load: Load, room: Conversation, readers: int) -> None:
     """Add an article and reload as the folder watch does once it noticed the file (only
     that file is looked at), wait for it to be answered; remove it the same way; then a
     /reload, which compares every file's stat fields with the manifest."""
@@ -192,7 +192,7 @@ async def reload_phase(load: Load, room: Newsroom, readers: int) -> None:
     )
 
 
-async def compaction_phase(load: Load, room: Newsroom, readers: int) -> None:
+async def compaction_phase(load: Load, room: Conversation, readers: int) -> None:
     """Merge the segments in a background thread under load (as the bot does)."""
     assert room.folders is not None
     cache = room.folders[1]
@@ -244,11 +244,11 @@ async def main_async(args: argparse.Namespace) -> None:
             ("search on the event loop (for comparison)", OnTheLoop()),
         ]
         for label, executor in runs:
-            room = Newsroom(library, MemoryState(), searches=executor)
+            room = Conversation(library, MemoryState(), searches=executor)
             rate, lag = await load.answer_all(room, args.workers)
             print(f"{label}: {rate:.0f} questions/s; event loop {lag}", flush=True)
         if folders is not None:
-            room = Newsroom(library, MemoryState(), folders=folders, searches=searches)
+            room = Conversation(library, MemoryState(), folders=folders, searches=searches)
             await reload_phase(load, room, args.workers)
             await compaction_phase(load, room, args.workers)
         tables = await row_counts(log)

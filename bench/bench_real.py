@@ -36,7 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-dev"
-NEWSBOT = [sys.executable, "-m", "bot"]
+NEWSBOT = [sys.executable, "-m", "newsbot"]
 NEW_ARTICLE = """Zorblax harbour council approves floating tidal farm
 
 The Zorblax harbour council voted on Tuesday to build a floating tidal farm off the quay, \
@@ -113,9 +113,9 @@ def timed(command: list[str], env: dict[str, str], stdin: str = "") -> tuple[flo
 def serve(articles: Path, cache: Path, questions_file: Path) -> None:
     """Child process: start as `newsbot ask` does, then time ranking and search per question."""
     os.environ.update(env_for(articles, cache))
-    from bot.cli import library_from
-    from bot.cli_common import settings_from
-    from bot.ranking import CANDIDATES
+    from bot.retrieval.ranking import CANDIDATES
+    from newsbot.cli import library_from
+    from newsbot.options import settings_from
 
     started = time.perf_counter()
     settings = settings_from(None)
@@ -154,10 +154,10 @@ def baseline(articles: Path, cache: Path, questions_file: Path) -> None:
     os.environ.update(env_for(articles, cache))
     from rank_bm25 import BM25Plus
 
-    from bot.cli import library_from
-    from bot.cli_common import settings_from
-    from bot.indexing import BM25_B, BM25_DELTA, BM25_K1
+    from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1
     from bot.text import tokenize
+    from newsbot.cli import library_from
+    from newsbot.options import settings_from
 
     room = library_from(settings_from(None)).current
     heads: dict[str, list[str]] = {}

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from bot.storage import ConversationLog
-from tests.servers import Postgres, ensure_installed
+from tests.support.servers import Postgres, ensure_installed
 from tests.test_storage import turn
 
 

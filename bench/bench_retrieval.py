@@ -22,10 +22,10 @@ import numpy as np
 from rank_bm25 import BM25Plus
 
 from bench.corpus import generate, questions
-from bot.bm25 import BM25Index
-from bot.cache import size_on_disk
-from bot.indexing import BM25_B, BM25_DELTA, BM25_K1
-from bot.postings import Postings, postings_from_pairs
+from bot.collection.cache import size_on_disk
+from bot.lexical.bm25 import BM25Index
+from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1
+from bot.lexical.postings import Postings, postings_from_pairs
 from bot.text import PARALLEL_MIN_TEXTS, default_workers, encode, tokenize
 
 TOP = 10
@@ -87,7 +87,7 @@ def baseline(tokens: list[list[str]], asked: list[str], index: BM25Index) -> dic
 def run(size: int, query_count: int, baseline_count: int) -> dict[str, float]:
     texts = generate(size)
     asked = questions(texts, query_count)
-    # newsbot's build path (bot.indexing.build_indexes): tokenize into term ids, in worker
+    # newsbot's build path (bot.lexical.indexing.build_indexes): tokenize into term ids, in worker
     # processes when there are many passages, then postings from (term, passage) pairs.
     started = time.perf_counter()
     encoded = encode(texts)

@@ -34,9 +34,9 @@ import httpx
 import numpy as np
 
 from bench.bench_load import Run, load_questions, reader
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import TOKEN, BotApiEmulator
-from tests.servers import Nginx, Postgres, ensure_installed, free_port
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.servers import Nginx, Postgres, ensure_installed, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-webhook-secret"

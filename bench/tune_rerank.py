@@ -1,4 +1,4 @@
-"""Choose the reranker's weights (bot/choice.py) on the tuning half of the BBC questions.
+"""Choose the reranker's weights (bot/retrieval/choice.py) on the tuning half of the BBC questions.
 
     .venv/bin/python -m bench.tune_rerank bench/bbc_qa_tune.jsonl bench/bbc_qa_tune2.jsonl \
         ../shared/corpora/bbc-dev
@@ -6,7 +6,7 @@
 Gathers every candidate's evidence once per question (as SearchIndex.find does), then
 scores a coarse grid of the rerank weights on what readers are shown: the share of
 answerable questions whose answering paragraph is shown first, plus half the share shown
-in the top three, after the answerability decision and every cut (bot/choice.py). Each
+in the top three, after the answerability decision and every cut (bot/retrieval/choice.py). Each
 question file is one writer's; a grid point is judged by its figures on the worse of them,
 so that weights suiting one way of asking do not win. It prints the shipped weights'
 figures and the best grid points, keeping only points under which the seed QA
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bot import choice
 from bot.articles import load_collection
-from bot.evaluate import Case, load_cases
-from bot.evidence import confirm
-from bot.index import SearchIndex
+from bot.retrieval import choice
+from bot.retrieval.evaluate import Case, load_cases
+from bot.retrieval.evidence import confirm
+from bot.retrieval.search import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 # The seed QA's hit@1 before this reranker (2026-11-24): no weights may do worse.

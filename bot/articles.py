@@ -89,7 +89,7 @@ class Collection:
     """The loaded articles, their passages, and what was skipped (file, reason).
 
     Loaded from the index cache, `articles` and `passages` are built on first use from the
-    saved parsed articles (bot/store.py), and `lineage` says what changed since the
+    saved parsed articles (bot/collection/stored.py), and `lineage` says what changed since the
     collection it was updated from.
     """
 

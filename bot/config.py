@@ -101,20 +101,20 @@ class Settings(BaseSettings):
     allowed_chats: Ids = Field(default=frozenset(), alias="NEWSBOT_ALLOWED_CHATS")
     retention_days: int = Field(default=0, ge=0, le=36500, alias="NEWSBOT_RETENTION_DAYS")
     watch: bool = Field(default=False, alias="NEWSBOT_WATCH")
-    # Importing articles from pages and feeds (bot.imports, bot.poller).
+    # Importing articles from pages and feeds (bot.ingest.imports, bot.serving.poller).
     feeds: Urls = Field(default=(), alias="NEWSBOT_FEEDS")
     feed_interval: float = Field(default=15.0, gt=0, le=1440, alias="NEWSBOT_FEED_INTERVAL")
     fetch_delay: float = Field(default=1.0, ge=0, le=60, alias="NEWSBOT_FETCH_DELAY")
     fetch_timeout: float = Field(default=20.0, gt=0, le=300, alias="NEWSBOT_FETCH_TIMEOUT")
     fetch_max_mb: float = Field(default=10.0, gt=0, le=500, alias="NEWSBOT_FETCH_MAX_MB")
-    # Seconds one page's text extraction may take before it is given up (bot.extract_pool).
+    # Seconds one page's text extraction may take before it is given up (bot.ingest.extract_pool).
     extract_timeout: float = Field(default=30.0, gt=0, le=600, alias="NEWSBOT_EXTRACT_TIMEOUT")
     import_state: Path = Field(
         default=Path("data/import-state.json"), alias="NEWSBOT_IMPORT_STATE"
     )
     contact: str | None = Field(default=None, alias="NEWSBOT_CONTACT")
     # What feeds and redirects may point the importer at beyond the operator's own URLs'
-    # sites (bot.netguard): other sites (origins, or * for any), private addresses.
+    # sites (bot.ingest.netguard): other sites (origins, or * for any), private addresses.
     fetch_sites: Sites = Field(default=(), alias="NEWSBOT_FETCH_SITES")
     fetch_private: bool = Field(default=False, alias="NEWSBOT_FETCH_PRIVATE")
     # Webhook mode (handlers/webhook.py): Telegram posts updates to this URL.

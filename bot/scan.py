@@ -1,7 +1,7 @@
 """The articles folder as a scan sees it: which files are articles, and their stat fields.
 
-One `stat` per file, no reads: what decides whether a file must be read again (bot/manifest.py)
-and what `load_collection` reads (bot/articles.py).
+One `stat` per file, no reads: what decides whether a file must be read again
+(bot/collection/manifest.py) and what `load_collection` reads (bot/articles.py).
 """
 
 from __future__ import annotations

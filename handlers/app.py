@@ -17,19 +17,20 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, Defaults
 
-from bot.chat import Newsroom
 from bot.config import Settings, StartupError
-from bot.library import Library
+from bot.conversation.conversation import Conversation
 from bot.logs import install_redaction
 from bot.loopwatch import LoopWatch
-from bot.poller import FeedPoller
-from bot.reload import ReloadError, watch_folder
-from bot.state import MemoryState, ReaderState
+from bot.serving.library import Library
+from bot.serving.poller import FeedPoller
+from bot.serving.reload import ReloadError, watch_folder
 from bot.storage import ConversationLog, DatabaseError
+from bot.storage.instances import Instance, LocalClaims, SharedClaims, SqlState
 from bot.storage.schema import PostgresDatabase
-from bot.storage.shared import Instance, LocalClaims, SharedClaims, SqlState
+from bot.storage.state import MemoryState, ReaderState
 from bot.text import default_workers
-from handlers import ask, buttons, commands, errors, gate, inline, media, privacy, webhook
+from handlers import ask, buttons, commands, errors, gate, inline, media, webhook
+from handlers import retention as privacy
 from handlers.common import SERVICES_KEY, NewsApp, Services, get_services, get_services_of
 from handlers.polling import TokenWatch
 
@@ -131,7 +132,7 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
         # fight the event loop for the GIL (bench_loop: lag p99 8 ms with asyncio's default
         # pool, 2-4 ms with this one).
         searches = ThreadPoolExecutor(default_workers(), "search")
-        room = Newsroom(
+        room = Conversation(
             library,
             state,
             top_k=settings.top_k,
@@ -176,13 +177,13 @@ def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-un
     return post_init
 
 
-async def _reload_for_peer(room: Newsroom) -> None:
+async def _reload_for_peer(room: Conversation) -> None:
     """Another instance reloaded (/reload): read the folder again here too."""
     with contextlib.suppress(ReloadError):
         await room.reload("another instance's /reload")
 
 
-async def _watched(room: Newsroom, changed: frozenset[str] | None) -> None:
+async def _watched(room: Conversation, changed: frozenset[str] | None) -> None:
     """The folder watch saw article changes (in `changed`, or anywhere when None): reload
     them (room.reload logs what happened)."""
     with contextlib.suppress(ReloadError):

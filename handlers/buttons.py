@@ -6,10 +6,10 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
-from bot import replies
-from bot.replies import PageAction, VoteAction, parse_button
-from bot.state import MessageKey, VoteKey
+from bot.conversation import replies
+from bot.conversation.replies import PageAction, VoteAction, parse_button
 from bot.storage import Vote
+from bot.storage.state import MessageKey, VoteKey
 from handlers.common import Context, NewsApp, deliver, get_services, keyboard
 
 

@@ -10,8 +10,8 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot import replies
-from bot.commands import COMMANDS, Command, Request, menu
+from bot.conversation import replies
+from bot.conversation.command_table import COMMANDS, Command, Request, menu
 from handlers.common import (
     Context,
     Exchange,

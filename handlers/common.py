@@ -18,13 +18,13 @@ from telegram.constants import ChatAction, ChatType, MessageEntityType
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.chat import Newsroom
 from bot.config import Settings
+from bot.conversation.conversation import Conversation
+from bot.conversation.replies import Keyboard, Reply
 from bot.loopwatch import LoopWatch
-from bot.replies import Keyboard, Reply
-from bot.state import ConversationKey, MessageKey
 from bot.storage import ChatRow, ConversationLog, Delivery, Kind, Turn, UserRow, utc_now
-from bot.storage.shared import Claims, Instance
+from bot.storage.instances import Claims, Instance
+from bot.storage.state import ConversationKey, MessageKey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class Services:
     """What the handlers share, made once in post_init. `refused`, `admin_menus` and `tasks`
     change while the bot runs."""
 
-    room: Newsroom
+    room: Conversation
     log: ConversationLog
     settings: Settings
     loop_lag: LoopWatch  # how late the event loop runs its timers (logged at shutdown)

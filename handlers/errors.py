@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import replies
+from bot.conversation import replies
 from handlers.common import SERVICES_KEY, Context, Exchange, NewsApp, deliver
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler, filters
 
-from bot import replies
-from bot.replies import ForgetAction, parse_button
+from bot.conversation import replies
+from bot.conversation.replies import ForgetAction, parse_button
 from handlers.common import Context, Exchange, NewsApp, get_services
 
 log = logging.getLogger(__name__)

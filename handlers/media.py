@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
-from bot import replies
+from bot.conversation import replies
 from handlers.common import Context, Exchange, NewsApp, addressed_to_bot, is_group
 
 NOT_TEXT = (

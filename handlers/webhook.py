@@ -4,7 +4,7 @@ as python-telegram-bot's custom-webhook example does).
 
 An update is answered before its request is: the response (200) says the turn is in the log
 and the reply sent. A process killed meanwhile never answers, so Telegram sends the update
-again, to whichever instance the load balancer picks; the claims (bot/storage/shared.py)
+again, to whichever instance the load balancer picks; the claims (bot/storage/instances.py)
 make sure only one instance answers it.
 """
 

@@ -13,16 +13,16 @@ import pytest
 from telegram import Update
 
 from bot.articles import load_collection
-from bot.chat import Newsroom
 from bot.config import Settings, load_settings
-from bot.index import SearchIndex
-from bot.library import Edition, Library
-from bot.state import MemoryState
+from bot.conversation.conversation import Conversation
+from bot.retrieval.search import SearchIndex
+from bot.serving.library import Edition, Library
+from bot.storage.state import MemoryState
 from handlers.app import build_application
 from handlers.common import NewsApp
-from tests.emulator.server import TOKEN, BotApiEmulator
-from tests.servers import Postgres, ensure_installed
-from tests.websites import NewsSite
+from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.servers import Postgres, ensure_installed
+from tests.support.websites import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -68,9 +68,9 @@ def seed_library(seed_edition: Edition) -> Library:
 
 
 @pytest.fixture
-def seed_room(seed_library: Library) -> Newsroom:
+def seed_room(seed_library: Library) -> Conversation:
     """A conversation over the seeds with fresh reader state, as the terminal chat has."""
-    return Newsroom(seed_library, MemoryState())
+    return Conversation(seed_library, MemoryState())
 
 
 @pytest.fixture
@@ -136,7 +136,9 @@ async def bot(settings: Settings, seed_library: Library) -> AsyncIterator[NewsAp
 
 @pytest.fixture
 async def site() -> AsyncIterator[NewsSite]:
-    """A news site on 127.0.0.1: fixture pages, feeds and misbehaving URLs (tests/websites.py)."""
+    """A news site on 127.0.0.1: fixture pages, feeds and misbehaving URLs
+    (tests/support/websites.py).
+    """
     server = NewsSite()
     await server.start()
     yield server

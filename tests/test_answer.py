@@ -7,7 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answer import (
+from bot.articles import Collection, Passage, parse_article, passages_of
+from bot.retrieval.answer import (
     MESSAGE_LIMIT,
     NO_ANSWER,
     answer,
@@ -18,9 +19,8 @@ from bot.answer import (
     tg_len,
     to_json,
 )
-from bot.articles import Collection, Passage, parse_article, passages_of
-from bot.index import SearchIndex
-from tests.emulator.telegram_html import parse_html
+from bot.retrieval.search import SearchIndex
+from tests.support.emulator.telegram_html import parse_html
 
 
 def test_answer_html_quotes_bolds_and_cites(seed_index: SearchIndex) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from handlers.common import NewsApp, get_services_of
-from tests.emulator.server import BotApiEmulator
+from tests.support.emulator.server import BotApiEmulator
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001

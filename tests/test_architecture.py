@@ -1,44 +1,198 @@
-"""Imports run one way: the core never imports the Telegram glue, and no handler imports
-another handler (they share handlers/common.py; handlers/app.py wires them)."""
+"""The folder tree is the architecture: imports run one way, between packages that each say
+what they may import, with no circle anywhere (bot/, handlers/, newsbot/, tests/, bench/)."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
+CODE = ("bot", "handlers", "newsbot", "tests", "bench")
 
-def imported(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (function-level imports too)."""
-    found: set[str] = set()
+# Each package of the core, with the packages it may import. "bot" is the core's own modules
+# (settings, logging, text, articles, the folder scan, memory, loop watch): everyone's base.
+ALLOWED: dict[str, set[str]] = {
+    "bot": set(),
+    "bot.lexical": {"bot"},
+    "bot.collection": {"bot", "bot.lexical"},
+    "bot.retrieval": {"bot", "bot.lexical", "bot.collection"},
+    "bot.ingest": {"bot"},
+    "bot.storage": {"bot"},
+    "bot.serving": {
+        "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.storage",
+    },
+    "bot.conversation": {
+        "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.storage",
+        "bot.serving",
+    },
+}  # fmt: skip
+MOST_MODULES = 12
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {
+        module_name(path): path
+        for top in CODE
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if ".venv" not in path.parts
+    }
+
+
+def imports(path: Path, known: dict[str, Path]) -> Iterator[tuple[str, int]]:
+    """(module, line) for every project module a file imports, at any depth (function-level
+    and TYPE_CHECKING imports too). `from package import name` is the submodule `name` when
+    there is one, else the package."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, base] if base else up)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                yield (full if full in known else base), node.lineno
+
+
+def package_of(module: str) -> str:
+    """The core package a module of bot/ belongs to ("bot" for the core's own modules)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if (ROOT / "bot" / parts[1]).is_dir() else "bot"
+
+
+def test_every_core_package_says_what_it_does_and_may_import() -> None:
+    """Each package of bot/ is in the table above, and its docstring says what it may import."""
+    packages = {"bot"} | {
+        f"bot.{p.name}" for p in (ROOT / "bot").iterdir() if (p / "__init__.py").exists()
+    }
+    assert packages == set(ALLOWED)
+    for package in packages - {"bot"}:
+        doc = ast.get_docstring(ast.parse((ROOT / package.replace(".", "/") / "__init__.py")
+                                          .read_text(encoding="utf-8")))  # fmt: skip
+        assert doc and "May import" in doc, f"{package}'s docstring says nothing of its imports"
+
+
+def test_core_packages_import_only_what_they_may() -> None:
+    """A module of bot/ imports bot/ packages its own may use; never telegram, handlers/ or the
+    command line (newsbot/)."""
+    known = modules()
+    for name, path in known.items():
+        if not name.startswith("bot.") and name != "bot":
+            continue
+        mine = package_of(name) if name != "bot" else "bot"
+        for target, line in imports(path, known):
+            top = target.split(".")[0]
+            where = f"{path.relative_to(ROOT)}:{line} imports {target}"
+            assert top not in ("telegram", "handlers", "newsbot"), where
+            if top == "bot" and target != "bot":
+                theirs = package_of(target)
+                assert theirs == mine or theirs in ALLOWED[mine], where
+
+
+def test_handlers_use_the_core_and_never_each_other() -> None:
+    """handlers/ import bot/, never the command line; each handler module imports at most the
+    shared handler modules (services, delivery, the reading of an update); only app.py wires
+    them all."""
+    known = modules()
+    shared = {"handlers.services", "handlers.delivery", "handlers.reading", "handlers.common"}
+    for path in sorted((ROOT / "handlers").glob("*.py")):
+        for target, line in imports(path, known):
+            where = f"{path.relative_to(ROOT)}:{line} imports {target}"
+            assert not target.startswith("newsbot"), where
+            if path.name in ("app.py", "__init__.py") or module_name(path) in shared:
+                continue
+            if target.startswith("handlers."):
+                assert target in shared, where
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    """No import circle, direct or through others, anywhere in the project's code."""
+    known = modules()
+    graph = {
+        name: {t for t, _ in imports(path, known) if t in known and t != name}
+        for name, path in known.items()
+    }
+    circles = _strongly_connected(graph)
+    assert not circles, f"import circles: {circles}"
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative: the components of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
     return found
 
 
-def test_the_core_never_imports_telegram_or_the_handlers() -> None:
-    """bot/ imports neither python-telegram-bot nor handlers/, except the one hand-over in
-    `newsbot run` (bot/cli.py imports handlers.app.run_bot)."""
-    for path in sorted((ROOT / "bot").rglob("*.py")):
-        glue = {m for m in imported(path) if m.split(".")[0] in ("telegram", "handlers")}
-        if path.name == "cli.py":
-            glue -= {"handlers.app", "handlers.app.run_bot"}
-        assert not glue, f"{path.relative_to(ROOT)} imports {sorted(glue)}"
+def test_the_circle_finder_finds_a_circle() -> None:
+    """The circle test can fail: a two-module and a three-module circle are found."""
+    graph = {"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"e"}, "e": {"c"}, "f": {"a"}}
+    assert sorted(_strongly_connected(graph)) == [["a", "b"], ["c", "d", "e"]]
 
 
-def test_no_handler_imports_another_handler() -> None:
-    """Each handlers/ module imports at most handlers.common; only app.py imports them all."""
-    for path in sorted((ROOT / "handlers").glob("*.py")):
-        if path.name in ("app.py", "__init__.py"):
+@pytest.mark.parametrize("folder", sorted(p for p in (ROOT / "bot").rglob("*") if p.is_dir()))
+def test_no_folder_of_the_core_holds_more_than_twelve_modules(folder: Path) -> None:
+    """A folder of bot/ is a room with one job: at most twelve modules besides __init__."""
+    if folder.name == "__pycache__":
+        return
+    count = len([p for p in folder.glob("*.py") if p.name not in ("__init__.py", "__main__.py")])
+    assert count <= MOST_MODULES, f"{folder.relative_to(ROOT)} holds {count} modules"
+
+
+def test_benches_and_test_support_import_no_test_module() -> None:
+    """bench/ and tests/support/ share code only through tests/support/, never a test module."""
+    known = modules()
+    for name, path in known.items():
+        if not (name.startswith("bench") or name.startswith("tests.support")):
             continue
-        others = {
-            m.split(".")[1]
-            for m in imported(path)
-            if m.startswith("handlers.") and m.split(".")[1] != "common"
-        }
-        assert not others, f"{path.relative_to(ROOT)} imports handlers {sorted(others)}"
+        for target, line in imports(path, known):
+            if target.startswith("tests") and target != "tests":
+                where = f"{path.relative_to(ROOT)}:{line} imports {target}"
+                assert target.startswith("tests.support"), where

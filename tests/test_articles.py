@@ -17,7 +17,7 @@ from bot.articles import (
     parse_article,
     split_long,
 )
-from bot.index import EmptyCollectionError, SearchIndex
+from bot.retrieval.search import EmptyCollectionError, SearchIndex
 from bot.scan import scan_folder
 from tests.conftest import SEEDS
 

@@ -1,5 +1,5 @@
 """The BM25 engine against rank_bm25's own get_scores: same top-k, same scores, same fused
-ranking, through the live build path (bot.indexing.build_indexes)."""
+ranking, through the live build path (bot.lexical.indexing.build_indexes)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
-from bot import indexing, ranking, text
+from bot import text
 from bot.articles import Article, Collection, load_collection, passages_of
-from bot.bm25 import BM25Index
-from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, Indexes, build_indexes
-from bot.ranking import Ranking
+from bot.lexical import indexing
+from bot.lexical.bm25 import BM25Index
+from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1, LEDE_REPEAT, Indexes, build_indexes
+from bot.retrieval import ranking
+from bot.retrieval.ranking import Ranking
 from bot.text import tokenize
 from tests.conftest import BBC, SEEDS
 
@@ -147,7 +149,7 @@ def reference_rank(
     passages: BM25Plus, articles: BM25Plus, article_of: list[int], terms: list[str], count: int
 ) -> list[tuple[int, float]]:
     """The fused ranking computed from rank_bm25's full score arrays (the formula of
-    bot/ranking.py, with every article scored)."""
+    bot/retrieval/ranking.py, with every article scored)."""
     scores = np.asarray(passages.get_scores(terms)) - floor(passages, terms)
     order = np.lexsort((np.arange(len(scores)), -scores))[: max(count, ranking.CANDIDATES)]
     ids = np.array([i for i in order if scores[i] > 1e-12], dtype=np.int64)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.commands import menu
 from bot.config import Settings
-from bot.replies import SORRY, TEXT_ONLY
+from bot.conversation.command_table import menu
+from bot.conversation.replies import SORRY, TEXT_ONLY
 from handlers.common import NewsApp, get_services_of
-from tests.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
-from tests.emulator.telegram_html import parse_html
+from tests.support.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
+from tests.support.emulator.telegram_html import parse_html
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001
@@ -135,7 +135,7 @@ async def test_group_chatter_is_ignored_but_addressed_messages_answered(
     bot: NewsApp, emulator: BotApiEmulator, settings: Settings
 ) -> None:
     """In a group: silent on chatter and photos; answers /ask, @mentions and replies to the bot."""
-    group = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Newsroom"}
+    group = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Conversation"}
     await emulator.send_text("Anyone up for lunch?", **group)
     await emulator.send_photo(**group)
     await emulator.send_text("troops Afghanistan", **group)
@@ -156,7 +156,7 @@ async def test_group_chatter_is_ignored_but_addressed_messages_answered(
     assert "Al-Qaeda" in third["text"]
     await flushed(bot, 3)
     assert db_rows(settings, "SELECT count(*) FROM messages WHERE chat_id = -100500") == [(3,)]
-    assert db_rows(settings, "SELECT type, title FROM chats") == [("supergroup", "Newsroom")]
+    assert db_rows(settings, "SELECT type, title FROM chats") == [("supergroup", "Conversation")]
 
 
 async def test_hostile_text_is_escaped_and_stored_verbatim(
@@ -260,7 +260,7 @@ async def test_reload_notices_a_front_matter_only_edit(
     """An edit of only an article's url:/outlet: is an update: /reload names it and answers
     cite the new address and outlet."""
     from bot.articles import load_collection
-    from bot.library import Library
+    from bot.serving.library import Library
     from tests.conftest import bot_settings, start_bot, stop_bot
 
     admin = 4242
@@ -308,7 +308,7 @@ async def test_watch_follows_the_articles_folder_swapped_by_renames(
     import shutil
 
     from bot.articles import load_collection
-    from bot.library import Library
+    from bot.serving.library import Library
     from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
 
     articles = tmp_path / "articles"

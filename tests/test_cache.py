@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import cache, indexing, text
+from bot import text
 from bot.articles import load_collection
-from bot.cache import open_library
-from bot.index import SearchIndex
+from bot.collection import cache
+from bot.collection.cache import open_library
+from bot.lexical import indexing
+from bot.retrieval.search import SearchIndex
 from tests.conftest import ROOT, SEEDS
 
 OLD = time.time() - 86_400  # article files last written a day ago
@@ -208,7 +210,7 @@ def test_two_processes_starting_at_once_share_one_cache(articles: Path, tmp_path
     """`newsbot ask` twice in parallel on a new cache: both answer, and the cache is whole."""
     env = dict(os.environ)
     env.update(NEWSBOT_ARTICLES_DIR=str(articles), NEWSBOT_CACHE_DIR=str(tmp_path / "cache"))
-    command = [sys.executable, "-m", "bot", "ask", "How many ships did the harbour handle?"]
+    command = [sys.executable, "-m", "newsbot", "ask", "How many ships did the harbour handle?"]
     runs = [
         subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for _ in range(2)

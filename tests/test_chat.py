@@ -6,18 +6,18 @@ from dataclasses import replace
 
 import pytest
 
-from bot import replies
-from bot.chat import Newsroom, is_follow_up
-from bot.library import Edition
-from bot.replies import ForgetAction
-from bot.state import ConversationKey, MessageKey, VoteKey
+from bot.conversation import replies
+from bot.conversation.conversation import Conversation, is_follow_up
+from bot.conversation.replies import ForgetAction
+from bot.serving.library import Edition
+from bot.storage.state import ConversationKey, MessageKey, VoteKey
 
 ANN, BOB = ConversationKey(1, 11), ConversationKey(1, 22)
 QUESTION = "When will all US troops leave Afghanistan?"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "???", "the of and", "\u200b"])
-async def test_empty_questions_get_a_hint(seed_room: Newsroom, text: str) -> None:
+async def test_empty_questions_get_a_hint(seed_room: Conversation, text: str) -> None:
     """Empty or stop-word-only input gets an example, not a search (and is logged as asked)."""
     reply = await seed_room.ask(text, ANN)
     assert reply.answer is None
@@ -25,14 +25,14 @@ async def test_empty_questions_get_a_hint(seed_room: Newsroom, text: str) -> Non
     assert reply.question == text
 
 
-async def test_huge_question_is_answered_within_limits(seed_room: Newsroom) -> None:
+async def test_huge_question_is_answered_within_limits(seed_room: Conversation) -> None:
     """A 100 kB question is trimmed and answered without error."""
     reply = await seed_room.ask("Taliban " * 12_500, ANN)
     assert reply.answer is not None
     assert all(len(m) <= 4096 for m in reply.messages)
 
 
-async def test_follow_up_is_read_with_the_previous_question(seed_room: Newsroom) -> None:
+async def test_follow_up_is_read_with_the_previous_question(seed_room: Conversation) -> None:
     """'and how many were released?' after 'Taliban prisoners' finds the 5,000 released."""
     await seed_room.ask("Taliban prisoners", ANN)
     reply = await seed_room.ask("and how many were released?", ANN)
@@ -43,7 +43,7 @@ async def test_follow_up_is_read_with_the_previous_question(seed_room: Newsroom)
     assert "5,000 prisoners already released" in reply.answer.hits[0].passage.text[start:end]
 
 
-async def test_new_forgets_and_conversations_are_separate(seed_room: Newsroom) -> None:
+async def test_new_forgets_and_conversations_are_separate(seed_room: Conversation) -> None:
     """/new drops the context; another reader never inherits it."""
     await seed_room.ask("Taliban prisoners", ANN)
     bob = await seed_room.ask("and how many were released?", BOB)
@@ -68,13 +68,13 @@ def test_follow_up_detection(text: str, expected: bool) -> None:
     assert is_follow_up(text) is expected
 
 
-async def test_spelling_fix_is_announced(seed_room: Newsroom) -> None:
+async def test_spelling_fix_is_announced(seed_room: Conversation) -> None:
     """A corrected question says what was searched for."""
     reply = await seed_room.ask("Talban prisoners", ANN)
     assert "Showing results for “Taliban prisoners”" in reply.messages[0]
 
 
-async def test_pages_are_searched_again_from_the_kept_question(seed_room: Newsroom) -> None:
+async def test_pages_are_searched_again_from_the_kept_question(seed_room: Conversation) -> None:
     """More/Back show the other pages of a sent answer, re-derived from its question and
     edition; a page that does not exist, an unknown message and a new edition are stale."""
     first = await seed_room.ask(QUESTION, ANN)
@@ -100,14 +100,16 @@ async def test_pages_are_searched_again_from_the_kept_question(seed_room: Newsro
     assert (await seed_room.page(where, 2)).notice == replies.STALE_BUTTON
 
 
-async def test_unanswered_questions_have_no_buttons_and_keep_nothing(seed_room: Newsroom) -> None:
+async def test_unanswered_questions_have_no_buttons_and_keep_nothing(
+    seed_room: Conversation,
+) -> None:
     """'I couldn't find that' has no More and no votes."""
     reply = await seed_room.ask("What is the capital of France?", ANN)
     assert reply.buttons == () and reply.keep is None
     assert reply.answer is not None and not reply.answer.answered
 
 
-async def test_votes_are_acknowledged_and_can_be_changed(seed_room: Newsroom) -> None:
+async def test_votes_are_acknowledged_and_can_be_changed(seed_room: Conversation) -> None:
     """A vote is thanked; the same again is noted; the other one changes it."""
     key = VoteKey(1, 500, 11)
     assert (await seed_room.vote(key, 1)).notice == "Thanks! Marked as helpful."
@@ -115,7 +117,7 @@ async def test_votes_are_acknowledged_and_can_be_changed(seed_room: Newsroom) ->
     assert (await seed_room.vote(key, -1)).notice == "Vote changed: marked as not helpful."
 
 
-async def test_forget_needs_the_readers_own_confirmation_once(seed_room: Newsroom) -> None:
+async def test_forget_needs_the_readers_own_confirmation_once(seed_room: Conversation) -> None:
     """Only the reader who sent /forget can answer it, once; 'no' keeps everything; 'yes'
     also drops their follow-up memory (nothing is logged here: 0 messages)."""
     prompt = await seed_room.forget_prompt(11)
@@ -135,7 +137,7 @@ async def test_forget_needs_the_readers_own_confirmation_once(seed_room: Newsroo
     assert after.answer is not None and after.answer.follows is None
 
 
-async def test_inline_results_are_passages_or_the_newest_articles(seed_room: Newsroom) -> None:
+async def test_inline_results_are_passages_or_the_newest_articles(seed_room: Conversation) -> None:
     """A question gives up to 5 passages with short stable ids; none gives the articles."""
     found = await seed_room.inline("taliban prisoners released")
     assert 1 <= len(found) <= 5

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.answer import answer, plain_source, source_line, to_json
 from bot.articles import Collection, parse_article, passages_of
-from bot.index import SearchIndex
+from bot.retrieval.answer import answer, plain_source, source_line, to_json
+from bot.retrieval.search import SearchIndex
 
 IMPORTED = """---
 url: https://news.example/2024/05/20/strike

@@ -36,7 +36,7 @@ def newsbot(
     environment["NEWSBOT_CACHE_DIR"] = str(CACHE)
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "newsbot", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 
 from bot.articles import Collection, parse_article, passages_of
-from bot.chat import Newsroom
-from bot.commands import COMMANDS, Request, handle_line, menu, visible
-from bot.library import Library
-from bot.state import ConversationKey, MemoryState
-from tests.emulator.telegram_html import parse_html
+from bot.conversation.command_table import COMMANDS, Request, handle_line, menu, visible
+from bot.conversation.conversation import Conversation
+from bot.serving.library import Library
+from bot.storage.state import ConversationKey, MemoryState
+from tests.support.emulator.telegram_html import parse_html
 
 WHO = ConversationKey(1, 1)
 
 
-async def line(room: Newsroom, text: str) -> list[str]:
+async def line(room: Conversation, text: str) -> list[str]:
     """What the terminal chat shows for one typed line (HTML)."""
     return list((await handle_line(room, text, WHO)).messages)
 
 
-async def test_start_offers_examples_that_find_answers(seed_room: Newsroom) -> None:
+async def test_start_offers_examples_that_find_answers(seed_room: Conversation) -> None:
     """/start shows three example questions, each answered by the collection."""
     command = next(c for c in COMMANDS if c.name == "start")
     (message,) = (await command.call(seed_room, Request("", WHO, first_name="Ann"))).messages
@@ -31,7 +31,7 @@ async def test_start_offers_examples_that_find_answers(seed_room: Newsroom) -> N
         assert reply.answer is not None and reply.answer.answered
 
 
-async def test_help_lists_what_the_reader_may_use_there(seed_room: Newsroom) -> None:
+async def test_help_lists_what_the_reader_may_use_there(seed_room: Conversation) -> None:
     """/help lists the table's commands: /forget only on Telegram, admin ones only to admins."""
     (terminal,) = await line(seed_room, "/help")
     for name in ("ask", "new", "sources", "source", "help", "start"):
@@ -58,14 +58,14 @@ def test_menus_and_visibility_come_from_the_table() -> None:
     assert "forget" not in {c.name for c in visible(terminal)}
 
 
-async def test_sources_lists_numbered_articles(seed_room: Newsroom) -> None:
+async def test_sources_lists_numbered_articles(seed_room: Conversation) -> None:
     """/sources numbers the articles and says how to open one."""
     (message,) = await line(seed_room, "/sources")
     assert "1. Taliban Attacks Upsurge" in message
     assert "/source N" in message
 
 
-async def test_source_shows_the_whole_article(seed_room: Newsroom) -> None:
+async def test_source_shows_the_whole_article(seed_room: Conversation) -> None:
     """/source 1 has title, subtitle, dateline and every paragraph; so does its deep link."""
     text = "\n".join(parse_html(m) for m in await line(seed_room, "/source 1"))
     article = seed_room.edition.collection.articles[0]
@@ -78,7 +78,7 @@ async def test_source_shows_the_whole_article(seed_room: Newsroom) -> None:
 
 
 @pytest.mark.parametrize("arg", ["abc", "0", "999", "../etc/passwd", "-1", "1e9", "", "９"])
-async def test_bad_source_numbers_get_a_clear_reply(seed_room: Newsroom, arg: str) -> None:
+async def test_bad_source_numbers_get_a_clear_reply(seed_room: Conversation, arg: str) -> None:
     """Nonsense, zero, too large, paths and signs are refused politely."""
     (message,) = await line(seed_room, f"/source {arg}")
     assert "/source" in message
@@ -86,7 +86,7 @@ async def test_bad_source_numbers_get_a_clear_reply(seed_room: Newsroom, arg: st
     assert "Traceback" not in message
 
 
-def big_room(articles: int, paragraphs: int) -> Newsroom:
+def big_room(articles: int, paragraphs: int) -> Conversation:
     found = []
     for n in range(articles):
         body = "\n\n".join(
@@ -94,7 +94,7 @@ def big_room(articles: int, paragraphs: int) -> Newsroom:
         )
         found.append(parse_article(f"Title {n}\n\n{body}", f"{n:03}.txt"))
     collection = Collection(tuple(found), tuple(p for a in found for p in passages_of(a)))
-    return Newsroom(Library.of(collection), MemoryState())
+    return Conversation(Library.of(collection), MemoryState())
 
 
 async def test_long_article_is_split_and_paged() -> None:
@@ -117,7 +117,7 @@ async def test_long_source_list_is_paged() -> None:
     assert "pages of sources" in (await line(room, "/sources 9"))[0]
 
 
-async def test_terminal_routes_commands_like_telegram(seed_room: Newsroom) -> None:
+async def test_terminal_routes_commands_like_telegram(seed_room: Conversation) -> None:
     """Commands (with @botname, any case), unknown ones, /ask alone, and questions."""
     assert await line(seed_room, "/Sources@newsbot_test_bot") == await line(seed_room, "/sources")
     assert "I don't know /nope" in (await line(seed_room, "/nope"))[0]

@@ -15,7 +15,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, InvalidToken
 
-from tests.emulator.server import TOKEN, BotApiEmulator
+from tests.support.emulator.server import TOKEN, BotApiEmulator
 
 CHAT = 1001
 
@@ -151,7 +151,7 @@ async def test_chat_action_and_commands_are_validated(api: Bot, emulator: BotApi
 
 async def test_injected_fault(api: Bot, emulator: BotApiEmulator) -> None:
     """A fault injected for a method answers that method's next call."""
-    from tests.emulator.server import Fault
+    from tests.support.emulator.server import Fault
 
     emulator.inject("sendMessage", Fault(status=400, description="Bad Request: injected"))
     with pytest.raises(BadRequest, match=r"(?i)injected"):

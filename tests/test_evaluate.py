@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import evaluate
 from bot.articles import load_collection
-from bot.index import SearchIndex
+from bot.retrieval import evaluate
+from bot.retrieval.search import SearchIndex
 from tests.conftest import BBC, ROOT
 from tests.test_cli import newsbot
 
@@ -149,7 +149,7 @@ def test_bbc_tuning_half_answers_better_than_plain_bm25() -> None:
 def test_eval_command_prints_json(tmp_path: Path) -> None:
     """`newsbot eval FILE --json` prints the three systems' figures for the file."""
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "eval", str(QA), "--json"],
+        [sys.executable, "-m", "newsbot", "eval", str(QA), "--json"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot.extract import ExtractError, decode_html, extract, extract_bytes, extract_fragment
-from bot.feeds import FeedError, looks_like_feed, parse_feed
-from tests.websites import FIXTURES, PAGES, atom, full_text, rss
+from bot.ingest.extract import ExtractError, decode_html, extract, extract_bytes, extract_fragment
+from bot.ingest.feeds import FeedError, looks_like_feed, parse_feed
+from tests.support.websites import FIXTURES, PAGES, atom, full_text, rss
 
 
 @pytest.mark.parametrize("name", PAGES)

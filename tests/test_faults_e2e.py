@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.library import Library
-from bot.replies import SORRY
+from bot.conversation.replies import SORRY
+from bot.serving.library import Library
 from bot.storage import ChatRow, Turn, UserRow, pending
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import bot_settings, start_bot, stop_bot
-from tests.emulator.server import TOKEN, BotApiEmulator, Fault
+from tests.support.emulator.server import TOKEN, BotApiEmulator, Fault
 
 pytestmark = pytest.mark.e2e
 READERS = [7001, 7002, 7003, 7004, 7005]

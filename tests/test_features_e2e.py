@@ -18,14 +18,14 @@ import pytest
 
 from bot.articles import load_collection
 from bot.config import Settings
-from bot.library import Library
-from bot.replies import FORGET_EXPIRED, NOT_ALLOWED, STALE_BUTTON, UNKNOWN_BUTTON
+from bot.conversation.replies import FORGET_EXPIRED, NOT_ALLOWED, STALE_BUTTON, UNKNOWN_BUTTON
+from bot.serving.library import Library
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
-from handlers import privacy
+from handlers import retention as privacy
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
-from tests.emulator.server import BotApiEmulator
-from tests.emulator.telegram_html import parse_html
+from tests.support.emulator.server import BotApiEmulator
+from tests.support.emulator.telegram_html import parse_html
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.articles import load_collection
-from bot.library import Library
+from bot.serving.library import Library
 from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
-from tests.emulator.server import BotApiEmulator
-from tests.websites import NewsSite, rss
+from tests.support.emulator.server import BotApiEmulator
+from tests.support.websites import NewsSite, rss
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001

@@ -12,17 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import MESSAGE_LIMIT, article_messages, tg_len
 from bot.articles import load_collection
-from bot.chat import Newsroom
-from bot.commands import handle_line
 from bot.config import Settings
-from bot.library import Edition, Library
-from bot.replies import SORRY, Reply
-from bot.state import ConversationKey, MemoryState
+from bot.conversation.command_table import handle_line
+from bot.conversation.conversation import Conversation
+from bot.conversation.replies import SORRY, Reply
+from bot.retrieval.answer import MESSAGE_LIMIT, article_messages, tg_len
+from bot.serving.library import Edition, Library
+from bot.storage.state import ConversationKey, MemoryState
 from handlers.common import NewsApp
-from tests.emulator.server import BotApiEmulator
-from tests.emulator.telegram_html import parse_html, utf16_len
+from tests.support.emulator.server import BotApiEmulator
+from tests.support.emulator.telegram_html import parse_html, utf16_len
 
 # Pieces that break naive bots: markup, entities, Markdown, controls, zero-width and
 # right-to-left characters, emoji (two UTF-16 units each), paths and huge numbers.
@@ -78,7 +78,7 @@ def assert_valid(reply: Reply) -> None:
 WHO = ConversationKey(-1, 1)
 
 
-async def check_room(room: Newsroom, texts: list[str]) -> None:
+async def check_room(room: Conversation, texts: list[str]) -> None:
     """Every line as typed, and as an inline query: replies Telegram would accept."""
     for text in texts:
         assert_valid(await handle_line(room, text, WHO))
@@ -92,7 +92,7 @@ async def check_room(room: Newsroom, texts: list[str]) -> None:
 @given(command=st.sampled_from(COMMANDS), text=hostile_text)
 def test_any_user_text_gets_valid_replies(seed_edition: Edition, command: str, text: str) -> None:
     """Any text after any command (or none) gets valid HTML within Telegram's limits."""
-    room = Newsroom(Library(seed_edition), MemoryState(), bot_username="newsbot_test_bot")
+    room = Conversation(Library(seed_edition), MemoryState(), bot_username="newsbot_test_bot")
     asyncio.run(check_room(room, [command + text]))
 
 
@@ -112,7 +112,7 @@ def test_any_article_file_gives_valid_replies(
     (folder / "hostile.txt").write_bytes(content.encode("utf-8", "surrogatepass"))
     (folder / "plain.txt").write_text("Plain title\n\nPlain body about Taliban prisoners.\n")
     collection = load_collection(folder)  # a file it cannot read is skipped, never raised
-    room = Newsroom(Library.of(collection), MemoryState(), bot_username="newsbot_test_bot")
+    room = Conversation(Library.of(collection), MemoryState(), bot_username="newsbot_test_bot")
     for article in collection.articles:
         for message in article_messages(article):
             assert tg_len(message) <= MESSAGE_LIMIT
@@ -141,7 +141,7 @@ async def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_pat
     (folder / "twin2.txt").write_text("Same title\n\nThe second twin talks about lions.\n")
     started = time.perf_counter()
     collection = load_collection(folder)
-    room = Newsroom(Library.of(collection), MemoryState())
+    room = Conversation(Library.of(collection), MemoryState())
     took = time.perf_counter() - started
     names = [a.file_name for a in collection.articles]
     assert names == ["big.txt", "html.txt", "twin1.txt", "twin2.txt"]

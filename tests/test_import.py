@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.articles import load_collection, parse_article
-from bot.imports import Importer, ImportResult
-from bot.web import Fetcher, user_agent
-from tests.websites import FIXTURES, PAGES, NewsSite, atom, full_text, rss
+from bot.ingest.imports import Importer, ImportResult
+from bot.ingest.web import Fetcher, user_agent
+from tests.support.websites import FIXTURES, PAGES, NewsSite, atom, full_text, rss
 
 
 async def run(

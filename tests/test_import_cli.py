@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.websites import FIXTURES, NewsSite, full_text, rss
+from tests.support.websites import FIXTURES, NewsSite, full_text, rss
 
 
 async def newsbot_import(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str, str]:
-    """`python -m bot import ARGS` with a fresh data folder and `settings` added to the
+    """`python -m newsbot import ARGS` with a fresh data folder and `settings` added to the
     environment; (exit code, stdout, stderr)."""
     tmp_path.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before the process starts)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
@@ -31,7 +31,7 @@ async def newsbot_import(tmp_path: Path, *args: str, **settings: str) -> tuple[i
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "newsbot",
         "import",
         *args,
         cwd=tmp_path,
@@ -213,7 +213,7 @@ async def test_a_feed_item_elsewhere_on_loopback_is_refused(
 def test_starting_the_bot_does_not_import_the_extractor() -> None:
     """`newsbot run`'s modules load without trafilatura (imported only to extract a page)."""
     check = (
-        "import sys, bot.cli, handlers.app, bot.poller, bot.imports; "
+        "import sys, newsbot.cli, handlers.app, bot.serving.poller, bot.ingest.imports; "
         "assert 'trafilatura' not in sys.modules, 'trafilatura imported'"
     )
     done = subprocess.run(

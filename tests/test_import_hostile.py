@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.articles import parse_article
-from bot.decoding import DecodeError, Decoder
-from bot.import_files import ArticleFile, Library
-from bot.imports import Importer, ImportResult
-from bot.netguard import Reach
-from bot.web import Fetcher
-from tests.websites import NewsSite, full_text, rss
+from bot.ingest.decoding import DecodeError, Decoder
+from bot.ingest.files import ArticleFile, Library
+from bot.ingest.imports import Importer, ImportResult
+from bot.ingest.netguard import Reach
+from bot.ingest.web import Fetcher
+from tests.support.websites import NewsSite, full_text, rss
 
 SECRET = (
     b"<html><head><title>Admin</title></head><body><article><h1>Admin console</h1>"
@@ -164,7 +164,7 @@ async def test_a_redirect_off_the_operators_url_is_checked(
 async def test_a_double_gzip_bomb_stops_at_the_size_limit(site: NewsSite, tmp_path: Path) -> None:
     """`Content-Encoding: gzip, gzip` (3 kB → 256 MB): decoding stops at the 1 MB limit,
     and memory never holds the decoded mass."""
-    from tests.websites import double_gzip_bomb
+    from tests.support.websites import double_gzip_bomb
 
     double_gzip_bomb()  # built before measuring
     tracemalloc.start()

@@ -16,20 +16,16 @@ import pytest
 from rank_bm25 import BM25Plus
 from watchfiles import Change
 
-from bot import postings, updates
 from bot.articles import Collection, load_collection
-from bot.cache import Loaded, open_library
-from bot.index import SearchIndex
-from bot.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
-from bot.library import Library
+from bot.collection import snapshots as updates
+from bot.collection.cache import Loaded, open_library
+from bot.lexical import postings
+from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
 from bot.memory import settle_memory
-from bot.ranking import Ranking
-from bot.reload import (
-    changed_files,
-    compact_later,
-    is_article_change,
-    reload_articles,
-)
+from bot.retrieval.ranking import Ranking
+from bot.retrieval.search import SearchIndex
+from bot.serving.library import Library
+from bot.serving.reload import changed_files, compact_later, is_article_change, reload_articles
 from bot.text import tokenize
 from tests.test_bm25 import assert_matches, passage_documents
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rank_bm25 import BM25Okapi
 
 from bot.articles import Collection, load_collection, parse_article, passages_of
-from bot.index import SearchIndex
-from bot.query import question_kind
+from bot.retrieval.query import question_kind
+from bot.retrieval.search import SearchIndex
 from bot.text import tokenize
 from tests.conftest import SEEDS
 

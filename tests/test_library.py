@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 from bot.articles import load_collection
-from bot.chat import Newsroom
-from bot.library import Library, compare
-from bot.reload import reload_articles
-from bot.state import ConversationKey, MemoryState
+from bot.conversation.conversation import Conversation
+from bot.serving.library import Library, compare
+from bot.serving.reload import reload_articles
+from bot.storage.state import ConversationKey, MemoryState
 
 WHO = ConversationKey(1, 1)
 
@@ -53,7 +53,7 @@ async def test_questions_during_a_reload_are_answered_from_one_whole_collection(
     folder = tmp_path / "articles"
     write_harbours(folder, 300)
     library = Library.of(load_collection(folder))
-    room = Newsroom(library, MemoryState())
+    room = Conversation(library, MemoryState())
     old = {id(a) for a in library.collection.articles}
     (folder / "999.txt").write_text(
         "Quokka census\n\nRangers counted 12,000 quokkas on the island.\n", encoding="utf-8"

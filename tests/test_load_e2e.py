@@ -12,8 +12,8 @@ import pytest
 
 from bench.bench_load import run_load
 from tests.conftest import SEEDS
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import BotApiEmulator
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import BotApiEmulator
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.manifest import Manifest, Scan, _rows, compare_scan, patch_scan, path_key
+from bot.collection.manifest import Manifest, Scan, _rows, compare_scan, patch_scan, path_key
 
 OLD = time.time() - 86_400
 

@@ -6,11 +6,11 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.library import Changes
-from bot.poller import FeedPoller
-from bot.reload import ReloadError
-from bot.web import Fetcher
-from tests.websites import NewsSite, full_text, rss
+from bot.ingest.web import Fetcher
+from bot.serving.library import Changes
+from bot.serving.poller import FeedPoller
+from bot.serving.reload import ReloadError
+from tests.support.websites import NewsSite, full_text, rss
 
 
 def poller(

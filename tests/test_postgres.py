@@ -11,11 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot import replies
-from bot.chat import Newsroom
-from bot.library import Edition, Library
-from bot.replies import Reply
-from bot.state import ConversationKey, KeptAnswer, MessageKey
+from bot.conversation import replies
+from bot.conversation.conversation import Conversation
+from bot.conversation.replies import Reply
+from bot.serving.library import Edition, Library
 from bot.storage import (
     ConversationLog,
     DatabaseError,
@@ -25,10 +24,11 @@ from bot.storage import (
     reader,
     row_counts,
 )
+from bot.storage.instances import Instance, SharedClaims, SqlState
 from bot.storage.reports import export_rows
 from bot.storage.schema import MIGRATIONS, PostgresDatabase
-from bot.storage.shared import Instance, SharedClaims, SqlState
-from tests.servers import PASSWORD
+from bot.storage.state import ConversationKey, KeptAnswer, MessageKey
+from tests.support.servers import PASSWORD
 from tests.test_cli import newsbot
 from tests.test_cli_reports import make_log
 from tests.test_storage import turn
@@ -250,17 +250,19 @@ async def test_a_more_press_on_another_instance_needs_the_same_articles(
     log = await open_log(pg_url, tmp_path)
     try:
         shared = SqlState(log.database, record=log.record)
-        a = Newsroom(Library(seed_edition), shared)
+        a = Conversation(Library(seed_edition), shared)
         reply = await a.ask("What do the articles say about the Taliban?", ConversationKey(1, 7))
         await a.keep(MessageKey(1, 500), reply)
         assert await log.flush()
         same = Edition.of(seed_edition.collection, seed_edition.index, generation=9)
-        b = Newsroom(Library(same), SqlState(log.database))
+        b = Conversation(Library(same), SqlState(log.database))
         assert (await b.page(MessageKey(1, 500), 2)).notice == reply_notice(reply, 2)
         article = seed_edition.collection.articles[0]
         edited = replace(article, paragraphs=(*article.paragraphs, "A late correction."))
         changed = replace(seed_edition.collection, articles=(edited,))
-        other = Newsroom(Library(Edition.of(changed, seed_edition.index)), SqlState(log.database))
+        other = Conversation(
+            Library(Edition.of(changed, seed_edition.index)), SqlState(log.database)
+        )
         assert (await other.page(MessageKey(1, 500), 2)).notice == replies.STALE_BUTTON
     finally:
         await log.close()

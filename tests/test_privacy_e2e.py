@@ -19,16 +19,16 @@ import psycopg
 import pytest
 
 from bot.config import Settings
-from bot.library import Library
-from bot.replies import STATS_LOGGED
+from bot.conversation.replies import STATS_LOGGED
+from bot.serving.library import Library
 from handlers.common import NewsApp, get_services_of
 from tests.conftest import bot_settings, start_bot, stop_bot
-from tests.emulator.server import BOT_USER, BotApiEmulator
-from tests.log_scan import find_in_files, find_in_tables, postgres_columns, sqlite_columns
+from tests.support.emulator.server import BOT_USER, BotApiEmulator
+from tests.support.log_scan import find_in_files, find_in_tables, postgres_columns, sqlite_columns
 
 pytestmark = pytest.mark.e2e
 READER, OTHER, ADMIN, GROUP = 1001, 2002, 4242, -100500
-IN_GROUP = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Newsroom"}
+IN_GROUP = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Conversation"}
 MENTION = f"@{BOT_USER['username']}"
 # Everything the reader sends (and how the log names them), each findable on its own.
 ASKED = "What do the articles say about the Taliban's spring offensive?"

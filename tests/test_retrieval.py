@@ -6,12 +6,12 @@ import gc
 
 import pytest
 
-from bot import evidence
-from bot.answer import answer, render_pages, render_text
-from bot.answer_types import holds_answer
 from bot.articles import Collection, parse_article, passages_of
-from bot.index import LARGE_COLLECTION, SearchIndex
-from bot.names import holds, name_of, names_of
+from bot.retrieval import evidence
+from bot.retrieval.answer import answer, render_pages, render_text
+from bot.retrieval.answer_types import holds_answer
+from bot.retrieval.names import holds, name_of, names_of
+from bot.retrieval.search import LARGE_COLLECTION, SearchIndex
 from bot.text import tokenize
 
 

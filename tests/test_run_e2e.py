@@ -13,9 +13,9 @@ import pytest
 
 from bot.storage import ConversationLog
 from tests.conftest import ROOT, SEEDS
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import TOKEN, BotApiEmulator
-from tests.servers import PASSWORD
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.servers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -187,7 +187,7 @@ async def refused_with_one_line(emulator: BotApiEmulator, db: Path, tmp_path: Pa
     env = bot_env(emulator.base_url, SEEDS, db)
     process = await asyncio.create_subprocess_exec(
         *as_unprivileged(),
-        *(sys.executable, "-m", "bot", "run"),
+        *(sys.executable, "-m", "newsbot", "run"),
         cwd=tmp_path,
         env=env,
         stdout=asyncio.subprocess.PIPE,

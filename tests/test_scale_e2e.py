@@ -7,7 +7,7 @@ import pytest
 
 from bench.bench_scale import run_scale
 from tests.conftest import SEEDS
-from tests.servers import ensure_installed
+from tests.support.servers import ensure_installed
 
 pytestmark = pytest.mark.e2e
 

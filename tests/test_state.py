@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import ConversationKey, KeptAnswer, MemoryState, MessageKey, ReaderState, VoteKey
 from bot.storage import ConversationLog
-from bot.storage.shared import SqlState
+from bot.storage.instances import SqlState
+from bot.storage.state import (
+    ConversationKey,
+    KeptAnswer,
+    MemoryState,
+    MessageKey,
+    ReaderState,
+    VoteKey,
+)
 
 
 @pytest.fixture(params=["memory", "postgresql"])

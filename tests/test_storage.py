@@ -25,7 +25,7 @@ from bot.storage import (
     row_from_json,
     row_to_json,
 )
-from tests.log_scan import find_in_files, find_in_tables
+from tests.support.log_scan import find_in_files, find_in_tables
 
 
 def turn(n: int, text: str = "When will US troops leave?") -> Turn:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 
-from bot.library import Library
+from bot.serving.library import Library
 from handlers.app import build_application
 from handlers.webhook import SECRET_HEADER, WebhookServer
 from tests.conftest import bot_settings
-from tests.emulator.server import BotApiEmulator
+from tests.support.emulator.server import BotApiEmulator
 
 
 async def test_while_starting_updates_and_health_get_503_and_the_secret_comes_first(

@@ -14,9 +14,9 @@ import pytest
 from bench.bench_scale import healthy
 from handlers.webhook import SECRET_HEADER
 from tests.conftest import SEEDS
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import TOKEN, BotApiEmulator
-from tests.servers import PASSWORD, Postgres, ensure_installed, free_port
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.servers import PASSWORD, Postgres, ensure_installed, free_port
 
 pytestmark = pytest.mark.e2e
 SECRET = "test-secret_123"

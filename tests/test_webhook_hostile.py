@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from bench.bench_scale import healthy
-from bot.library import Library
+from bot.serving.library import Library
 from handlers import webhook
 from handlers.app import build_application
 from tests.conftest import SEEDS, bot_settings
-from tests.emulator.process import bot_env, start_newsbot
-from tests.emulator.server import BotApiEmulator
-from tests.servers import free_port
+from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.server import BotApiEmulator
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 SECRET = "hostile-test-secret"

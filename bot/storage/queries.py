@@ -55,7 +55,7 @@ UPSERT_VOTE = (
 INSERT_INLINE = (
     "INSERT INTO inline_queries (user_id, query, results, latency_ms, at) VALUES (?, ?, ?, ?, ?)"
 )
-# Reader state and claims, written with the log's group commits (bot/storage/shared.py
+# Reader state and claims, written with the log's group commits (bot/storage/instances.py
 # reads them).
 SET_TOPIC = (
     "INSERT INTO topics (chat_id, user_id, question, at) VALUES (?, ?, ?, ?) "

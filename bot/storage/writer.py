@@ -22,7 +22,8 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.storage import pending, queries, shared
+from bot.storage import instances as shared
+from bot.storage import pending, queries
 from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql, database_for
 from bot.storage.rows import Delivery, Row, Turn
 from bot.storage.schema import SqliteDatabase

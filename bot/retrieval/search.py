@@ -1,0 +1,209 @@
+"""Retrieval, as stages a reader can follow (SearchIndex.find):
+
+1. analyse the question (bot/retrieval/query.py): terms, spelling fixes, names, the kind of answer;
+2. rank passages (bot/retrieval/ranking.py): exact BM25Plus, fused with the article's score;
+3. gather what each candidate holds (bot/retrieval/evidence.py): term density per sentence, the
+   kind of answer asked for, names as written;
+4. rerank the candidates and decide once whether the articles answer (bot/retrieval/choice.py);
+5. select the passages shown: every one that answers, near-duplicates once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from bot.articles import Article, Collection, Passage
+from bot.lexical.bm25 import BM25Index
+from bot.lexical.indexing import Indexes, build_indexes
+from bot.retrieval.choice import NOTHING, Verdict, decide, rerank, select
+from bot.retrieval.evidence import Candidate, Evidence, SentenceCache, confirm, gather
+from bot.retrieval.query import Query, Vocabulary, analyse
+from bot.retrieval.ranking import ARTICLE_WEIGHT, CANDIDATES, Ranking
+from bot.text import stem, tokenize
+
+# Candidates of the raw ranking whose evidence is gathered and reranked, and of those, the
+# leading ones whose names are checked as written (bot/retrieval/names.py) before the decision.
+RERANKED = 15
+CONFIRMED = 8
+# From this many passages on, a question word that no passage uses means the articles do
+# not cover the question (bot/retrieval/choice.py: decide).
+LARGE_COLLECTION = 1000
+# Passages looked at to tell whether a word is written as a name.
+CAPITALISED_SAMPLE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One passage shown, with its score and its best sentence (offsets in its text)."""
+
+    rank: int
+    passage: Passage
+    score: float
+    coverage: float
+    best_sentence: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a question finds: the passages to show, and whether they answer it."""
+
+    query: Query
+    hits: tuple[Hit, ...] = ()
+    verdict: Verdict = NOTHING
+
+    @property
+    def answered(self) -> bool:
+        return self.verdict.answers
+
+
+class EmptyCollectionError(ValueError):
+    """There is nothing to search."""
+
+
+class SearchIndex:
+    """A collection indexed for BM25Plus, searched in the stages above."""
+
+    def __init__(
+        self, collection: Collection, titles: bool = True, built: Indexes | None = None
+    ) -> None:
+        if not collection.passages:
+            raise EmptyCollectionError("no articles with text to search")
+        self.collection = collection
+        self.passages: Sequence[Passage] = collection.passages
+        self.built = built = built or build_indexes(collection, titles)
+        self.sparse = built.passages
+        self.ranking = Ranking(collection, built)
+        self.titles = titles
+        self.vocabulary = vocabulary(self.sparse, self.passages, built.spellings)
+        self._sentences = SentenceCache()
+        self._heads: dict[int, frozenset[str]] = {}
+        # The weight of a word the collection lacks: as rare as a word in a single passage.
+        self._unknown_idf = math.log(len(self.passages) + 1)
+        self.large = len(self.passages) >= LARGE_COLLECTION
+
+    def weight(self, term: str) -> float:
+        """IDF of a term; unknown terms weigh as the rarest."""
+        return self.sparse.idf.get(term, self._unknown_idf)
+
+    def query(self, question: str) -> Query:
+        """Stage 1: the question read as a query (bot/retrieval/query.py)."""
+        return analyse(question, self.vocabulary)
+
+    def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
+        """Stage 2, the raw ranking (retrieval/ranking.py): (passage index, score), best first."""
+        return self.ranking.rank(terms, count)
+
+    def find(self, question: str | Query, top_k: int) -> Found:
+        """The passages to show for `question` and whether they answer it."""
+        query = question if isinstance(question, Query) else self.query(question)
+        if not query.terms:
+            return Found(query)
+        ordered = rerank(self.evidence(query))  # stages 2-4
+        leading = [
+            confirm(query, e, self.passages[e.index], self._sentences) for e in ordered[:CONFIRMED]
+        ]
+        ordered = rerank(leading) + ordered[CONFIRMED:]
+        verdict = decide(query, ordered, self.unknown_share(query))
+        shown = select(verdict, ordered, top_k, self._terms_of)  # stage 5
+        return Found(query, tuple(self._hit(n, e) for n, e in enumerate(shown, 1)), verdict)
+
+    def search(self, question: str | Query, top_k: int) -> list[Hit]:
+        """Top passages that answer `question`, best first; empty when none does."""
+        found = self.find(question, top_k)
+        return list(found.hits) if found.answered else []
+
+    def evidence(self, query: Query) -> list[Evidence]:
+        """Stage 3: what each of the raw ranking's best candidates holds for the query."""
+        weights = self.weights(query)
+        return [
+            gather(
+                query,
+                candidate,
+                weights,
+                self._head(candidate.index),
+                self._sentences,
+                partial(self._in_article, self.ranking.article_of[candidate.index]),
+            )
+            for candidate in self.candidates(query)
+        ]
+
+    def candidates(self, query: Query) -> list[Candidate]:
+        """The raw ranking's best RERANKED passages for the query, with their score parts."""
+        return [
+            Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a)
+            for i, p, a in self.ranking.scored(query.terms, CANDIDATES)[:RERANKED]
+        ]
+
+    def unknown_share(self, query: Query) -> float:
+        """The share of the question's weight in words no article uses (none counts in a
+        collection too small for an absent word to mean anything: LARGE_COLLECTION)."""
+        if not self.large or not query.unknown:
+            return 0.0
+        weights = self.weights(query)
+        unknown = {t for w in query.unknown for t in tokenize(w)}
+        return sum(w for t, w in weights.items() if t in unknown) / (sum(weights.values()) or 1)
+
+    def weights(self, query: Query) -> dict[str, float]:
+        """The weight of each content term of the question: its IDF; a word the articles
+        never use weighs as the rarest word (it is what the question is about, and no
+        article covers it: "Macron", "banana")."""
+        return {t: self.weight(t) for t in query.content or set(query.terms)}
+
+    def _hit(self, rank: int, evidence: Evidence) -> Hit:
+        passage = self.passages[evidence.index]
+        return Hit(rank, passage, evidence.score, evidence.coverage, evidence.sentence)
+
+    def _head(self, number: int) -> frozenset[str]:
+        """The terms of a passage's title and subtitle (when titles are searched)."""
+        article: Article = self.passages[number].article
+        found = self._heads.get(id(article))
+        if found is None:
+            head = f"{article.title}\n{article.subtitle or ''}" if self.titles else ""
+            found = self._heads[id(article)] = frozenset(tokenize(head))
+        return found
+
+    def _in_article(self, article: int, term: str) -> bool:
+        """Is `term` in article number `article` (its title too, when titles are searched)?"""
+        return bool(self.ranking.articles.contains(term, np.array([article], dtype=np.int32))[0])
+
+    def _terms_of(self, number: int) -> frozenset[str]:
+        return self._sentences.passage(number, self.passages[number]).all_terms
+
+
+def vocabulary(sparse: BM25Index, passages: Sequence[Passage], spellings: list[str]) -> Vocabulary:
+    """What query analysis (bot/retrieval/query.py) asks of the collection. Closures over the
+    index's parts, not the SearchIndex: no reference cycle, so a replaced index is freed at once
+    (everything loaded is frozen out of the cyclic garbage collector: bot/memory.py)."""
+    surface = frozenset(spellings)
+    return Vocabulary(
+        known=sparse.idf.__contains__,
+        used=lambda word: word in surface or len(word) <= 2,
+        spellings=spellings,
+        together=partial(_together, sparse),
+        capitalised=partial(_capitalised, sparse, passages),
+    )
+
+
+def _together(sparse: BM25Index, term: str, others: Sequence[str]) -> float:
+    """The share of `others` that share a passage with `term`."""
+    ids = sparse.documents(term)
+    if len(ids) == 0 or not others:
+        return 0.0
+    return sum(bool(np.any(sparse.contains(o, ids))) for o in others) / len(others)
+
+
+def _capitalised(sparse: BM25Index, passages: Sequence[Passage], word: str) -> bool:
+    """Is `word` written capitalised (as a name) in the passages that hold it?"""
+    ids = sparse.documents(stem(word))
+    pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+    for i in ids[:CAPITALISED_SAMPLE].tolist():
+        for match in pattern.finditer(passages[i].text):
+            if match.group(0)[0].isupper() and match.start() > 0:
+                return True
+    return False
