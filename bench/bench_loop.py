@@ -36,7 +36,7 @@ from bot.articles import Article, Collection, passages_of
 from bot.collection import snapshots as updates
 from bot.collection.cache import open_library
 from bot.collection.segments import remove
-from bot.conversation.conversation import Conversation
+from bot.conversation.conversation import Conversation, hit_rows
 from bot.conversation.replies import Reply
 from bot.loopwatch import LoopLag, LoopWatch
 from bot.memory import settle_memory
@@ -120,7 +120,7 @@ class Load:
                 reply="\n".join(reply.messages),
                 answered=bool(result and result.answered),
                 latency_ms=(time.perf_counter() - started) * 1000,
-                hits=result.hit_rows() if result else (),
+                hits=hit_rows(result) if result else (),
             )
         )
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from bot.storage import ConversationLog
+from tests.support.log import turn
 from tests.support.servers import Postgres, ensure_installed
-from tests.test_storage import turn
 
 
 async def measure(

@@ -25,8 +25,8 @@ from bot.serving.library import Library
 from bot.serving.poller import FeedPoller
 from bot.serving.reload import ReloadError, watch_folder
 from bot.storage import ConversationLog, DatabaseError
+from bot.storage.databases import PostgresDatabase
 from bot.storage.instances import Instance, LocalClaims, SharedClaims, SqlState
-from bot.storage.schema import PostgresDatabase
 from bot.storage.state import MemoryState, ReaderState
 from bot.text import default_workers
 from handlers import ask, buttons, commands, errors, gate, inline, media, webhook

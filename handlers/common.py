@@ -19,7 +19,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
-from bot.conversation.conversation import Conversation
+from bot.conversation.conversation import Conversation, hit_rows
 from bot.conversation.replies import Keyboard, Reply
 from bot.loopwatch import LoopWatch
 from bot.storage import ChatRow, ConversationLog, Delivery, Kind, Turn, UserRow, utc_now
@@ -275,7 +275,7 @@ class Exchange:
             telegram_message_id=message.message_id,
             update_id=self.update.update_id,
             received_at=message.date.isoformat(timespec="milliseconds"),
-            hits=result.hit_rows() if result else (),
+            hits=hit_rows(result) if result else (),
             question=reply.question,
             delivered=delivered,
             replaces=replaces,

@@ -19,8 +19,9 @@ from bot.collection.cache import CacheFolderError, Loaded, open_library, size_on
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
 from bot.conversation.conversation import Conversation
+from bot.conversation.render import render_text, to_json
 from bot.memory import settle_memory
-from bot.retrieval.answer import answer, render_text, to_json
+from bot.retrieval.answer import answer
 from bot.retrieval.search import SearchIndex
 from bot.serving.library import Library
 from bot.serving.reload import compact_later

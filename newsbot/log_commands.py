@@ -22,7 +22,7 @@ from newsbot.options import fail, settings_from
 
 def _log_path(settings: Settings) -> str:
     """The log database (a file or a URL), or exit when there is none. Reports read it as
-    it is: opened read-only and checked (schema.reader), never created or migrated."""
+    it is: opened read-only and checked (databases.reader), never created or migrated."""
     if settings.db_url is None and not settings.db_path.is_file():
         fail(
             f"there is no conversation log at {settings.db_path} yet "

@@ -9,7 +9,7 @@ import click
 
 from bot.conversation.command_table import handle_line
 from bot.conversation.conversation import Conversation
-from bot.retrieval.answer import html_to_text
+from bot.markup import html_to_text
 from bot.storage.state import ConversationKey
 
 # The terminal is one reader in one chat (ids no Telegram chat or user has).

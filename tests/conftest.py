@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,11 @@ from bot.retrieval.search import SearchIndex
 from bot.serving.library import Edition, Library
 from bot.storage.state import MemoryState
 from handlers.app import build_application
-from handlers.common import NewsApp
+from handlers.common import NewsApp, get_services_of
 from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.paths import SEEDS
 from tests.support.servers import Postgres, ensure_installed
 from tests.support.websites import NewsSite
-
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-# ../shared beside the repository (as CI has it), or NEWSBOT_BBC_DIR (a git worktree elsewhere).
-BBC = Path(os.environ.get("NEWSBOT_BBC_DIR") or ROOT.parent / "shared" / "corpora" / "bbc-dev")
 
 
 @pytest.fixture(autouse=True)
@@ -162,3 +158,14 @@ def postgres_server() -> Iterator[Postgres]:
 def pg_url(postgres_server: Postgres) -> str:
     """The URL of a fresh, empty PostgreSQL database."""
     return postgres_server.database()
+
+
+async def flushed(app: NewsApp, turns: int = 1) -> None:
+    """Wait until `turns` turns reached the log (handlers finish after their reply), flush."""
+    services = get_services_of(app)
+    log = services.log
+    for _ in range(200):
+        if log.written + log.queued >= turns:
+            break
+        await asyncio.sleep(0.025)
+    assert await log.flush()

@@ -8,17 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.articles import Collection, Passage, parse_article, passages_of
-from bot.retrieval.answer import (
-    MESSAGE_LIMIT,
-    NO_ANSWER,
-    answer,
-    pack,
-    quote_html,
-    render_pages,
-    render_text,
-    tg_len,
-    to_json,
-)
+from bot.conversation.conversation import hit_rows
+from bot.conversation.render import NO_ANSWER, render_pages, render_text, to_json
+from bot.markup import MESSAGE_LIMIT, pack, quote_html, tg_len
+from bot.retrieval.answer import answer
 from bot.retrieval.search import SearchIndex
 from tests.support.emulator.telegram_html import parse_html
 
@@ -75,9 +68,9 @@ def test_json_shape(seed_index: SearchIndex) -> None:
 
 
 def test_hit_rows_are_what_the_log_stores(seed_index: SearchIndex) -> None:
-    """Answer.hit_rows(): rank, article id, paragraph and score of every hit, in order."""
+    """hit_rows(answer): rank, article id, paragraph and score of every hit, in order."""
     result = answer(seed_index, "When will all US troops leave Afghanistan?", 3)
-    rows = result.hit_rows()
+    rows = hit_rows(result)
     assert [r.rank for r in rows] == [1, 2, 3]
     assert (rows[0].article_id, rows[0].paragraph) == ("000_e6af9304790c8bd1", 6)
     assert rows[0].score == round(result.hits[0].score, 6)

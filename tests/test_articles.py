@@ -19,7 +19,7 @@ from bot.articles import (
 )
 from bot.retrieval.search import EmptyCollectionError, SearchIndex
 from bot.scan import scan_folder
-from tests.conftest import SEEDS
+from tests.support.paths import SEEDS
 
 SEED_FILE = "000_e6af9304790c8bd1.txt"
 

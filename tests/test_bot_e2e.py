@@ -13,7 +13,8 @@ import pytest
 from bot.config import Settings
 from bot.conversation.command_table import menu
 from bot.conversation.replies import SORRY, TEXT_ONLY
-from handlers.common import NewsApp, get_services_of
+from handlers.common import NewsApp
+from tests.conftest import flushed
 from tests.support.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
 from tests.support.emulator.telegram_html import parse_html
 
@@ -29,17 +30,6 @@ def html(message: dict[str, Any]) -> str:
 def db_rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(settings.db_path) as db:
         return db.execute(sql).fetchall()
-
-
-async def flushed(app: NewsApp, turns: int = 1) -> None:
-    """Wait until `turns` turns reached the log (handlers finish after their reply), flush."""
-    services = get_services_of(app)
-    log = services.log
-    for _ in range(200):
-        if log.written + log.queued >= turns:
-            break
-        await asyncio.sleep(0.025)
-    assert await log.flush()
 
 
 async def test_start_greets_and_registers_the_command_menu(
@@ -135,7 +125,7 @@ async def test_group_chatter_is_ignored_but_addressed_messages_answered(
     bot: NewsApp, emulator: BotApiEmulator, settings: Settings
 ) -> None:
     """In a group: silent on chatter and photos; answers /ask, @mentions and replies to the bot."""
-    group = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Conversation"}
+    group = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Newsroom"}
     await emulator.send_text("Anyone up for lunch?", **group)
     await emulator.send_photo(**group)
     await emulator.send_text("troops Afghanistan", **group)
@@ -156,7 +146,7 @@ async def test_group_chatter_is_ignored_but_addressed_messages_answered(
     assert "Al-Qaeda" in third["text"]
     await flushed(bot, 3)
     assert db_rows(settings, "SELECT count(*) FROM messages WHERE chat_id = -100500") == [(3,)]
-    assert db_rows(settings, "SELECT type, title FROM chats") == [("supergroup", "Conversation")]
+    assert db_rows(settings, "SELECT type, title FROM chats") == [("supergroup", "Newsroom")]
 
 
 async def test_hostile_text_is_escaped_and_stored_verbatim(
@@ -309,7 +299,8 @@ async def test_watch_follows_the_articles_folder_swapped_by_renames(
 
     from bot.articles import load_collection
     from bot.serving.library import Library
-    from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
+    from tests.conftest import bot_settings, start_bot, stop_bot
+    from tests.support.paths import SEEDS
 
     articles = tmp_path / "articles"
     shutil.copytree(SEEDS, articles)

@@ -21,7 +21,7 @@ from bot.collection import cache
 from bot.collection.cache import open_library
 from bot.lexical import indexing
 from bot.retrieval.search import SearchIndex
-from tests.conftest import ROOT, SEEDS
+from tests.support.paths import ROOT, SEEDS
 
 OLD = time.time() - 86_400  # article files last written a day ago
 

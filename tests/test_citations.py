@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.articles import Collection, parse_article, passages_of
-from bot.retrieval.answer import answer, plain_source, source_line, to_json
+from bot.conversation.render import plain_source, source_line, to_json
+from bot.retrieval.answer import answer
 from bot.retrieval.search import SearchIndex
 
 IMPORTED = """---

@@ -2,74 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
-import resource
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
-
-CACHE = Path(tempfile.mkdtemp(prefix="newsbot-test-cache-"))
-
-
-def newsbot(
-    *args: str,
-    stdin: str | None = None,
-    cwd: Path = ROOT,
-    env: dict[str, str] | None = None,
-    timeout: float = 60,
-    memory_mb: int | None = None,
-    obey_modes: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """Run `newsbot ARGS`; `memory_mb` caps its address space (a runaway fails fast);
-    `obey_modes`: file modes bind it even as root (see `drop_mode_overrides`)."""
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))
-    }
-    environment["NEWSBOT_CACHE_DIR"] = str(CACHE)
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "newsbot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environment,
-        timeout=timeout,
-        check=False,
-        preexec_fn=lambda: limit_child(memory_mb, obey_modes),
-    )
-
-
-def limit_child(memory_mb: int | None, obey_modes: bool) -> None:
-    if memory_mb is not None:
-        cap_memory(memory_mb)
-    if obey_modes:
-        drop_mode_overrides()
-
-
-# Root reads any file through these two capabilities; without them a chmod 000 folder
-# refuses root too (prctl PR_CAPBSET_DROP = 24; the capabilities are lost at exec).
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
-
-
-def drop_mode_overrides() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 and os.geteuid() == 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
-def cap_memory(megabytes: int) -> None:
-    limit = megabytes * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from tests.support.cli import newsbot
+from tests.support.paths import SEEDS
 
 
 def test_ask_prints_the_passages_with_sources() -> None:

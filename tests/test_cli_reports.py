@@ -6,66 +6,13 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.storage import ChatRow, ConversationLog, HitRow, Turn, UserRow, Vote
+from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from bot.storage.schema import M001_INITIAL, MIGRATIONS_TABLE
-from tests.test_cli import newsbot
-
-QUESTION = "When will all US troops leave Afghanistan?"
-
-
-async def make_log(path: Path) -> None:
-    """Three questions over two days (one unanswered), one vote, one /start."""
-    log = ConversationLog(path)
-    await log.open()
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")
-    chat, user = ChatRow(1001, "private"), UserRow(1001, username="reader1001")
-    hits = (HitRow(1, "000_e6af9304790c8bd1", 6, 12.5), HitRow(2, "000_e6af9304790c8bd1", 1, 9.0))
-    turns = [
-        Turn(
-            chat,
-            user,
-            QUESTION,
-            "question",
-            "<b>…</b>",
-            True,
-            3.0,
-            received_at=yesterday,
-            hits=hits,
-            bot_message_id=2,
-            question=QUESTION,
-        ),
-        Turn(
-            chat,
-            user,
-            f"/ask {QUESTION}",
-            "question",
-            "<b>…</b>",
-            True,
-            2.0,
-            hits=hits,
-            bot_message_id=4,
-            question=QUESTION,
-        ),
-        Turn(
-            chat,
-            user,
-            'Capital of France, "quoted", ok?',
-            "question",
-            "not found",
-            False,
-            1.0,
-            bot_message_id=6,
-            question='Capital of France, "quoted", ok?',
-        ),
-        Turn(chat, user, "/start", "command", "Hello!", None, 1.0, bot_message_id=8),
-    ]
-    for turn in turns:
-        log.record(turn)
-    log.record(Vote(1001, 4, 1001, 1))
-    await log.close()
+from tests.support.cli import newsbot
+from tests.support.log import QUESTION, make_log
 
 
 async def test_stats_prints_tables_and_writes_a_chart(tmp_path: Path) -> None:

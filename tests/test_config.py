@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from tests.conftest import SEEDS
+from tests.support.paths import SEEDS
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

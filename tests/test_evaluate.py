@@ -13,8 +13,8 @@ import pytest
 from bot.articles import load_collection
 from bot.retrieval import evaluate
 from bot.retrieval.search import SearchIndex
-from tests.conftest import BBC, ROOT
-from tests.test_cli import newsbot
+from tests.support.cli import newsbot
+from tests.support.paths import BBC, ROOT
 
 QA = ROOT / "bench" / "seed_qa.jsonl"
 TUNE = ROOT / "bench" / "bbc_qa_tune.jsonl"

@@ -23,9 +23,10 @@ from bot.serving.library import Library
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from handlers import retention as privacy
 from handlers.common import NewsApp, get_services_of
-from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
+from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.emulator.telegram_html import parse_html
+from tests.support.paths import SEEDS
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001

@@ -13,8 +13,9 @@ import pytest
 
 from bot.articles import load_collection
 from bot.serving.library import Library
-from tests.conftest import SEEDS, bot_settings, start_bot, stop_bot
+from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
+from tests.support.paths import SEEDS
 from tests.support.websites import NewsSite, rss
 
 pytestmark = pytest.mark.e2e

@@ -16,8 +16,9 @@ from bot.articles import load_collection
 from bot.config import Settings
 from bot.conversation.command_table import handle_line
 from bot.conversation.conversation import Conversation
+from bot.conversation.render import article_messages
 from bot.conversation.replies import SORRY, Reply
-from bot.retrieval.answer import MESSAGE_LIMIT, article_messages, tg_len
+from bot.markup import MESSAGE_LIMIT, tg_len
 from bot.serving.library import Edition, Library
 from bot.storage.state import ConversationKey, MemoryState
 from handlers.common import NewsApp
@@ -182,7 +183,7 @@ async def test_hostile_messages_through_telegram(
         assert (await emulator.wait_for(1001, n))[-1]["text"]
     assert emulator.errors == []
     assert len(emulator.sent_to(1001)) == len(HOSTILE_MESSAGES)  # one reply each
-    from tests.test_bot_e2e import flushed
+    from tests.conftest import flushed
 
     await flushed(bot, len(HOSTILE_MESSAGES))
     with sqlite3.connect(settings.db_path) as db:

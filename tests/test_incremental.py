@@ -27,7 +27,7 @@ from bot.retrieval.search import SearchIndex
 from bot.serving.library import Library
 from bot.serving.reload import changed_files, compact_later, is_article_change, reload_articles
 from bot.text import tokenize
-from tests.test_bm25 import assert_matches, passage_documents
+from tests.support.bm25 import assert_matches, passage_documents
 
 WORDS = [f"word{i}" for i in range(50)] + ["harbour", "council", "ferry", "tidal", "quay"]
 

@@ -8,7 +8,7 @@ from bot.articles import Collection, load_collection, parse_article, passages_of
 from bot.retrieval.query import question_kind
 from bot.retrieval.search import SearchIndex
 from bot.text import tokenize
-from tests.conftest import SEEDS
+from tests.support.paths import SEEDS
 
 
 def test_troop_withdrawal_question_finds_the_sept_11_paragraph_first(

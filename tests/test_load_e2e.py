@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.bench_load import run_load
-from tests.conftest import SEEDS
 from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import BotApiEmulator
+from tests.support.paths import SEEDS
 
 pytestmark = pytest.mark.e2e
 

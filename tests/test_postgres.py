@@ -24,14 +24,14 @@ from bot.storage import (
     reader,
     row_counts,
 )
+from bot.storage.databases import PostgresDatabase
 from bot.storage.instances import Instance, SharedClaims, SqlState
 from bot.storage.reports import export_rows
-from bot.storage.schema import MIGRATIONS, PostgresDatabase
+from bot.storage.schema import MIGRATIONS
 from bot.storage.state import ConversationKey, KeptAnswer, MessageKey
+from tests.support.cli import newsbot
+from tests.support.log import make_log, turn
 from tests.support.servers import PASSWORD
-from tests.test_cli import newsbot
-from tests.test_cli_reports import make_log
-from tests.test_storage import turn
 
 
 async def open_log(target: str | Path, tmp_path: Path) -> ConversationLog:

@@ -28,7 +28,7 @@ from tests.support.log_scan import find_in_files, find_in_tables, postgres_colum
 
 pytestmark = pytest.mark.e2e
 READER, OTHER, ADMIN, GROUP = 1001, 2002, 4242, -100500
-IN_GROUP = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Conversation"}
+IN_GROUP = {"chat_id": GROUP, "chat_type": "supergroup", "title": "Newsroom"}
 MENTION = f"@{BOT_USER['username']}"
 # Everything the reader sends (and how the log names them), each findable on its own.
 ASKED = "What do the articles say about the Taliban's spring offensive?"

@@ -7,8 +7,9 @@ import gc
 import pytest
 
 from bot.articles import Collection, parse_article, passages_of
+from bot.conversation.render import render_pages, render_text
 from bot.retrieval import evidence
-from bot.retrieval.answer import answer, render_pages, render_text
+from bot.retrieval.answer import answer
 from bot.retrieval.answer_types import holds_answer
 from bot.retrieval.names import holds, name_of, names_of
 from bot.retrieval.search import LARGE_COLLECTION, SearchIndex

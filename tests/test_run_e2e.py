@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.storage import ConversationLog
-from tests.conftest import ROOT, SEEDS
 from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.paths import ROOT, SEEDS
 from tests.support.servers import PASSWORD
 
 pytestmark = pytest.mark.e2e

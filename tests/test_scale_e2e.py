@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.bench_scale import run_scale
-from tests.conftest import SEEDS
+from tests.support.paths import SEEDS
 from tests.support.servers import ensure_installed
 
 pytestmark = pytest.mark.e2e

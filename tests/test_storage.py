@@ -13,35 +13,17 @@ from pathlib import Path
 import pytest
 
 from bot.storage import (
-    ChatRow,
     ConversationLog,
     DatabaseError,
-    HitRow,
     InlineSearch,
-    Turn,
     UserRow,
     migrate_database,
     row_counts,
     row_from_json,
     row_to_json,
 )
+from tests.support.log import turn
 from tests.support.log_scan import find_in_files, find_in_tables
-
-
-def turn(n: int, text: str = "When will US troops leave?") -> Turn:
-    return Turn(
-        chat=ChatRow(id=10, type="private"),
-        user=UserRow(id=20, first_name="Ann", username="ann"),
-        text=f"{text} #{n}",
-        kind="question",
-        reply="<blockquote>…</blockquote>",
-        answered=True,
-        latency_ms=12.5,
-        telegram_message_id=n,
-        update_id=100 + n,
-        hits=(HitRow(1, "000_x", 6, 4.2), HitRow(2, "000_x", 5, 3.1)),
-    )
-
 
 # Row counts of a log holding one reader's turns and nothing else.
 ONE_READER = {"users": 1, "chats": 1, "feedback": 0, "inline_queries": 0}

@@ -13,9 +13,9 @@ import pytest
 
 from bench.bench_scale import healthy
 from handlers.webhook import SECRET_HEADER
-from tests.conftest import SEEDS
 from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
+from tests.support.paths import SEEDS
 from tests.support.servers import PASSWORD, Postgres, ensure_installed, free_port
 
 pytestmark = pytest.mark.e2e

@@ -18,20 +18,13 @@ from typing import TypeVar
 
 from bot.articles import Article
 from bot.conversation import replies
+from bot.conversation.render import InlineResult, inline_article, inline_hit, render_pages
 from bot.conversation.replies import ForgetAction, Photo, Reply
 from bot.conversation.report import chart_png, stats_html
-from bot.retrieval.answer import (
-    MORE_PAGES,
-    Answer,
-    InlineResult,
-    answer,
-    inline_article,
-    inline_hit,
-    render_pages,
-)
+from bot.retrieval.answer import MORE_PAGES, Answer, answer
 from bot.serving.library import Changes, Edition, Library
 from bot.serving.reload import ReloadError, reload_articles
-from bot.storage import ConversationLog, DatabaseError, read_stats
+from bot.storage import ConversationLog, DatabaseError, HitRow, read_stats
 from bot.storage.state import ConversationKey, KeptAnswer, MessageKey, ReaderState, VoteKey
 from bot.text import STOP_WORDS, words
 
@@ -47,6 +40,14 @@ _FOLLOW_UP_START = re.compile(
 _BACK_REFERENCE = frozenset(
     "they them their theirs it its he him his she her those these there that this".split()
 )
+
+
+def hit_rows(result: Answer) -> tuple[HitRow, ...]:
+    """The passages behind a reply, as the log stores them."""
+    return tuple(
+        HitRow(h.rank, h.passage.article.id, h.passage.paragraph, round(h.score, 6))
+        for h in result.hits
+    )
 
 
 def is_follow_up(question: str) -> bool:

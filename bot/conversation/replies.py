@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.articles import Collection
-from bot.retrieval.answer import Answer, article_messages, esc, pack, shorten, tg_len
+from bot.conversation.render import article_messages
+from bot.markup import esc, pack, shorten, tg_len
+from bot.retrieval.answer import Answer
 from bot.serving.library import Changes
 from bot.storage.state import KeptAnswer
 

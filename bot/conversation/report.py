@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 
-from bot.retrieval.answer import MESSAGE_LIMIT, esc, shorten, tg_len
+from bot.markup import MESSAGE_LIMIT, esc, shorten, tg_len
 from bot.storage import LogStats
 
 QUESTION_CHARS = 80

@@ -17,7 +17,7 @@ import numpy as np
 from bot.articles import Article, Collection, article_changes
 from bot.articles import fingerprint as article_fingerprint
 from bot.collection.snapshots import Snapshot
-from bot.retrieval.answer import shorten
+from bot.markup import shorten
 from bot.retrieval.search import SearchIndex
 from bot.text import plural, tokenize
 

@@ -1,18 +1,24 @@
-"""The conversation log in SQLite or PostgreSQL, split by job.
+"""The conversation log and what readers leave behind, in SQLite or PostgreSQL, split by job.
 
 - `rows`: what is stored (turns, deliveries, votes, inline searches) as plain values;
 - `engine`: one connection interface over both drivers (aiosqlite, asyncpg);
-- `schema`: opening the database and its migrations, one history for both dialects;
+- `schema`: the migrations, one history for both dialects;
+- `databases`: opening a log (SQLite file or PostgreSQL server), migrating it, reading it;
 - `writer`: the batched (group-committed), retried writes, /forget, retention
-  (`ConversationLog`);
+  (`ConversationLog`); `pending`: the side file of rows a stopped writer could not write;
 - `queries`: every statement the writer runs; `reports`: the /stats figures and the export;
-- `shared`: what several instances on one PostgreSQL share: update claims, reader state,
-  /reload notices, the once-per-period lock.
+  `transfer`: copying a SQLite log into PostgreSQL (`newsbot migrate-log`);
+- `state`: what the bot remembers of readers between messages (`ReaderState`, in memory);
+- `instances`: what several instances on one PostgreSQL share: update claims, reader state
+  (`SqlState`), /reload notices, the once-per-period and long-polling locks.
 
-All SQL is in `schema`, `queries`, `reports` and `shared`.
+All SQL is in `schema`, `queries`, `reports` and `instances`.
+
+May import: bot/ core modules only (settings, text). Nothing of the conversation above it.
 """
 
-from bot.storage.engine import Database, DatabaseError, database_for, is_url, redact_url
+from bot.storage.databases import database_for, migrate_database, reader
+from bot.storage.engine import Database, DatabaseError, is_url, redact_url
 from bot.storage.reports import EXPORT_FIELDS, DayCount, LogStats, export_rows, read_stats
 from bot.storage.rows import (
     ChatRow,
@@ -28,7 +34,6 @@ from bot.storage.rows import (
     row_to_json,
     utc_now,
 )
-from bot.storage.schema import migrate_database, reader
 from bot.storage.writer import ConversationLog, ping, row_counts
 
 __all__ = [

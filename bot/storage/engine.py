@@ -3,8 +3,8 @@
 `Sql` runs one statement on one connection, SQLite (aiosqlite) or PostgreSQL (asyncpg);
 statements are written once with `?` placeholders and PostgreSQL's `$1, $2...` are made
 from them. `Database` is where the log is: it opens, migrates, hands out a connection for a
-write transaction or for reading, and closes. The statements themselves are in schema.py,
-queries.py, reports.py and shared.py.
+write transaction or for reading, and closes. The concrete databases are in databases.py;
+the statements in schema.py, queries.py, reports.py and instances.py.
 """
 
 from __future__ import annotations
@@ -175,12 +175,3 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release every connection."""
-
-
-def database_for(target: str | Path) -> Database:
-    """The database a NEWSBOT_DB value names: a PostgreSQL URL, else a SQLite file."""
-    from bot.storage.schema import PostgresDatabase, SqliteDatabase
-
-    if is_url(target):
-        return PostgresDatabase(str(target))
-    return SqliteDatabase(Path(target))

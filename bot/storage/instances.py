@@ -27,10 +27,11 @@ from typing import Literal
 
 import asyncpg
 
+from bot.storage.databases import PostgresDatabase
 from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql
 from bot.storage.queries import insert_state
 from bot.storage.rows import Finished, Kept, Row, Topic, utc_now
-from bot.storage.schema import LOCK_NAMESPACE, PostgresDatabase
+from bot.storage.schema import LOCK_NAMESPACE
 from bot.storage.state import MEMORY_SECONDS, ConversationKey, KeptAnswer, MessageKey, VoteKey
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Reports on the log: the /stats figures and the export, read on their own connection.
 
 Used by /stats (in the bot), `newsbot stats` and `newsbot export`. They run on a reading
-connection (Database.read, schema.reader): on SQLite one of its own, which WAL lets read
+connection (Database.read, databases.reader): on SQLite one of its own, which WAL lets read
 while the writer writes. The statements are the same on both dialects but the export's.
 """
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.storage.databases import PostgresDatabase, reader
 from bot.storage.engine import DRIVER_ERRORS, DatabaseError, Sql, is_url
-from bot.storage.schema import PostgresDatabase, reader
 
 # Parents before children (foreign keys); the reader state and claims of a one-instance
 # SQLite log are not worth moving (they live in memory there).

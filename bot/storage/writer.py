@@ -24,9 +24,9 @@ import aiosqlite
 
 from bot.storage import instances as shared
 from bot.storage import pending, queries
-from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql, database_for
+from bot.storage.databases import SqliteDatabase, database_for
+from bot.storage.engine import DRIVER_ERRORS, Database, DatabaseError, Sql
 from bot.storage.rows import Delivery, Row, Turn
-from bot.storage.schema import SqliteDatabase
 from bot.text import plural
 
 log = logging.getLogger(__name__)
