@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 # Opt in to python-telegram-bot's timedelta durations now (RetryAfter.retry_after and
 # friends); otherwise every flood-control error also emits a PTBDeprecationWarning.
@@ -18,21 +15,14 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, Defaults
 
 from bot.config import Settings, StartupError
-from bot.conversation.conversation import Conversation
 from bot.logs import install_redaction
-from bot.loopwatch import LoopWatch
+from bot.runtime.services import close_services, open_services
 from bot.serving.library import Library
-from bot.serving.poller import FeedPoller
-from bot.serving.reload import ReloadError, watch_folder
-from bot.storage import ConversationLog, DatabaseError
-from bot.storage.databases import PostgresDatabase
-from bot.storage.instances import Instance, LocalClaims, SharedClaims, SqlState
-from bot.storage.state import MemoryState, ReaderState
-from bot.text import default_workers
-from handlers import ask, buttons, commands, errors, gate, inline, media, webhook
-from handlers import retention as privacy
-from handlers.common import SERVICES_KEY, NewsApp, Services, get_services, get_services_of
+from bot.storage import DatabaseError
+from bot.text import plural
+from handlers import ask, buttons, commands, errors, gate, inline, media, retention, webhook
 from handlers.polling import TokenWatch
+from handlers.services import SERVICES_KEY, NewsApp, get_services, get_services_of
 
 log = logging.getLogger(__name__)
 
@@ -109,106 +99,26 @@ def add_handlers(app: NewsApp) -> None:
 
 def _make_post_init(settings: Settings, library: Library):  # type: ignore[no-untyped-def]
     async def post_init(app: NewsApp) -> None:
-        """Open the log, make the conversation and the services, register the menus."""
-        conversation_log = ConversationLog(settings.database, settings.pending_path)
-        await conversation_log.open()
-        try:
-            await conversation_log.check_writable()  # a log that cannot grow: refuse now
-        except DatabaseError:
-            await conversation_log.close()
-            raise
-        database = conversation_log.database
-        instance = Instance(database) if isinstance(database, PostgresDatabase) else None
-        # Several instances share reader state and claims in PostgreSQL; one instance alone
-        # (SQLite) keeps them in memory.
-        state: ReaderState = (
-            SqlState(database, record=conversation_log.record)
-            if instance is not None
-            else MemoryState()
+        """Open the services (bot/runtime), then register the menus and the periodic jobs."""
+        services = await open_services(
+            settings, library, bot_username=app.bot.username, polling=app.updater is not None
         )
-        loop_lag = LoopWatch()
-        loop_lag.start()
-        # Searches run here, off the event loop: one thread per CPU. More threads would only
-        # fight the event loop for the GIL (bench_loop: lag p99 8 ms with asyncio's default
-        # pool, 2-4 ms with this one).
-        searches = ThreadPoolExecutor(default_workers(), "search")
-        room = Conversation(
-            library,
-            state,
-            top_k=settings.top_k,
-            bot_username=app.bot.username,
-            log=conversation_log,
-            folders=(settings.articles_dir, settings.cache_dir),
-            searches=searches,
-            peers=instance.announce_reload if instance is not None else None,
-        )
-        claims = (
-            SharedClaims(database, instance, conversation_log.record)
-            if instance is not None
-            else LocalClaims(lambda: conversation_log.logged_updates)
-        )
-        services = Services(room, conversation_log, settings, loop_lag, searches, claims, instance)
         app.bot_data[SERVICES_KEY] = services
-        if instance is not None:
-            # Only one instance may long-poll (Telegram gives each poller every update).
-            await instance.start(lambda: _reload_for_peer(room), polling=app.updater is not None)
         await commands.register_menus(app)
-        privacy.schedule_jobs(app)
-        if settings.watch:
-            services.tasks.append(
-                asyncio.create_task(
-                    watch_folder(
-                        settings.articles_dir,
-                        lambda changed: _watched(room, changed),
-                        services.stop,
-                    ),
-                    name="articles-watch",
-                )
-            )
-        if settings.feeds:  # new feed articles go through the same reload as /reload
-            poller = FeedPoller.from_settings(settings, lambda: room.reload("the feed poller"))
-            services.tasks.append(poller.start(services.stop))
+        retention.schedule_jobs(app)
         log.info(
-            "newsbot is running as @%s with %d articles",
+            "newsbot is running as @%s with %s",
             app.bot.username,
-            len(library.collection.articles),
+            plural(len(library.collection.articles), "article"),
         )
 
     return post_init
 
 
-async def _reload_for_peer(room: Conversation) -> None:
-    """Another instance reloaded (/reload): read the folder again here too."""
-    with contextlib.suppress(ReloadError):
-        await room.reload("another instance's /reload")
-
-
-async def _watched(room: Conversation, changed: frozenset[str] | None) -> None:
-    """The folder watch saw article changes (in `changed`, or anywhere when None): reload
-    them (room.reload logs what happened)."""
-    with contextlib.suppress(ReloadError):
-        await room.reload("the folder watch", changed=changed)
-
-
 async def _post_shutdown(app: NewsApp) -> None:
-    """Stop the folder watch; write every queued log row before the process ends."""
-    if SERVICES_KEY not in app.bot_data:
-        return
-    services = get_services_of(app)
-    services.stop.set()
-    services.searches.shutdown(wait=True)
-    for task in services.tasks:
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=5)
-    if services.instance is not None:
-        await services.instance.stop()
-    await services.log.close()
-    log.info(
-        "Conversation log closed (%d turns written this run, in %d commits)",
-        services.log.written,
-        services.log.commits,
-    )
-    log.info("Event loop: %s", await services.loop_lag.stop())
+    """Close the services: every queued log row is written before the process ends."""
+    if SERVICES_KEY in app.bot_data:
+        await close_services(get_services_of(app))
 
 
 def _no_startup_traceback(record: logging.LogRecord) -> bool:

@@ -8,17 +8,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
-from handlers.common import (
-    Context,
-    Exchange,
-    NewsApp,
-    addressed_to_bot,
-    conversation_of,
-    get_services,
-    is_group,
-    strip_mention,
-    with_typing,
-)
+from handlers.delivery import Exchange, with_typing
+from handlers.reading import addressed_to_bot, conversation_of, is_group, strip_mention
+from handlers.services import Context, NewsApp, get_services
 
 
 def register(app: NewsApp) -> None:
@@ -39,6 +31,6 @@ async def ask_text(update: Update, context: Context) -> None:
     else:
         question = message.text
     exchange = Exchange(update, context, "question")
-    room = get_services(context).room
+    room = get_services(context).conversation
     reply = await with_typing(update, context, room.ask(question, conversation_of(update)))
     await exchange.reply(reply)

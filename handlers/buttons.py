@@ -10,7 +10,8 @@ from bot.conversation import replies
 from bot.conversation.replies import PageAction, VoteAction, parse_button
 from bot.storage import Vote
 from bot.storage.state import MessageKey, VoteKey
-from handlers.common import Context, NewsApp, deliver, get_services, keyboard
+from handlers.delivery import deliver, keyboard
+from handlers.services import Context, NewsApp, get_services
 
 
 def register(app: NewsApp) -> None:
@@ -28,7 +29,7 @@ async def on_button(update: Update, context: Context) -> None:
         await query.answer(replies.UNKNOWN_BUTTON)
         return
     services = get_services(context)
-    room, user_id = services.room, query.from_user.id
+    room, user_id = services.conversation, query.from_user.id
     if isinstance(action, VoteAction):
         services.log.record(Vote(message.chat.id, message.message_id, user_id, action.vote))
         reply = await room.vote(VoteKey(message.chat.id, message.message_id, user_id), action.vote)

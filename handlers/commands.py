@@ -12,18 +12,10 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.conversation import replies
 from bot.conversation.command_table import COMMANDS, Command, Request, menu
-from handlers.common import (
-    Context,
-    Exchange,
-    NewsApp,
-    Services,
-    conversation_of,
-    get_services,
-    get_services_of,
-    is_admin,
-    is_group,
-    with_typing,
-)
+from bot.runtime.services import Services
+from handlers.delivery import Exchange, with_typing
+from handlers.reading import conversation_of, is_admin, is_group
+from handlers.services import Context, NewsApp, get_services, get_services_of
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +62,7 @@ async def answer_command(command: Command, update: Update, context: Context) -> 
         if not is_group(update.effective_chat):
             await exchange.reply(replies.unknown_command(command.name))
         return
-    reply = await with_typing(update, context, command.call(services.room, request))
+    reply = await with_typing(update, context, command.call(services.conversation, request))
     await exchange.reply(reply)
     if request.admin:
         await admin_menu(context.bot, services, request.who.user_id)

@@ -8,7 +8,8 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.conversation import replies
-from handlers.common import SERVICES_KEY, Context, Exchange, NewsApp, deliver
+from handlers.delivery import Exchange, deliver
+from handlers.services import SERVICES_KEY, Context, NewsApp
 
 log = logging.getLogger(__name__)
 

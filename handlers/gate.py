@@ -9,7 +9,8 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler, fi
 
 from bot.conversation import replies
 from bot.conversation.replies import ForgetAction, parse_button
-from handlers.common import Context, Exchange, NewsApp, get_services
+from handlers.delivery import Exchange
+from handlers.services import Context, NewsApp, get_services
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from telegram.constants import ParseMode
 from telegram.ext import InlineQueryHandler
 
 from bot.storage import InlineSearch
-from handlers.common import Context, NewsApp, deliver, get_services
+from handlers.delivery import deliver
+from handlers.services import Context, NewsApp, get_services
 
 # Seconds Telegram may cache the results of one query: for every user, or with an
 # allowlist for the asking user only (is_personal), so that a reader outside the
@@ -35,7 +36,7 @@ async def on_inline_query(update: Update, context: Context) -> None:
             description=r.description,
             input_message_content=InputTextMessageContent(r.message, parse_mode=ParseMode.HTML),
         )
-        for r in await services.room.inline(query.query)
+        for r in await services.conversation.inline(query.query)
     ]
     personal = bool(services.settings.allowed_chats)
     await deliver(lambda: query.answer(results, cache_time=CACHE_TIME, is_personal=personal))

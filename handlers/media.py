@@ -6,7 +6,9 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot.conversation import replies
-from handlers.common import Context, Exchange, NewsApp, addressed_to_bot, is_group
+from handlers.delivery import Exchange
+from handlers.reading import addressed_to_bot, is_group
+from handlers.services import Context, NewsApp
 
 NOT_TEXT = (
     filters.PHOTO

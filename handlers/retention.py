@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from bot.storage import DatabaseError
-from handlers.common import Context, NewsApp, get_services
+from handlers.services import Context, NewsApp, get_services
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.config import Settings, StartupError
 from bot.storage import DatabaseError, ping
-from handlers.common import SERVICES_KEY, NewsApp, get_services_of
+from handlers.services import SERVICES_KEY, NewsApp, get_services_of
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class WebhookServer:
         services = get_services_of(self.app)
         body = {
             "status": "ok",
-            "articles": len(services.room.library.collection.articles),
+            "articles": len(services.conversation.library.collection.articles),
             "database": services.log.database.dialect,
         }
         if services.instance is not None:

@@ -18,14 +18,13 @@ from bot.articles import load_collection
 from bot.collection.cache import CacheFolderError, Loaded, open_library, size_on_disk
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
-from bot.conversation.conversation import Conversation
 from bot.conversation.render import render_text, to_json
 from bot.memory import settle_memory
 from bot.retrieval.answer import answer
 from bot.retrieval.search import SearchIndex
+from bot.runtime.services import terminal_conversation
 from bot.serving.library import Library
 from bot.serving.reload import compact_later
-from bot.storage.state import MemoryState
 from bot.text import plural
 from newsbot.log_commands import export, migrate_log, stats
 from newsbot.options import Bars, fail, settings_from
@@ -250,12 +249,7 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
 def chat(articles: Path | None) -> None:
     """Talk to the bot in this terminal: questions and /help, /sources, /source N."""
     settings = settings_from(articles)
-    chat_loop(terminal_room(settings, library_from(settings)))
-
-
-def terminal_room(settings: Settings, library: Library) -> Conversation:
-    """The conversation without Telegram: nothing is logged, so nothing to /forget."""
-    return Conversation(library, MemoryState(), top_k=settings.top_k)
+    chat_loop(terminal_conversation(settings, library_from(settings)))
 
 
 @main.command()
@@ -266,7 +260,7 @@ def run(articles: Path | None) -> None:
     if settings.token is None:
         if sys.stdin.isatty() and not os.environ.get("CI"):
             click.echo(f"{NO_TOKEN}.\nStarting the terminal chat now.\n", err=True)
-            chat_loop(terminal_room(settings, library_from(settings)))
+            chat_loop(terminal_conversation(settings, library_from(settings)))
             return
         fail(NO_TOKEN)
     library = library_from(settings, announce=True, compact=False)

@@ -19,7 +19,7 @@ from bot.retrieval.search import SearchIndex
 from bot.serving.library import Edition, Library
 from bot.storage.state import MemoryState
 from handlers.app import build_application
-from handlers.common import NewsApp, get_services_of
+from handlers.services import NewsApp, get_services_of
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.servers import Postgres, ensure_installed

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from bot.config import Settings
-from handlers.common import NewsApp, get_services_of
+from handlers.services import NewsApp, get_services_of
 from tests.support.emulator.server import BotApiEmulator
 
 pytestmark = pytest.mark.e2e

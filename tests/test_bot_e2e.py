@@ -13,7 +13,7 @@ import pytest
 from bot.config import Settings
 from bot.conversation.command_table import menu
 from bot.conversation.replies import SORRY, TEXT_ONLY
-from handlers.common import NewsApp
+from handlers.services import NewsApp
 from tests.conftest import flushed
 from tests.support.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
 from tests.support.emulator.telegram_html import parse_html
@@ -236,9 +236,9 @@ async def test_slow_answer_shows_typing(
     bot: NewsApp, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When an answer takes longer than the threshold, the reader sees "typing…" first."""
-    from handlers import common
+    from handlers import delivery
 
-    monkeypatch.setattr(common, "TYPING_AFTER_S", 0.0)
+    monkeypatch.setattr(delivery, "TYPING_AFTER_S", 0.0)
     await emulator.send_text("Taliban prisoners")
     await emulator.wait_for(CHAT, 1)
     assert emulator.chat_actions == [(CHAT, "typing")]

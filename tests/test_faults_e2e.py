@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.conversation.replies import SORRY
 from bot.serving.library import Library
 from bot.storage import ChatRow, Turn, UserRow, pending
-from handlers.common import NewsApp, get_services_of
+from handlers.services import NewsApp, get_services_of
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.support.emulator.server import TOKEN, BotApiEmulator, Fault
 

@@ -21,8 +21,8 @@ from bot.config import Settings
 from bot.conversation.replies import FORGET_EXPIRED, NOT_ALLOWED, STALE_BUTTON, UNKNOWN_BUTTON
 from bot.serving.library import Library
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
-from handlers import retention as privacy
-from handlers.common import NewsApp, get_services_of
+from handlers import retention
+from handlers.services import NewsApp, get_services_of
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.emulator.telegram_html import parse_html
@@ -265,7 +265,7 @@ async def test_retention_purges_old_rows_at_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With NEWSBOT_RETENTION_DAYS, rows older than that are deleted soon after start."""
-    monkeypatch.setattr(privacy, "JOBS_FIRST_S", 0.1)  # not 2 s: the test would idle
+    monkeypatch.setattr(retention, "JOBS_FIRST_S", 0.1)  # not 2 s: the test would idle
     settings = bot_settings(tmp_path, emulator, NEWSBOT_RETENTION_DAYS="30")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="milliseconds")
     new = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="milliseconds")

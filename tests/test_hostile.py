@@ -21,7 +21,7 @@ from bot.conversation.replies import SORRY, Reply
 from bot.markup import MESSAGE_LIMIT, tg_len
 from bot.serving.library import Edition, Library
 from bot.storage.state import ConversationKey, MemoryState
-from handlers.common import NewsApp
+from handlers.services import NewsApp
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.emulator.telegram_html import parse_html, utf16_len
 

@@ -1,162 +1,43 @@
-"""What every handler shares: the services, sending a reply and logging its turn, and the
-small readings of Telegram objects (who, where, addressed to the bot?)."""
+"""Talking to Telegram: a reply sent (with retries, "typing…" and buttons) and its turn logged."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ChatAction, ChatType, MessageEntityType
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
-from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.config import Settings
-from bot.conversation.conversation import Conversation, hit_rows
+from bot.conversation.conversation import hit_rows
 from bot.conversation.replies import Keyboard, Reply
-from bot.loopwatch import LoopWatch
-from bot.storage import ChatRow, ConversationLog, Delivery, Kind, Turn, UserRow, utc_now
-from bot.storage.instances import Claims, Instance
-from bot.storage.state import ConversationKey, MessageKey
+from bot.storage import Delivery, Kind, Turn, utc_now
+from bot.storage.state import MessageKey
+from handlers.reading import chat_row, describe, is_group, user_row
+from handlers.services import Context, get_services
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SERVICES_KEY = "services"
+
 SEND_ATTEMPTS = 3
+
+
 SEND_RETRY_S = 0.5
+
+
 # "Typing…" only when the reader would notice the wait: a reply within this arrives before
 # the indicator could show, and the extra call would halve the bot's capacity.
 TYPING_AFTER_S = 0.2
+
+
 # A turn is committed to the log before its reply is sent; a database slower than this (locked,
 # unreachable) no longer holds the reply back: the turn stays queued and is written later.
 RECORD_WAIT_S = 1.0
-
-BotData = dict[object, object]
-Context = CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
-NewsApp = Application[
-    ExtBot[None],
-    Context,
-    dict[object, object],
-    dict[object, object],
-    BotData,
-    JobQueue[Context],
-]
-
-
-@dataclass(slots=True, eq=False)
-class Services:
-    """What the handlers share, made once in post_init. `refused`, `admin_menus` and `tasks`
-    change while the bot runs."""
-
-    room: Conversation
-    log: ConversationLog
-    settings: Settings
-    loop_lag: LoopWatch  # how late the event loop runs its timers (logged at shutdown)
-    searches: ThreadPoolExecutor  # the room's search threads, shut down with the bot
-    claims: Claims  # which instance answers an update (webhook mode)
-    instance: Instance | None = None  # this process among others on PostgreSQL
-    refused: set[int] = field(default_factory=set)  # chats already told they are not allowed
-    admin_menus: set[int] = field(default_factory=set)  # admins whose command menu is set
-    stop: asyncio.Event = field(default_factory=asyncio.Event)  # ends background tasks
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-
-def _services(bot_data: BotData) -> Services:
-    services = bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
-    return services
-
-
-def get_services(context: Context) -> Services:
-    """The shared services, from a handler's context."""
-    return _services(context.bot_data)
-
-
-def get_services_of(app: NewsApp) -> Services:
-    """The shared services, from the Application (start-up, shutdown, tests)."""
-    return _services(app.bot_data)
-
-
-# -- reading Telegram objects -----------------------------------------------------------------
-
-
-def is_group(chat: Chat | None) -> bool:
-    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-
-
-def is_admin(update: Update, context: Context) -> bool:
-    user = update.effective_user
-    return get_services(context).settings.is_admin(user.id if user else None)
-
-
-def conversation_of(update: Update) -> ConversationKey:
-    """Follow-ups are per reader and chat."""
-    chat, user = update.effective_chat, update.effective_user
-    return ConversationKey(chat.id if chat else 0, user.id if user else 0)
-
-
-def addressed_to_bot(message: Message, context: Context) -> bool:
-    """A reply to one of the bot's messages, or a message that mentions the bot."""
-    replied = message.reply_to_message
-    if replied and replied.from_user is not None and replied.from_user.id == context.bot.id:
-        return True
-    username = (context.bot.username or "").lower()
-    for entity, value in message.parse_entities(
-        [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
-    ).items():
-        if entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None:
-            if entity.user.id == context.bot.id:
-                return True
-        elif value.lstrip("@").lower() == username:
-            return True
-    return False
-
-
-def strip_mention(text: str, username: str | None) -> str:
-    """The question without the bot's @mention."""
-    if not username:
-        return text
-    return " ".join(re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).split())
-
-
-def describe(message: Message) -> str:
-    """The message's text, or what kind of message it was ("[photo]")."""
-    if message.text is not None:
-        return message.text
-    kind = message.effective_attachment
-    name = type(kind).__name__.lower() if kind is not None else "message"
-    if isinstance(kind, tuple):
-        name = "photo"
-    caption = f" {message.caption}" if message.caption else ""
-    return f"[{name}]{caption}"
-
-
-def chat_row(chat: Chat) -> ChatRow:
-    return ChatRow(id=chat.id, type=str(chat.type), title=chat.title, username=chat.username)
-
-
-def user_row(user: User | None) -> UserRow | None:
-    if user is None:
-        return None
-    return UserRow(
-        id=user.id,
-        is_bot=user.is_bot,
-        username=user.username,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        language_code=user.language_code,
-    )
-
-
-# -- talking to Telegram ----------------------------------------------------------------------
 
 
 async def deliver(call: Callable[[], Awaitable[T]], attempts: int = SEND_ATTEMPTS) -> T:
@@ -245,7 +126,7 @@ class Exchange:
             )
         )
         if last is not None:
-            await services.room.keep(MessageKey(chat.id, last.message_id), reply)
+            await services.conversation.keep(MessageKey(chat.id, last.message_id), reply)
         if reply.photo is not None:
             photo = await reply.photo()
             send = partial(message.reply_photo, photo.png, filename=photo.filename)

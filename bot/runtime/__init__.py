@@ -1,0 +1,6 @@
+"""The running newsbot: the one place its services are assembled (the conversation log, reader
+state, update claims, the conversation, the search threads, the folder watch and the feed
+poller), for Telegram (handlers/app.py), the terminal chat and the command line alike.
+
+May import: every other package of bot/.
+"""
