@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test chat lint clean
+.PHONY: run test check chat docs lint clean
 
 run: $(STAMP) ## Set up, then start the bot (the terminal chat when no token is set)
 	$(BIN)/newsbot run
@@ -13,10 +13,21 @@ test: $(STAMP) ## Set up, then run the linters and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	site=$$(mktemp -d) && $(BIN)/mkdocs build --strict --quiet --site-dir "$$site"; \
+		status=$$?; rm -rf "$$site"; exit $$status
 	$(BIN)/pytest
+
+check: $(STAMP) ## The fast loop: linters, then the tests not marked e2e or slow, in parallel
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -m "not e2e and not slow" -n auto --timeout 120 -q
 
 chat: $(STAMP) ## Set up, then talk to the bot in this terminal
 	$(BIN)/newsbot chat
+
+docs: $(STAMP) ## Set up, then serve the documentation (docs/) on http://127.0.0.1:8000
+	$(BIN)/mkdocs serve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

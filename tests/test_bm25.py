@@ -54,6 +54,7 @@ def random_queries(corpus: list[list[str]], count: int, seed: int) -> list[list[
     return queries
 
 
+@pytest.mark.slow
 def test_synthetic_zipf_corpus_matches_rank_bm25() -> None:
     """2,000 queries over 3,000 Zipf-distributed passages: identical top-k for k = 1, 10, 200
     and 5,000 (more than match), identical scores."""
@@ -138,6 +139,7 @@ def test_fused_ranking_scores_only_the_articles_that_matter() -> None:
             assert_same_ranking(rank.rank(query, count), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not BBC.is_dir(), reason="the BBC sample (../shared/corpora/bbc-dev) is absent"
 )

@@ -113,6 +113,7 @@ def test_bad_case_file_names_the_line(tmp_path: Path) -> None:
         evaluate.load_cases(path)
 
 
+@pytest.mark.slow
 @needs_bbc
 def test_bbc_known_item_shown_passages_keep_the_ranking() -> None:
     """Headline as query: the passages readers are shown rank the article as well as the
@@ -129,6 +130,7 @@ def test_bbc_known_item_shown_passages_keep_the_ranking() -> None:
     assert shown["MRR@10"] > base["MRR@10"] + 0.1  # type: ignore[operator]
 
 
+@pytest.mark.slow
 @needs_bbc
 def test_bbc_tuning_half_answers_better_than_plain_bm25() -> None:
     """On the tuning half of the BBC questions, readers are shown the answering paragraph
