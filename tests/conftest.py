@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +22,7 @@ from handlers.services import NewsApp, get_services_of
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.servers import Postgres, ensure_installed
+from tests.support.waiting import until
 from tests.support.websites import NewsSite
 
 
@@ -162,10 +162,14 @@ def pg_url(postgres_server: Postgres) -> str:
 
 async def flushed(app: NewsApp, turns: int = 1) -> None:
     """Wait until `turns` turns reached the log (handlers finish after their reply), flush."""
-    services = get_services_of(app)
-    log = services.log
-    for _ in range(200):
-        if log.written + log.queued >= turns:
-            break
-        await asyncio.sleep(0.025)
+    log = get_services_of(app).log
+    await until(lambda: log.written + log.queued >= turns, timeout=5)
     assert await log.flush()
+
+
+async def handled(app: NewsApp) -> None:
+    """Wait until the bot has no update left to handle (a handler records its reply's
+    delivery after sending it), then write the log."""
+    processor = app.update_processor
+    await until(lambda: app.update_queue.empty() and processor.current_concurrent_updates == 0)
+    assert await get_services_of(app).log.flush()

@@ -111,7 +111,7 @@ async def test_callback_data_over_64_bytes_is_rejected(api: Bot) -> None:
 async def test_updates_offset_and_long_poll(api: Bot, emulator: BotApiEmulator) -> None:
     """getUpdates waits up to `timeout` for news; an offset confirms earlier updates."""
     waiting = asyncio.create_task(api.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
+    await emulator.wait_until(lambda: any(m == "getUpdates" for m, _ in emulator.calls))
     await emulator.send_command("start")
     (update,) = await asyncio.wait_for(waiting, 5)
     assert update.message is not None and update.message.text == "/start"

@@ -19,8 +19,9 @@ from bot.conversation.replies import SORRY
 from bot.serving.library import Library
 from bot.storage import ChatRow, Turn, UserRow, pending
 from handlers.services import NewsApp, get_services_of
-from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.conftest import bot_settings, flushed, start_bot, stop_bot
 from tests.support.emulator.server import TOKEN, BotApiEmulator, Fault
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 READERS = [7001, 7002, 7003, 7004, 7005]
@@ -126,9 +127,7 @@ async def test_a_reply_that_cannot_be_sent_becomes_one_apology(
         assert reply["text"] == SORRY
         await emulator.settle(1.2)
         assert len(emulator.sent_to(READERS[0])) == 1
-        services = get_services_of(app)
-        await asyncio.sleep(0.1)
-        assert await services.log.flush()
+        await flushed(app, 2)  # the turn recorded before the send, then the apology
         with sqlite3.connect(settings.db_path) as db:
             assert db.execute(
                 "SELECT m.kind, r.text FROM messages m JOIN replies r ON r.message_id = m.id"
@@ -172,19 +171,16 @@ async def test_locked_database_does_not_stop_replies_and_loses_no_row(
         for chat in READERS:
             await emulator.wait_for(chat)  # answered while the database is locked
         services = get_services_of(app)
-        await asyncio.sleep(0.2)
-        assert services.log.queued == len(READERS) and services.log.written == 0
+        await until(lambda: services.log.queued == len(READERS))
+        assert services.log.written == 0
         blocker.rollback()  # the lock clears: the writer's retry lands the rows
-        for _ in range(100):
-            if services.log.queued == 0:
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: services.log.queued == 0, timeout=10)
         assert services.log.written == len(READERS)
 
         blocker.execute("BEGIN EXCLUSIVE")  # locked again, through shutdown
         await emulator.send_text(QUESTION, chat_id=READERS[0])
         await emulator.wait_for(READERS[0], 2)
-        await asyncio.sleep(0.1)
+        await until(lambda: services.log.queued == 1)  # queued, not written: locked
     finally:
         await stop_bot(app)
         blocker.rollback()

@@ -6,7 +6,7 @@ the allowlist, /stats with its chart, /reload and the folder watch.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
@@ -23,10 +23,11 @@ from bot.serving.library import Library
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from handlers import retention
 from handlers.services import NewsApp, get_services_of
-from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.conftest import bot_settings, handled, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.emulator.telegram_html import parse_html
 from tests.support.paths import SEEDS
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 CHAT = 1001
@@ -40,9 +41,7 @@ def rows(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 
 async def flush(app: NewsApp) -> None:
-    services = get_services_of(app)
-    await asyncio.sleep(0.1)  # handlers record their turn right after replying
-    assert await services.log.flush()
+    await handled(app)
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -288,10 +287,7 @@ async def test_retention_purges_old_rows_at_start(
     await log.close()
     app = await start_bot(settings, seed_library)
     try:
-        for _ in range(100):
-            if rows(settings, "SELECT count(*) FROM messages") == [(1,)]:
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: rows(settings, "SELECT count(*) FROM messages") == [(1,)], timeout=10)
         assert rows(settings, "SELECT text FROM messages") == [("question 2",)]
         assert rows(settings, "SELECT id FROM users") == [(2,)]
     finally:
@@ -447,16 +443,14 @@ async def test_watch_reloads_when_a_file_changes(tmp_path: Path, emulator: BotAp
     library = Library.of(load_collection(articles))
     app = await start_bot(settings, library)
     try:
-        await asyncio.sleep(0.5)  # the watch is set up
-        (articles / "020_quokka.txt").write_text(
-            "Quokka census finds record numbers\n\n"
-            "Rangers counted 12,000 quokkas on the island.\n",
-            encoding="utf-8",
+        quokka = (
+            "Quokka census finds record numbers\n\nRangers counted 12,000 quokkas on the island.\n"
         )
-        for _ in range(100):
-            if library.generation > 1:
+        for _ in range(20):  # written again until the watch, set up in the background, sees it
+            (articles / "020_quokka.txt").write_text(quokka, encoding="utf-8")
+            with contextlib.suppress(AssertionError):
+                await until(lambda: library.generation > 1, timeout=1)
                 break
-            await asyncio.sleep(0.1)
         assert library.generation == 2
         await emulator.send_text("How many quokkas were counted?")
         (reply,) = await emulator.wait_for(CHAT)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from bot.serving.library import Library
 from tests.conftest import bot_settings, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.paths import SEEDS
+from tests.support.waiting import until
 from tests.support.websites import NewsSite, rss
 
 pytestmark = pytest.mark.e2e
@@ -34,14 +33,6 @@ def story(slug: str, title: str, sentence: str) -> dict[str, str]:
         "link": f"{{base}}/stories/{slug}",
         "content": f"<p>{sentence}</p>{filler}",
     }
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    for _ in range(int(timeout * 10)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def test_new_feed_items_become_answerable_without_a_restart(
@@ -86,8 +77,8 @@ async def test_new_feed_items_become_answerable_without_a_restart(
         assert len(list(articles.rglob("*.md"))) == 2
         assert "HTTP 404" in caplog.text and "Feed import failed" in caplog.text
         rounds = len(site.requests_to("/feeds/news.rss"))
-        await asyncio.sleep(2.5)  # two more rounds: 304s, nothing written, no reload
-        assert len(site.requests_to("/feeds/news.rss")) > rounds
+        # Two more rounds: 304s, nothing written, no reload.
+        await until(lambda: len(site.requests_to("/feeds/news.rss")) >= rounds + 2, timeout=10)
         assert room.generation == 3
     finally:
         await stop_bot(app)

@@ -43,7 +43,7 @@ async def test_sigkill_loses_no_turn(emulator: BotApiEmulator, tmp_path: Path) -
     try:
         await emulator.wait_until(lambda: bool(emulator.commands), timeout=60)
         readers = [asyncio.create_task(reader(3000 + n)) for n in range(50)]  # full load
-        await asyncio.sleep(2.0)
+        await emulator.wait_until(lambda: len(emulator.sent) >= 200, timeout=60)  # under way
         killed_at = time.monotonic()
         bot.kill()
         await bot.wait()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from bot.ingest.web import Fetcher
 from bot.serving.library import Changes
 from bot.serving.poller import FeedPoller
 from bot.serving.reload import ReloadError
+from tests.support.waiting import until
 from tests.support.websites import NewsSite, full_text, rss
 
 
@@ -58,11 +58,7 @@ async def test_started_poller_polls_and_stops_promptly_mid_round(
     site.slow_s = 2.5  # longer than the stop may take, shorter than the fetch timeout
     service = poller(site, tmp_path, [], "/feeds/f.rss", timeout=10)
     task = service.start()
-    for _ in range(50):
-        if site.requests_to("/slow"):
-            break
-        await asyncio.sleep(0.1)
-    assert site.requests_to("/slow")
+    await until(lambda: bool(site.requests_to("/slow")), timeout=5)
     started = time.monotonic()
     await service.stop()
     assert task.done() and time.monotonic() - started < 1.0

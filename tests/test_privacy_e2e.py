@@ -8,7 +8,6 @@ use the bot too. Then the reader sends /forget and confirms.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from bot.config import Settings
 from bot.conversation.replies import STATS_LOGGED
 from bot.serving.library import Library
 from handlers.services import NewsApp, get_services_of
-from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.conftest import bot_settings, handled, start_bot, stop_bot
 from tests.support.emulator.server import BOT_USER, BotApiEmulator
 from tests.support.log_scan import find_in_files, find_in_tables, postgres_columns, sqlite_columns
 
@@ -62,8 +61,7 @@ class Scene:
 
 
 async def flush(app: NewsApp) -> None:
-    await asyncio.sleep(0.1)  # handlers record their turn right after replying
-    assert await get_services_of(app).log.flush()
+    await handled(app)
 
 
 async def press(emulator: BotApiEmulator, message: dict[str, Any], data: str, user: int) -> str:

@@ -39,7 +39,7 @@ async def test_newsbot_run_answers_logs_and_shuts_down_on_sigterm(
         await emulator.send_command("source", "1")
         messages = await emulator.wait_for(1001, 3, timeout=30)
         assert any("Sept. 11" in m["text"] for m in messages)
-        await asyncio.sleep(0.3)  # let the last handler queue its log row
+        # SIGTERM now: a graceful stop finishes the handlers and writes their rows.
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     finally:

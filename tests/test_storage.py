@@ -24,6 +24,7 @@ from bot.storage import (
 )
 from tests.support.log import turn
 from tests.support.log_scan import find_in_files, find_in_tables
+from tests.support.waiting import until
 
 # Row counts of a log holding one reader's turns and nothing else.
 ONE_READER = {"users": 1, "chats": 1, "feedback": 0, "inline_queries": 0}
@@ -85,11 +86,7 @@ async def test_locked_database_keeps_rows_queued_until_the_lock_clears(tmp_path:
     assert log.failures >= 1
     blocker.rollback()
     blocker.close()
-    for _ in range(100):  # the background writer retries by itself
-        if log.queued == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert log.queued == 0
+    await until(lambda: log.queued == 0, timeout=10)  # the background writer retries by itself
     await log.close()
     assert rows(path, "SELECT count(*) FROM messages") == [(1,)]
 

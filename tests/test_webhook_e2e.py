@@ -17,6 +17,7 @@ from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.servers import PASSWORD, Postgres, ensure_installed, free_port
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 SECRET = "test-secret_123"
@@ -60,7 +61,7 @@ async def test_webhook_mode_answers_checks_the_secret_and_reports_health(
                 assert got.status_code == 403
             right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             assert (await client.post(hook, content=b"{oops", headers=right)).status_code == 400
-        await asyncio.sleep(0.3)
+        await until(lambda: _delivered(db) == [("question", 1)])  # the reply marked delivered
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     finally:
@@ -171,3 +172,12 @@ async def test_a_database_outage_is_503_then_every_update_is_answered(
         server.stop()
     assert process.returncode == 0, stderr.decode()[-3000:]
     assert PASSWORD.encode() not in stderr
+
+
+def _delivered(db: Path) -> list[tuple[str, int]]:
+    """(kind, delivered) of every logged turn (the log is read beside the running bot)."""
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        kinds = "SELECT kind, delivered FROM messages JOIN replies r ON r.message_id = messages.id"
+        return conn.execute(kinds).fetchall()
