@@ -33,7 +33,7 @@ from typing import Any
 
 from bench.corpus import generate, questions
 from bot.articles import Article, Collection, passages_of
-from bot.collection import snapshots as updates
+from bot.collection import snapshots
 from bot.collection.cache import open_library
 from bot.collection.segments import remove
 from bot.conversation.conversation import Conversation, hit_rows
@@ -197,11 +197,11 @@ async def compaction_phase(load: Load, room: Conversation, readers: int) -> None
     assert room.folders is not None
     cache = room.folders[1]
     snapshot = room.library.current.index.built.origin
-    assert isinstance(snapshot, updates.Snapshot)
+    assert isinstance(snapshot, snapshots.Snapshot)
 
     def merge() -> float:
         started = time.perf_counter()
-        result = updates.compact(cache, snapshot)
+        result = snapshots.compact(cache, snapshot)
         for segment in result.new_segments:  # measured, not kept: the state stays as it was
             remove(segment.folder)
         return time.perf_counter() - started

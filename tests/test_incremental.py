@@ -17,7 +17,7 @@ from rank_bm25 import BM25Plus
 from watchfiles import Change
 
 from bot.articles import Collection, load_collection
-from bot.collection import snapshots as updates
+from bot.collection import snapshots
 from bot.collection.cache import Loaded, open_library
 from bot.lexical import postings
 from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
@@ -157,7 +157,7 @@ def test_random_changes_then_updates_equal_a_fresh_build(tmp_path: Path, seed: i
         room.changed = set()
         assert loaded.indexes is not None
         snapshot = loaded.indexes.origin
-        assert isinstance(snapshot, updates.Snapshot)
+        assert isinstance(snapshot, snapshots.Snapshot)
         kinds.add(
             (action, len(snapshot.segments), bool((~np.concatenate(snapshot.alive())).any()))
         )
@@ -246,8 +246,8 @@ def test_background_compaction_then_reload(
 ) -> None:
     """A reload that leaves a large delta merges the segments in a background thread; the
     next reload starts from the merged segment and still answers exactly."""
-    monkeypatch.setattr(updates, "SMALL", 0)
-    monkeypatch.setattr(updates, "DELTA_SHARE", 0.01)
+    monkeypatch.setattr(snapshots, "SMALL", 0)
+    monkeypatch.setattr(snapshots, "DELTA_SHARE", 0.01)
     room_folder = ArticlesFolder(tmp_path, 6)
     for n in range(60):
         room_folder.write(f"a{n:03d}.txt", room_folder.text())
@@ -256,14 +256,14 @@ def test_background_compaction_then_reload(
     for n in range(3):
         room_folder.write(f"b{n}.txt", room_folder.text())
     merged = threading.Event()
-    original = updates.compact
+    original = snapshots.compact
 
-    def compact_and_tell(root: Path, snapshot: updates.Snapshot) -> updates.Update:
+    def compact_and_tell(root: Path, snapshot: snapshots.Snapshot) -> snapshots.Applied:
         result = original(root, snapshot)
         merged.set()
         return result
 
-    monkeypatch.setattr(updates, "compact", compact_and_tell)
+    monkeypatch.setattr(snapshots, "compact", compact_and_tell)
     reload_articles(room, room_folder.folder, cache)
     assert merged.wait(30)
     for thread in threading.enumerate():
@@ -272,7 +272,7 @@ def test_background_compaction_then_reload(
     room_folder.write("c.txt", room_folder.text())
     reload_articles(room, room_folder.folder, cache)
     snapshot = room.current.index.built.origin
-    assert isinstance(snapshot, updates.Snapshot)
+    assert isinstance(snapshot, snapshots.Snapshot)
     assert snapshot.segments[0].size == 63  # the merged segment, then the new article's
     loaded = open_library(room_folder.folder, cache)
     assert_same_as_fresh(loaded, room_folder.folder, queries(6))
@@ -351,15 +351,15 @@ def test_reload_after_another_process_merged_the_segments(
     """Instances sharing one cache: another process adds articles and merges the segments
     (removing the ones this bot still has open); this bot's next reload starts from the saved
     state, and what it saves opens in a fresh process without a rebuild."""
-    monkeypatch.setattr(updates, "SMALL", 0)
-    monkeypatch.setattr(updates, "DELTA_SHARE", 0.01)
+    monkeypatch.setattr(snapshots, "SMALL", 0)
+    monkeypatch.setattr(snapshots, "DELTA_SHARE", 0.01)
     folder = ArticlesFolder(tmp_path, 10)
     for n in range(30):
         folder.write(f"a{n:03d}.txt", folder.text())
     cache = tmp_path / "cache"
     room = cached_room(folder.folder, cache)
     in_use = room.current.index.built.origin
-    assert isinstance(in_use, updates.Snapshot)
+    assert isinstance(in_use, snapshots.Snapshot)
     folder.write("b.txt", folder.text())
     other = open_library(folder.folder, cache, compact=True)  # `newsbot ask` elsewhere
     assert other.indexes is not None

@@ -41,11 +41,10 @@ from pathlib import Path
 
 from bot import text
 from bot.articles import Article, Collection
-from bot.collection import snapshots as updates
-from bot.collection import views
+from bot.collection import snapshots, views
 from bot.collection.manifest import Manifest, Scan, ScanDiff, compare_scan, patch_scan
 from bot.collection.segments import Segment, open_segment, owner_only, publish, remove
-from bot.collection.snapshots import Progress, Snapshot, Update, needs_compaction
+from bot.collection.snapshots import Applied, Progress, Snapshot, needs_compaction
 from bot.lexical import indexing
 from bot.lexical.indexing import Indexes
 
@@ -196,7 +195,7 @@ def compact_in_place(cache_dir: Path, indexes: Indexes) -> bool:
     snapshot = indexes.origin
     if not isinstance(snapshot, Snapshot) or not needs_compaction(snapshot):
         return False
-    update = updates.compact(cache_dir, snapshot)  # immutable inputs: no lock needed yet
+    update = snapshots.compact(cache_dir, snapshot)  # immutable inputs: no lock needed yet
     try:
         with _locked(cache_dir):
             if _current(cache_dir) != snapshot.name:
@@ -215,11 +214,11 @@ def _open(cache_dir: Path, request: _Request) -> Loaded:
     in_use = known if isinstance(known, Snapshot) else None
     start, status = _start(cache_dir, request.key, in_use, request.force, request.ephemeral)
     scan, diff, scanned_ns = _scan(request, start)
-    update = updates.apply(cache_dir, start, scan, diff, scanned_ns, request.progress)
+    update = snapshots.apply(cache_dir, start, scan, diff, scanned_ns, request.progress)
     written = list(update.new_segments)
     try:
         if request.compact and needs_compaction(update.snapshot):
-            compacted = updates.compact(cache_dir, update.snapshot)
+            compacted = snapshots.compact(cache_dir, update.snapshot)
             written += compacted.new_segments
             update = _replace_snapshot(update, compacted)
         if update.rewritten and update.snapshot.manifest.articles().size:
@@ -255,8 +254,8 @@ def _scan(request: _Request, start: Snapshot) -> tuple[Scan, ScanDiff, int]:
     return scan, compare_scan(start.manifest, scan), request.scanned_ns
 
 
-def _replace_snapshot(update: Update, compacted: Update) -> Update:
-    return Update(
+def _replace_snapshot(update: Applied, compacted: Applied) -> Applied:
+    return Applied(
         compacted.snapshot,
         update.new_segments + compacted.new_segments,
         update.changed,
@@ -337,7 +336,7 @@ def _load(cache_dir: Path, key: str, known: dict[str, Segment]) -> Snapshot | No
     )
 
 
-def _commit(cache_dir: Path, update: Update) -> None:
+def _commit(cache_dir: Path, update: Applied) -> None:
     """Save the state, make it current, then remove what no state uses any more."""
     snapshot = update.snapshot
     for segment in update.new_segments:

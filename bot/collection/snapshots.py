@@ -76,7 +76,7 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class Update:
+class Applied:
     """What `apply` made of a folder scan."""
 
     snapshot: Snapshot
@@ -110,7 +110,7 @@ def apply(
     diff: ScanDiff,
     scanned_ns: int,
     progress: Progress | None = None,
-) -> Update:
+) -> Applied:
     """Bring `start` up to date with a scan of its folder (begun at `scanned_ns`; `diff`:
     the scan against start's manifest). New segments are written under `root`, unpublished
     (bot/collection/cache.py publishes them)."""
@@ -123,7 +123,7 @@ def apply(
     changed = bool(fresh or killed)
     unreadable = tuple((scan.paths[n], reason) for n, reason in reads.unreadable.items())
     if not (changed or reads.skipped or reads.unchanged or len(diff.gone)):
-        return Update(start, (), False, False, len(reads.unreadable), unreadable=unreadable)
+        return Applied(start, (), False, False, len(reads.unreadable), unreadable=unreadable)
     segments, dead = list(start.segments), start.dead_surface
     moved: list[NDArray[np.int64] | None] = []
     written: list[Segment] = []
@@ -141,7 +141,7 @@ def apply(
     before = [start.segments[p].store.article(n) for p, n in killed]
     added, updated, removed = changes_between(before, fresh)
     read = len(np.flatnonzero(diff.read))
-    return Update(
+    return Applied(
         snapshot, tuple(written), changed, True, read, added, updated, removed, unreadable
     )
 
@@ -275,7 +275,7 @@ def _manifest(
     )
 
 
-def compact(root: Path, snapshot: Snapshot) -> Update:
+def compact(root: Path, snapshot: Snapshot) -> Applied:
     """Merge every segment of `snapshot` into one, deleted articles dropped (same content)."""
     alive = snapshot.alive()
     parts = [(s, ~a) for s, a in zip(snapshot.segments, alive, strict=True)]
@@ -294,7 +294,7 @@ def compact(root: Path, snapshot: Snapshot) -> Update:
         manifest=replace(snapshot.manifest, entries=entries),
         dead_surface=Counter(),
     )
-    return Update(compacted, (merged,), False, True, 0)
+    return Applied(compacted, (merged,), False, True, 0)
 
 
 def needs_compaction(snapshot: Snapshot) -> bool:

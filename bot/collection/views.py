@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from bot.articles import Collection, Lineage
 from bot.collection.segments import Segment
-from bot.collection.snapshots import Snapshot, Update
+from bot.collection.snapshots import Applied, Snapshot
 from bot.collection.stored import StoredArticles, StoredPassages
 from bot.lexical.bm25 import BM25Index
 from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1, Indexes
@@ -23,7 +23,7 @@ from bot.lexical.postings import repeat
 
 
 def view(
-    snapshot: Snapshot, base: Collection | None = None, update: Update | None = None
+    snapshot: Snapshot, base: Collection | None = None, update: Applied | None = None
 ) -> tuple[Collection, Indexes | None]:
     """The collection and indexes a snapshot holds (articles are built on first use). With
     `base`, the collection `update` was computed from, the collection records what changed."""
@@ -62,7 +62,7 @@ def view(
     return collection, indexes
 
 
-def skipped_files(snapshot: Snapshot, update: Update | None) -> tuple[tuple[str, str], ...]:
+def skipped_files(snapshot: Snapshot, update: Applied | None) -> tuple[tuple[str, str], ...]:
     """(file, reason) of the files that are not articles, in path order."""
     manifest = snapshot.manifest
     found = [(manifest.paths[row], reason) for row, reason in manifest.reasons.items()]
