@@ -204,6 +204,10 @@ class Importer:
             return ImportResult(
                 source, "failed", title=entry.title, url=entry.link, error=str(exc)
             )
+        except Exception as exc:  # a bug met on one item fails that item, not the feed
+            log.exception("Importing %s failed", entry.link)
+            error = f"unexpected error ({type(exc).__name__})"
+            return ImportResult(source, "failed", title=entry.title, url=entry.link, error=error)
         return result
 
     async def _save(

@@ -11,6 +11,7 @@ so a server that trickles bytes cannot hold an import. `max_bytes` caps the deco
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from bot.ingest.netguard import (
     guarded_transport,
     same_site,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -251,7 +254,8 @@ class Fetcher:
 
 
 async def _body(response: httpx.Response, limit: int) -> list[bytes]:
-    """The body, decoded step by step: at most `limit` bytes read and `limit` decoded."""
+    """The body, decoded step by step: at most `limit` bytes read and `limit` decoded.
+    Whatever goes wrong decoding fails this page only (a FetchError), never the round."""
     try:
         decoder = Decoder(response.headers.get("content-encoding"), limit)
         chunks: list[bytes] = []
@@ -265,6 +269,11 @@ async def _body(response: httpx.Response, limit: int) -> list[bytes]:
         if str(exc) == "too large":
             raise FetchError(f"too large (over {_mb(limit)})") from None
         raise FetchError(str(exc)) from None
+    except (httpx.HTTPError, FetchError):
+        raise
+    except Exception as exc:  # a decoder bug or a limit of the machine: this page only
+        log.warning("Cannot decode %s", response.url, exc_info=True)
+        raise FetchError(f"cannot decode the body ({type(exc).__name__})") from None
     return chunks
 
 
