@@ -1,10 +1,12 @@
 """Where the importer may go: the operator's sites, the sites they allow, public addresses.
 
-A URL the operator names (on the command line or in NEWSBOT_FEEDS) is theirs to fetch. What
-a feed or a redirect points at is not: it must be on the same site as the URL the operator
-named (same scheme, host and port; http upgraded to https on the same host counts) or on a
-site NEWSBOT_FETCH_SITES allows, and its host must resolve to public addresses only
-(loopback, private, link-local and other special addresses need NEWSBOT_FETCH_PRIVATE).
+A URL the operator names (on the command line or in NEWSBOT_FEEDS) is theirs to fetch, and
+so is the rest of its site (same scheme, host and port; http upgraded to https on the same
+host counts), at whatever addresses its host resolves to: an intranet feed on news.intra
+(10.x) or localhost works as it is. What a feed or a redirect points at elsewhere is not:
+it must be on a site NEWSBOT_FETCH_SITES allows, and its host must resolve to public
+addresses only (loopback, private, link-local and other special addresses, also inside
+IPv6 forms, need NEWSBOT_FETCH_PRIVATE).
 The addresses are checked when the connection is made, on the address connected to, so a
 host name that resolves differently the second time (DNS rebinding) gains nothing.
 """
@@ -54,20 +56,41 @@ def same_site(url: str, named: str) -> bool:
     )
 
 
+# IPv6 forms that carry an IPv4 address the packets end up at (RFC 6052 NAT64, RFC 8215
+# local-use NAT64): the embedded address is the one that counts.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def is_public(address: str) -> bool:
-    """A global unicast address: not loopback, private, link-local, multicast or reserved."""
+    """A global unicast address: not loopback, private, link-local, site-local, multicast,
+    unspecified or reserved, nor an IPv6 form wrapping such an IPv4 address (mapped,
+    compatible, NAT64, 6to4, Teredo)."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return is_public(str(inner))
+        if ip.is_site_local:
+            return False
+    return ip.is_global and not (
+        ip.is_multicast or ip.is_unspecified or ip.is_reserved or ip.is_loopback
+    )
 
 
-def literal_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside an IPv6 one, if it is one of the forms that carry one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # (server, client): the client is where packets go
+    packed = ip.packed
+    if any(ip in net for net in _NAT64):
+        return ipaddress.IPv4Address(packed[-4:])
+    if packed[:12] == bytes(12) and int(ip) > 1:  # ::a.b.c.d, IPv4-compatible (deprecated)
+        return ipaddress.IPv4Address(packed[-4:])
+    return None
 
 
 async def public_addresses(host: str, port: int) -> list[str]:
@@ -99,8 +122,9 @@ class Reach:
         """May `url` (reached from the operator's `named` URL) be fetched? Raises Refused;
         returns whether the addresses connected to must be public."""
         if same_site(url, named):
-            # The operator named this very address (127.0.0.1:8080): nothing to resolve.
-            return not (self.private or literal_address(origin(named)[1]))
+            # The operator named this site (127.0.0.1:8080, localhost, news.intra): it may
+            # be wherever its host resolves to. This site only: others are checked below.
+            return False
         if not (self.any_site or any(same_site(url, site) for site in self.sites)):
             scheme, host, port = origin(url)
             raise Refused(
