@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ipaddress
+import os
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +30,8 @@ _CHECK_ADDRESSES: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "check_addresses", default=False
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# httpx's own client limits, kept explicit since the pool is built here.
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
 
 class Refused(Exception):
@@ -157,9 +160,23 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        if _CHECK_ADDRESSES.get():
-            host = (await public_addresses(host, port))[0]
-        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        if not _CHECK_ADDRESSES.get():
+            return await self._inner.connect_tcp(
+                host, port, timeout, local_address, socket_options
+            )
+        # Each checked address in turn (an IPv6 one first that this machine cannot reach
+        # must not hide the IPv4 one), as a plain connect would.
+        addresses = await public_addresses(host, port)
+        for address in addresses[:-1]:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue
+        return await self._inner.connect_tcp(
+            addresses[-1], port, timeout, local_address, socket_options
+        )
 
     async def connect_unix_socket(
         self,
@@ -175,10 +192,21 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 def guarded_transport() -> httpx.AsyncHTTPTransport:
     """httpx's transport, its connection pool connecting through the address check."""
-    transport = httpx.AsyncHTTPTransport()
+    transport = httpx.AsyncHTTPTransport(limits=LIMITS)
     # httpx takes no network backend, so its pool is made again with ours (TLS still
-    # verifies the host name: httpcore sends the URL's host as SNI, not the address).
+    # verifies the host name: httpcore sends the URL's host as SNI, not the address),
+    # with httpx's limits: httpcore's own defaults keep idle connections forever.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(), network_backend=_GuardedBackend()
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=LIMITS.max_connections,
+        max_keepalive_connections=LIMITS.max_keepalive_connections,
+        keepalive_expiry=LIMITS.keepalive_expiry,
+        network_backend=_GuardedBackend(),
     )
     return transport
+
+
+def proxies_set() -> list[str]:
+    """The proxy variables set in the environment (HTTPS_PROXY, http_proxy, ...)."""
+    names = ("http_proxy", "https_proxy", "all_proxy")
+    return sorted(k for k, v in os.environ.items() if k.lower() in names and v.strip())

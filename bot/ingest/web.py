@@ -27,6 +27,7 @@ from bot.ingest.netguard import (
     checking,
     done_checking,
     guarded_transport,
+    proxies_set,
     same_site,
 )
 
@@ -99,6 +100,14 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.agent = user_agent(contact)
         self._hosts: dict[str, _Host] = {}
+        if transport is None and (proxies := proxies_set()):
+            # httpx uses no proxy with a transport of its own; the address checks need
+            # direct connections anyway. Said once per import run or poller.
+            log.warning(
+                "%s set, but proxies are not used for importing: newsbot connects directly "
+                "(and checks each address it connects to)",
+                "/".join(proxies),
+            )
         self._client = httpx.AsyncClient(
             headers={"User-Agent": self.agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout),
