@@ -230,10 +230,10 @@ async def test_a_waiting_import_says_so(
     async with import_lock(folder):
         task = asyncio.create_task(run(tmp_path, site.url("/pages/news")))
         async with asyncio.timeout(10):
-            while "waiting for another import" not in caplog.text:
+            while "Waiting for another import" not in caplog.text:
                 await asyncio.sleep(0.01)
         assert not task.done()
     (result,) = await task
     assert result.status == "added"
-    assert caplog.text.count("waiting for another import") == 1
+    assert caplog.text.count("Waiting for another import") == 1
     assert str(folder) in caplog.text

@@ -49,6 +49,13 @@ def origin(url: str) -> tuple[str, str, int]:
     return scheme, (parts.hostname or "").lower().rstrip("."), port
 
 
+def origin_url(url: str) -> str:
+    """`scheme://host:port` of a URL (no user info, no path): one site, one key."""
+    scheme, host, port = origin(url)
+    name = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{name}" + ("" if DEFAULT_PORTS.get(scheme) == port else f":{port}")
+
+
 def same_site(url: str, named: str) -> bool:
     """Is `url` on the site of `named`: same scheme, host and port, or its https twin?"""
     here, there = origin(url), origin(named)

@@ -27,6 +27,7 @@ from bot.ingest.netguard import (
     checking,
     done_checking,
     guarded_transport,
+    origin_url,
     proxies_set,
     same_site,
 )
@@ -217,7 +218,7 @@ class Fetcher:
             )
 
     def _host(self, url: str) -> _Host:
-        key = _origin(url)
+        key = origin_url(url)
         if key not in self._hosts:
             self._hosts[key] = _Host()
         return self._hosts[key]
@@ -240,7 +241,7 @@ class Fetcher:
         """robots.txt as RFC 9309 reads it: 4xx allows everything; 5xx or no answer
         disallows everything (for now: it is read again on the next run)."""
         parser = urllib.robotparser.RobotFileParser()
-        robots_url = _origin(url) + "/robots.txt"
+        robots_url = origin_url(url) + "/robots.txt"
         try:
             response = await self._request(robots_url, {}, ROBOTS_MAX_BYTES)
             for _ in range(MAX_REDIRECTS):
@@ -284,11 +285,6 @@ async def _body(response: httpx.Response, limit: int) -> list[bytes]:
         log.warning("Cannot decode %s", response.url, exc_info=True)
         raise FetchError(f"cannot decode the body ({type(exc).__name__})") from None
     return chunks
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _check_scheme(url: str) -> None:
