@@ -58,7 +58,10 @@ def layers(body: bytes, count: int) -> bytes:
 def serve_layered(site: NewsSite, count: int = 1000) -> str:
     """A page gzipped `count` times, `Content-Encoding: gzip, gzip, …` saying so."""
     coding = ", ".join(["gzip"] * count)
-    site.raw["layers"] = ({"Content-Type": "text/html", "Content-Encoding": coding}, layers(PAGE, count))
+    site.raw["layers"] = (
+        {"Content-Type": "text/html", "Content-Encoding": coding},
+        layers(PAGE, count),
+    )
     return site.url("/raw/layers")
 
 
@@ -86,7 +89,10 @@ async def test_a_thousand_encodings_in_a_feed_fail_one_item_not_the_round(
     (the poller's round goes through the same Importer.run)."""
     serve_layered(site)
     site.feeds["f.rss"] = rss(
-        [{"title": "Bomb", "link": "{base}/raw/layers"}, {"title": "Ok", "link": "{base}/pages/amp"}]
+        [
+            {"title": "Bomb", "link": "{base}/raw/layers"},
+            {"title": "Ok", "link": "{base}/pages/amp"},
+        ]
     )
     results = await run(tmp_path, site.url("/feeds/f.rss"))
     assert [r.status for r in results] == ["failed", "added"], results
@@ -122,9 +128,7 @@ async def test_the_operators_site_named_by_host_name_is_reached(
     )
     results = await run(tmp_path, f"{here}/feeds/f.rss")
     assert [r.status for r in results] == ["added", "added", "failed"], results
-    assert "non-public address" in str(results[2].error) or "not the site" in str(
-        results[2].error
-    )
+    assert "not the site" in str(results[2].error)
     assert other.hits == []
 
 
@@ -167,7 +171,7 @@ def test_public_addresses_stay_public(address: str) -> None:
 async def test_a_proxy_in_the_environment_is_named_once(site: NewsSite, tmp_path: Path) -> None:
     """HTTPS_PROXY/HTTP_PROXY set: one warning says they are not used and connections are
     direct; the import still works."""
-    code, out, err = await newsbot_import(
+    code, _, err = await newsbot_import(
         tmp_path,
         site.url("/pages/news"),
         site.url("/pages/amp"),
@@ -220,6 +224,18 @@ async def test_a_hand_written_file_is_found_by_canonical_url(
     assert len(list((tmp_path / "articles").rglob("*.md"))) == 1
 
 
+class _Heard(logging.Handler):
+    """Sets `event` when a record holding `words` is logged (on the event loop's thread)."""
+
+    def __init__(self, words: str, event: asyncio.Event) -> None:
+        super().__init__()
+        self.words, self.event = words, event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.words in record.getMessage():
+            self.event.set()
+
+
 async def test_a_waiting_import_says_so(
     site: NewsSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -227,13 +243,17 @@ async def test_a_waiting_import_says_so(
     then runs once the other is done."""
     caplog.set_level(logging.INFO)
     folder = tmp_path / "articles"
-    async with import_lock(folder):
-        task = asyncio.create_task(run(tmp_path, site.url("/pages/news")))
-        async with asyncio.timeout(10):
-            while "Waiting for another import" not in caplog.text:
-                await asyncio.sleep(0.01)
-        assert not task.done()
-    (result,) = await task
+    heard = asyncio.Event()
+    handler = _Heard("Waiting for another import", heard)
+    logging.getLogger().addHandler(handler)
+    try:
+        async with import_lock(folder):
+            task = asyncio.create_task(run(tmp_path, site.url("/pages/news")))
+            await asyncio.wait_for(heard.wait(), 10)
+            assert not task.done()
+        (result,) = await task
+    finally:
+        logging.getLogger().removeHandler(handler)
     assert result.status == "added"
     assert caplog.text.count("Waiting for another import") == 1
     assert str(folder) in caplog.text
