@@ -147,6 +147,7 @@ async def test_the_operators_site_named_by_host_name_is_reached(
         "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
         "::127.0.0.1",  # IPv4-compatible
         "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:4136:e378:8000:63bf:a247:27dd",  # Teredo, public client: still refused
         "ff02::1",
         "fec0::1",  # site-local
         "224.0.0.1",

@@ -78,8 +78,8 @@ def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address):
         inner = _embedded_ipv4(ip)
-        if inner is not None:
-            return is_public(str(inner))
+        if inner is not None:  # both must be public: unwrapping never lets more in
+            return ip.is_global and is_public(str(inner))
         if ip.is_site_local:
             return False
     return ip.is_global and not (
