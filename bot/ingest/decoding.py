@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 # Each inflate call returns at most this much: memory stays small whatever the ratio.
 STEP = 64 * 1024
+# Most codings one body may stack; more is an attack, not a page.
+MAX_CODINGS = 5
 
 
 class DecodeError(ValueError):
@@ -49,6 +51,8 @@ class Decoder:
     def __init__(self, content_encoding: str | None, limit: int) -> None:
         codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
         codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > MAX_CODINGS:  # curl's cap too (CVE-2022-32206): no page needs more
+            raise DecodeError(f"too many Content-Encodings ({len(codings)} > {MAX_CODINGS})")
         unknown = [c for c in codings if c not in ("gzip", "x-gzip", "deflate")]
         if unknown:
             raise DecodeError(f"unsupported Content-Encoding {unknown[0][:40]}")
@@ -58,16 +62,16 @@ class Decoder:
         self.limit = limit
 
     def feed(self, data: bytes) -> bytes:
-        """The decoded bytes that `data` (the next raw chunk) gives."""
-        pieces: Iterator[bytes] = iter((data,))
-        for n in range(len(self._layers)):
-            pieces = self._through(n, pieces)
+        """The decoded bytes that `data` (the next raw chunk) gives: each layer in turn, in
+        a loop (a layer's whole output of this chunk is at most `limit` bytes)."""
+        pieces = [data]
+        for n, layer in enumerate(self._layers):
+            inflated: list[bytes] = []
+            for piece in pieces:
+                for out in layer.feed(piece):
+                    self._sizes[n] += len(out)
+                    if self._sizes[n] > self.limit:
+                        raise DecodeError("too large")
+                    inflated.append(out)
+            pieces = inflated
         return b"".join(pieces)
-
-    def _through(self, n: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
-        for piece in pieces:
-            for inflated in self._layers[n].feed(piece):
-                self._sizes[n] += len(inflated)
-                if self._sizes[n] > self.limit:
-                    raise DecodeError("too large")
-                yield inflated

@@ -141,13 +141,22 @@ def site_folder(url: str | None) -> str:
         return "local"
     parts = urlsplit(url)
     # A host is letters, digits, dots and dashes; anything else (`..`, `/`) is not one.
-    host = _NOT_HOST.sub("-", (parts.hostname or "").lower().removeprefix("www."))
+    host = _NOT_HOST.sub("-", _ascii_host(parts.hostname or "").removeprefix("www."))
     host = host.strip(".-") or "local"
     try:
         port = parts.port
     except ValueError:
         port = None
     return f"{host}-{port}" if port else host
+
+
+def _ascii_host(host: str) -> str:
+    """The host as DNS spells it: пример.рф is xn--e1afmkfd.xn--p1ai (IDNA)."""
+    host = host.lower()
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # not a valid name: its other characters become dashes
+        return host
 
 
 def slug(title: str, url: str | None = None) -> str:
@@ -176,7 +185,7 @@ class Library:
         for path in sorted(folder.rglob("*.md")) if folder.is_dir() else ():
             if any(part.startswith(".") for part in path.relative_to(folder).parts):
                 continue
-            text = _read(path)
+            text = read_article(path)
             if text is None:
                 continue
             if url := front_matter_url(text):
@@ -187,6 +196,10 @@ class Library:
     def file_for(self, url: str) -> Path | None:
         path = self.by_url.get(canonical_url(url))
         return path if path is not None and path.is_file() else None
+
+    def hand_written_for(self, url: str) -> Path | None:
+        """The hand-written file whose url: is `url` (both canonical), if any."""
+        return self.hand_written.get(canonical_url(url))
 
     def new_path(self, article: ArticleFile) -> Path:
         """A free `<site>/<date>-<slug>.md` path for a new article."""
@@ -228,7 +241,9 @@ def front_matter_value(text: str, wanted: str) -> str | None:
     return None
 
 
-def _read(path: Path) -> str | None:
+def read_article(path: Path) -> str | None:
+    """An article file's text (undecodable bytes replaced); None when unreadable or larger
+    than any article file may be (bot.articles.MAX_FILE_BYTES)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None
@@ -269,11 +284,15 @@ async def import_lock(folder: Path) -> AsyncIterator[None]:
     flock: released by the kernel when the process ends, however it ends."""
     fd = await asyncio.to_thread(_lock_file, folder)
     try:
+        said = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not said:
+                    log.info("Waiting for another import of %s to finish", folder)
+                    said = True
                 await asyncio.sleep(LOCK_POLL_S)  # polled: a blocked thread could not be cancelled
         yield
     finally:

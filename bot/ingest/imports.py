@@ -31,6 +31,7 @@ from bot.ingest.files import (
     content_hash,
     import_lock,
     is_imported,
+    read_article,
     trusted_url,
     write_atomically,
 )
@@ -204,6 +205,10 @@ class Importer:
             return ImportResult(
                 source, "failed", title=entry.title, url=entry.link, error=str(exc)
             )
+        except Exception as exc:  # a bug met on one item fails that item, not the feed
+            log.exception("Importing %s failed", entry.link)
+            error = f"unexpected error ({type(exc).__name__})"
+            return ImportResult(source, "failed", title=entry.title, url=entry.link, error=error)
         return result
 
     async def _save(
@@ -249,7 +254,7 @@ class Importer:
         candidates = (article.url, fetched_url, entry.link if entry else None)
         urls = [u for u in candidates if u and (not article.url or same_site(u, article.url))]
         path = next((p for u in urls if (p := library.file_for(u)) is not None), None)
-        kept = next((p for u in urls if (p := library.hand_written.get(u)) is not None), None)
+        kept = next((p for u in urls if (p := library.hand_written_for(u)) is not None), None)
         status: Status = "updated"
         if path is None and kept is None:
             twin = library.by_body.get(body_hash(text))
@@ -257,7 +262,7 @@ class Importer:
                 return _result(self.folder, source, "unchanged", twin, article)
             path, status = library.new_path(article), "added"
         elif path is not None:
-            old = _text(path)
+            old = read_article(path)
             if old is not None and not is_imported(old):
                 kept = path  # edited by hand since it was imported: no longer ours
             elif old is not None and content_hash(old) == content_hash(text):
@@ -297,14 +302,6 @@ def _result(
     return ImportResult(
         source, status, path.relative_to(folder).as_posix(), article.title, article.url
     )
-
-
-def _text(path: Path) -> str | None:
-    """The file's text; None when unreadable (an imported file then gets a good copy)."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def _url_of(source: str) -> str | None:

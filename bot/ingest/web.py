@@ -11,6 +11,7 @@ so a server that trickles bytes cannot hold an import. `max_bytes` caps the deco
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
@@ -26,8 +27,12 @@ from bot.ingest.netguard import (
     checking,
     done_checking,
     guarded_transport,
+    origin_url,
+    proxies_set,
     same_site,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -96,6 +101,14 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.agent = user_agent(contact)
         self._hosts: dict[str, _Host] = {}
+        if transport is None and (proxies := proxies_set()):
+            # httpx uses no proxy with a transport of its own; the address checks need
+            # direct connections anyway. Said once per import run or poller.
+            log.warning(
+                "%s set, but proxies are not used for importing: newsbot connects directly "
+                "(and checks each address it connects to)",
+                "/".join(proxies),
+            )
         self._client = httpx.AsyncClient(
             headers={"User-Agent": self.agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout),
@@ -205,7 +218,7 @@ class Fetcher:
             )
 
     def _host(self, url: str) -> _Host:
-        key = _origin(url)
+        key = origin_url(url)
         if key not in self._hosts:
             self._hosts[key] = _Host()
         return self._hosts[key]
@@ -228,7 +241,7 @@ class Fetcher:
         """robots.txt as RFC 9309 reads it: 4xx allows everything; 5xx or no answer
         disallows everything (for now: it is read again on the next run)."""
         parser = urllib.robotparser.RobotFileParser()
-        robots_url = _origin(url) + "/robots.txt"
+        robots_url = origin_url(url) + "/robots.txt"
         try:
             response = await self._request(robots_url, {}, ROBOTS_MAX_BYTES)
             for _ in range(MAX_REDIRECTS):
@@ -251,7 +264,8 @@ class Fetcher:
 
 
 async def _body(response: httpx.Response, limit: int) -> list[bytes]:
-    """The body, decoded step by step: at most `limit` bytes read and `limit` decoded."""
+    """The body, decoded step by step: at most `limit` bytes read and `limit` decoded.
+    Whatever goes wrong decoding fails this page only (a FetchError), never the round."""
     try:
         decoder = Decoder(response.headers.get("content-encoding"), limit)
         chunks: list[bytes] = []
@@ -265,12 +279,12 @@ async def _body(response: httpx.Response, limit: int) -> list[bytes]:
         if str(exc) == "too large":
             raise FetchError(f"too large (over {_mb(limit)})") from None
         raise FetchError(str(exc)) from None
+    except (httpx.HTTPError, FetchError):
+        raise
+    except Exception as exc:  # a decoder bug or a limit of the machine: this page only
+        log.warning("Cannot decode %s", response.url, exc_info=True)
+        raise FetchError(f"cannot decode the body ({type(exc).__name__})") from None
     return chunks
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _check_scheme(url: str) -> None:

@@ -36,6 +36,8 @@ class NewsSite:
     pages: dict[str, bytes] = field(default_factory=dict)
     feeds: dict[str, str] = field(default_factory=dict)
     robots: str | None = None  # None: /robots.txt is a 404
+    # /raw/<name>: these headers and these body bytes, as they are (no encoding applied).
+    raw: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     huge_sent: int = 0
     slow_s: float = 5.0
@@ -68,6 +70,7 @@ class NewsSite:
         app.router.add_get("/bomb", self._bomb)
         app.router.add_get("/private/{name}", self._page)
         app.router.add_get("/mirror/{name}", self._page)
+        app.router.add_get("/raw/{name}", self._raw)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -99,6 +102,14 @@ class NewsSite:
             raise web.HTTPNotFound()
         charset = "iso-8859-1" if name == "latin1" else "utf-8"
         return web.Response(body=self.pages[name], content_type="text/html", charset=charset)
+
+    async def _raw(self, request: web.Request) -> web.StreamResponse:
+        self._log(request)
+        name = request.match_info["name"]
+        if name not in self.raw:
+            raise web.HTTPNotFound()
+        headers, body = self.raw[name]
+        return web.Response(body=body, headers=headers)
 
     async def _feed(self, request: web.Request) -> web.StreamResponse:
         """A feed with an ETag and a Last-Modified; a matching conditional GET gets a 304."""
