@@ -190,13 +190,13 @@ def test_no_folder_of_the_core_holds_more_than_twelve_modules(folder: Path) -> N
     assert count <= MOST_MODULES, f"{folder.relative_to(ROOT)} holds {count} modules"
 
 
-def test_benches_and_test_support_import_no_test_module() -> None:
-    """bench/ and tests/support/ share code only through tests/support/, never a test module."""
+def test_tests_and_benches_share_code_only_through_test_support() -> None:
+    """No module imports a test module: bench/, tests/support/ and the tests themselves share
+    code through tests/support/ (and conftest's fixtures) only."""
     known = modules()
     for name, path in known.items():
-        if not (name.startswith("bench") or name.startswith("tests.support")):
+        if not name.startswith(("bench", "tests")):
             continue
         for target, line in imports(path, known):
-            if target.startswith("tests") and target != "tests":
-                where = f"{path.relative_to(ROOT)}:{line} imports {target}"
-                assert target.startswith("tests.support"), where
+            if target.startswith("tests.test_"):
+                raise AssertionError(f"{path.relative_to(ROOT)}:{line} imports {target}")

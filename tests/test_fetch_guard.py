@@ -19,8 +19,8 @@ from bot.ingest.files import import_lock, site_folder
 from bot.ingest.imports import Importer, ImportResult
 from bot.ingest.netguard import guarded_transport, is_public
 from bot.ingest.web import Fetcher
+from tests.support.cli import newsbot_import
 from tests.support.websites import NewsSite, rss
-from tests.test_import_cli import newsbot_import
 
 PAGE = b"<html><body><article><h1>Quay</h1>" + b"<p>The quay reopened today.</p>" * 20
 EDITORIAL = """---

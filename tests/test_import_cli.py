@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,36 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import newsbot_import
 from tests.support.paths import ROOT
 from tests.support.websites import FIXTURES, NewsSite, full_text, rss
-
-
-async def newsbot_import(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str, str]:
-    """`python -m newsbot import ARGS` with a fresh data folder and `settings` added to the
-    environment; (exit code, stdout, stderr)."""
-    tmp_path.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before the process starts)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
-    env.update(
-        NEWSBOT_IMPORT_STATE=str(tmp_path / "data" / "import-state.json"),
-        NEWSBOT_CACHE_DIR=str(tmp_path / "data" / "cache"),
-        NEWSBOT_FETCH_DELAY="0",
-        NEWSBOT_FETCH_TIMEOUT="5",
-        **settings,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "newsbot",
-        "import",
-        *args,
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_import_prints_one_line_per_article_and_exits_0(

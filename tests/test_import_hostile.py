@@ -13,7 +13,7 @@ import pytest
 
 from bot.articles import parse_article
 from bot.ingest.decoding import DecodeError, Decoder
-from bot.ingest.files import ArticleFile, Library
+from bot.ingest.files import ArticleFile, ImportedFiles
 from bot.ingest.imports import Importer, ImportResult
 from bot.ingest.netguard import Reach
 from bot.ingest.web import Fetcher
@@ -221,7 +221,7 @@ async def test_a_feed_item_linking_a_dotdot_host_writes_nothing_outside(
 def test_new_paths_stay_inside_the_folder(tmp_path: Path, url: str) -> None:
     """Whatever host a URL names, the path for its article is inside the folder."""
     article = ArticleFile(title="Escaped to the parent", paragraphs=("Text.",), url=url)
-    path = Library(tmp_path / "articles").new_path(article)
+    path = ImportedFiles(tmp_path / "articles").new_path(article)
     assert path.resolve().is_relative_to((tmp_path / "articles").resolve())
     assert path.parent != tmp_path / "articles"  # in a site folder, not loose
 

@@ -173,7 +173,7 @@ def slug(title: str, url: str | None = None) -> str:
     return words.strip("-")
 
 
-class Library:
+class ImportedFiles:
     """The imported files in an articles folder, by canonical URL and by body hash; and the
     hand-written files that name a URL (never updated: the folder's editors own them)."""
 

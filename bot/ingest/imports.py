@@ -24,7 +24,7 @@ from bot.ingest.files import (
     MAX_URL_CHARS,
     ArticleFile,
     FeedState,
-    Library,
+    ImportedFiles,
     body_hash,
     canonical_url,
     capped,
@@ -93,7 +93,7 @@ class Importer:
         self.fetcher = fetcher
         self.extractor = extractor
         self.clock = clock
-        self._library: Library | None = None
+        self._library: ImportedFiles | None = None
         self._state: FeedState | None = None
         self._writing = asyncio.Lock()
 
@@ -103,7 +103,7 @@ class Importer:
         """Import every source (one after another); `report` hears each result as it comes.
         One import at a time per folder (import_lock): the folder is read once it is ours."""
         async with import_lock(self.folder):
-            self._library = await asyncio.to_thread(Library, self.folder)
+            self._library = await asyncio.to_thread(ImportedFiles, self.folder)
             self._state = await asyncio.to_thread(FeedState, self.state_path)
             results: list[ImportResult] = []
             try:
@@ -285,9 +285,9 @@ class Importer:
     def _still_there(self, file: object) -> bool:
         return isinstance(file, str) and (self.folder / file).is_file()
 
-    def _libraries(self) -> Library:
+    def _libraries(self) -> ImportedFiles:
         if self._library is None:
-            self._library = Library(self.folder)
+            self._library = ImportedFiles(self.folder)
         return self._library
 
     def _states(self) -> FeedState:
