@@ -17,7 +17,7 @@ import click
 from bot.articles import load_collection
 from bot.config import Settings, configure_logging
 from bot.text import plural
-from newsbot.options import fail, settings_from
+from newsbot.options import GivenPath, fail, settings_from
 
 
 def _log_path(settings: Settings) -> str:
@@ -32,9 +32,7 @@ def _log_path(settings: Settings) -> str:
 
 
 @click.command()
-@click.option(
-    "--chart", type=click.Path(path_type=Path, dir_okay=False), help="Write a PNG chart."
-)
+@click.option("--chart", type=GivenPath(path_type=Path, dir_okay=False), help="Write a PNG chart.")
 @click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(chart: Path | None, days: int, as_json: bool) -> None:
@@ -74,7 +72,7 @@ def stats(chart: Path | None, days: int, as_json: bool) -> None:
     "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only turns from DATE on."
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
+    "--out", type=GivenPath(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
 )
 def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
@@ -100,7 +98,7 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
 @click.option(
     "--from",
     "source",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=GivenPath(path_type=Path, dir_okay=False),
     default=None,
     help="The SQLite log to copy (default: NEWSBOT_DB).",
 )
