@@ -127,10 +127,10 @@ def migrate_log(target: str, source: Path | None) -> None:
 
 @contextmanager
 def _output(out: Path | None) -> Iterator[TextIO]:
-    """Where the export goes: standard output; a FIFO, terminal, device or symbolic link as
-    it is (its mode is not ours to change); else a new owner-only file, as the log is (it holds what
-    readers wrote), written beside `out` and renamed onto it once complete, so a failed
-    export leaves an existing file as it was, and one replaced takes no old mode along."""
+    """Where the export goes: standard output; a FIFO, terminal, device or symbolic link
+    as it is (its mode is not ours to change); else a new owner-only file, as the log is
+    (it holds what readers wrote), written beside `out` and renamed onto it once complete:
+    a failed export leaves an existing file as it was, one replaced keeps no old mode."""
     if out is None:
         yield sys.stdout
         return
