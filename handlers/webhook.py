@@ -44,6 +44,13 @@ PING_TIMEOUT_S = 2.0
 HEADER_TIMEOUT_S = 10.0  # from connecting (or the previous response) to the last header
 BODY_TIMEOUT_S = 10.0  # from the last header to the end of the body
 KEEP_ALIVE_S = 5  # an idle connection between requests (uvicorn's default, said here)
+# Telegram's headers are a few hundred bytes; nginx's default buffers hold 32 KB.
+MAX_HEAD_BYTES = 16 * 1024  # the request line's URL and the headers, together
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
+MIN_CONCURRENCY = 256  # connections (or requests in flight) served at once, at least
 
 
 class WebhookServer:
@@ -149,29 +156,73 @@ def parse_update(body: bytes, bot: Bot) -> Update | Response:
 
 
 class _Protocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol with a deadline for the request line and headers: uvicorn
-    times out idle keep-alive connections only, so a client that connects and sends
-    nothing, or half a header, would hold its connection forever (a few hundred of them
-    and real deliveries are refused)."""
+    """uvicorn's HTTP protocol, hardened against clients that hold connections or memory:
+    - a deadline for the request line and headers (uvicorn times out idle keep-alive
+      connections only: a client sending nothing, or half a header, would stay forever);
+    - at most MAX_HEAD_BYTES of URL and headers (uvicorn keeps them all, unbounded): 431;
+    - a response sent before the body has all come (403, 408, 413, uvicorn's own 503)
+      closes the connection, which would otherwise stay open as long as bytes trickle in
+      (each one cancels uvicorn's keep-alive timer, and the body is never read)."""
 
     _deadline: asyncio.TimerHandle | None = None
+    _head_bytes = 0
+    _refused = False  # answered 431: the rest of what the client sends is ignored
+    _keep_alive = True  # what the request asked for, granted once its body has come
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._head_bytes = 0
         if self._deadline is None:  # the next request on a kept-alive connection
             self._arm()
 
+    def on_url(self, url: bytes) -> None:
+        if self._counted(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._counted(len(name) + len(value) + 4):  # ": " and CRLF: empty ones count
+            super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
         self._disarm()
+        if self._refused:
+            return
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.scope is self.scope:  # not an upgrade
+            self._keep_alive = self.cycle.keep_alive
+            self.cycle.keep_alive = False  # until on_message_complete: the body has come
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        if self.cycle is not None and not self.cycle.response_started:
+            self.cycle.keep_alive = self._keep_alive  # else it has said "connection: close"
+        super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def _counted(self, size: int) -> bool:
+        """Add `size` bytes to the request's head; past MAX_HEAD_BYTES, answer 431."""
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES and not self._refused:
+            self._refused = True
+            self.transport.write(HEAD_TOO_LARGE)
+            self.transport.close()
+        return not self._refused
 
     def _arm(self) -> None:
         self._deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
@@ -243,7 +294,7 @@ async def serve(app: NewsApp, settings: Settings) -> None:
             timeout_keep_alive=KEEP_ALIVE_S,
             # Beyond this many connections (or requests in flight) uvicorn answers 503,
             # which Telegram retries: a flood costs retries, not memory or descriptors.
-            limit_concurrency=max(256, 4 * settings.webhook_max_connections),
+            limit_concurrency=max(MIN_CONCURRENCY, 4 * settings.webhook_max_connections),
         )
     )
     listening = asyncio.create_task(http.serve(sockets=[sock]), name="webhook-server")

@@ -27,7 +27,7 @@ from bot.serving.library import Library
 from bot.serving.reload import compact_later
 from bot.text import plural
 from newsbot.log_commands import export, migrate_log, stats
-from newsbot.options import Bars, fail, settings_from
+from newsbot.options import Bars, GivenPath, fail, settings_from
 from newsbot.terminal import chat_loop
 
 log = logging.getLogger("newsbot")
@@ -83,7 +83,7 @@ def library_from(settings: Settings, announce: bool = False, compact: bool = Tru
 
 articles_option = click.option(
     "--articles",
-    type=click.Path(path_type=Path),
+    type=GivenPath(path_type=Path),
     default=None,
     help="Articles folder (overrides NEWSBOT_ARTICLES_DIR).",
 )
@@ -178,11 +178,11 @@ def index_command(force: bool, articles: Path | None) -> None:
 
 @main.command(name="eval")
 @click.argument(
-    "cases_files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+    "cases_files", nargs=-1, type=GivenPath(path_type=Path, dir_okay=False, exists=True)
 )
 @click.option(
     "--known-items",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=GivenPath(path_type=Path, file_okay=False),
     help="Also run known-item search over this folder (headline as query).",
 )
 @click.option("--misses", is_flag=True, help="List the questions newsbot got wrong.")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import dataclasses
 import json
 import os
+import stat
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
@@ -17,7 +22,7 @@ import click
 from bot.articles import load_collection
 from bot.config import Settings, configure_logging
 from bot.text import plural
-from newsbot.options import fail, settings_from
+from newsbot.options import GivenPath, fail, settings_from
 
 
 def _log_path(settings: Settings) -> str:
@@ -32,9 +37,7 @@ def _log_path(settings: Settings) -> str:
 
 
 @click.command()
-@click.option(
-    "--chart", type=click.Path(path_type=Path, dir_okay=False), help="Write a PNG chart."
-)
+@click.option("--chart", type=GivenPath(path_type=Path, dir_okay=False), help="Write a PNG chart.")
 @click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(chart: Path | None, days: int, as_json: bool) -> None:
@@ -74,7 +77,7 @@ def stats(chart: Path | None, days: int, as_json: bool) -> None:
     "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only turns from DATE on."
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
+    "--out", type=GivenPath(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
 )
 def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
@@ -82,16 +85,12 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
 
     path = _log_path(settings_from(None))
     try:
-        stream = _owner_only(out) if out else sys.stdout
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror}")
-    try:
-        count = asyncio.run(_export(path, fmt, since.date() if since else None, stream))
+        with _output(out) as stream:
+            count = asyncio.run(_export(path, fmt, since.date() if since else None, stream))
     except DatabaseError as exc:
         fail(str(exc))
-    finally:
-        if out:
-            stream.close()
+    except OSError as exc:
+        fail(f"cannot write {out or 'to standard output'}: {exc.strerror or exc}")
     click.echo(f"Exported {plural(count, 'turn')}{f' to {out}' if out else ''}", err=True)
 
 
@@ -100,7 +99,7 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
 @click.option(
     "--from",
     "source",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=GivenPath(path_type=Path, dir_okay=False),
     default=None,
     help="The SQLite log to copy (default: NEWSBOT_DB).",
 )
@@ -126,22 +125,43 @@ def migrate_log(target: str, source: Path | None) -> None:
     click.echo("Set NEWSBOT_DB to that URL and start the instances.", err=True)
 
 
-def _owner_only(path: Path) -> TextIO:
-    """The export file, open for writing and readable by its owner only, as the log is: it
-    holds what readers wrote."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # a file that was there already: its old mode would stay
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+@contextmanager
+def _output(out: Path | None) -> Iterator[TextIO]:
+    """Where the export goes: standard output; a FIFO, terminal, device or symbolic link
+    as it is (its mode is not ours to change); else a new owner-only file, as the log is
+    (it holds what readers wrote), written beside `out` and renamed onto it once complete:
+    a failed export leaves an existing file as it was, one replaced keeps no old mode."""
+    if out is None:
+        yield sys.stdout
+        return
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.lstat(out).st_mode  # a link (/dev/stdout) is the operator's: not replaced
+        if stat.S_ISLNK(mode) or not stat.S_ISREG(mode):
+            with open(out, "w", encoding="utf-8", newline="") as stream:
+                yield stream
+            return
+    fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:  # mkstemp makes it 0600
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(temporary, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
-# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"), also after
+# blanks and line breaks, which spreadsheets skip.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _defused(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula, with a leading single quote
     (which shows it as the text it is); numbers and other cells as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_START) or value.lstrip().startswith(FORMULA_START)
+    ):
         return "'" + value
     return value
 

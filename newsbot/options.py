@@ -32,6 +32,20 @@ def settings_from(articles: Path | None) -> Settings:
     return settings
 
 
+class GivenPath(click.Path):
+    """click.Path that refuses an empty value: click would turn "" into Path("."), the
+    current folder (served as articles, read as cases, written over), before any setting's
+    own check could see it was blank."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            name = param.opts[0] if isinstance(param, click.Option) else "a path"
+            if isinstance(param, click.Argument):
+                name = param.human_readable_name
+            fail(f"{name} is empty: name a {'file' if not self.dir_okay else 'folder'}")
+        return super().convert(value, param, ctx)
+
+
 class Bars:
     """Progress bars on stderr, one per stage of `open_library` (reading, indexing)."""
 

@@ -244,6 +244,22 @@ def test_cache_from_before_the_tag_is_adopted(articles: Path, tmp_path: Path) ->
     assert (folder / cache.MARKER).read_text() == cache.MARKER_TEXT
 
 
+def test_another_tools_cachedir_tag_is_refused_and_kept(articles: Path, tmp_path: Path) -> None:
+    """A folder tagged by another tool (a CACHEDIR.TAG without newsbot's line) is that tool's
+    cache: refused, and its tag left as it was."""
+    folder = tmp_path / "other-cache"
+    folder.mkdir()
+    tag = (
+        "Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by another tool.\n"
+    )
+    (folder / cache.MARKER).write_text(tag)
+    with pytest.raises(cache.CacheFolderError, match="another tool"):
+        open_library(articles, folder)
+    assert [p.name for p in folder.iterdir()] == [cache.MARKER]
+    assert (folder / cache.MARKER).read_text() == tag
+
+
 def test_untagged_folder_with_other_files_is_refused(articles: Path, tmp_path: Path) -> None:
     """open_library refuses a folder with files of others (or the articles folder) and
     touches nothing in it."""

@@ -271,3 +271,30 @@ def test_two_files_with_one_name_and_two_suffixes_keep_one_id(tmp_path: Path) ->
     ids = [source["id"] for source in json.loads(result.stdout)]
     assert sorted(ids) == ["a", "b"]
     assert "Skipping a.txt: a.md has the same name" in result.stderr
+
+
+EMPTY_PATH_OPTIONS = [
+    (["ask", "--articles", "", "PIN"], "--articles"),
+    (["sources", "--articles", ""], "--articles"),
+    (["index", "--articles", ""], "--articles"),
+    (["chat", "--articles", ""], "--articles"),
+    (["run", "--articles", ""], "--articles"),
+    (["import", "--articles", "", "page.html"], "--articles"),
+    (["eval", "--articles", "", "--known-items", str(SEEDS)], "--articles"),
+    (["eval", "--known-items", ""], "--known-items"),
+    (["export", "--out", ""], "--out"),
+    (["stats", "--chart", ""], "--chart"),
+    (["migrate-log", "--from", "", "--to", "postgresql://x@127.0.0.1:9/x"], "--from"),
+]
+
+
+@pytest.mark.parametrize(("args", "option"), EMPTY_PATH_OPTIONS)
+def test_an_empty_path_option_is_refused(tmp_path: Path, args: list[str], option: str) -> None:
+    """An empty path option (`--articles ''`, `--out ''`...) exits 2 in one line naming the
+    option, instead of meaning the current folder."""
+    (tmp_path / "notes.txt").write_text("Bank\n\nThe PIN of the safe is 4711.\n")
+    (tmp_path / "page.html").write_text("<html><title>PIN</title><p>4711</p></html>")
+    result = newsbot(*args, cwd=tmp_path, stdin="PIN\n")
+    one_line_exit_2(result, option)
+    assert "4711" not in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "page.html"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import os
 import sqlite3
+import stat
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -136,7 +140,17 @@ def test_reports_read_an_older_log_without_migrating_it(tmp_path: Path) -> None:
     assert old.read_bytes() == before
 
 
-FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+FORMULAS = [
+    '=HYPERLINK("http://x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    ' =HYPERLINK("http://x")',  # spreadsheets skip leading blanks and newlines
+    "\n=1+1",
+    " \t@SUM(A1)",
+]
 
 
 async def test_csv_export_defuses_formulas_and_is_owner_only(tmp_path: Path) -> None:
@@ -160,3 +174,53 @@ async def test_csv_export_defuses_formulas_and_is_owner_only(tmp_path: Path) -> 
     assert [r["reply"] for r in rows] == expected
     assert {r["chat_id"] for r in rows} == {"-1001234"}
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_export_to_a_fifo_leaves_its_mode_alone(tmp_path: Path) -> None:
+    """`export --out` naming a FIFO writes into it and leaves its mode as it was (only a
+    file the export creates is made owner-only)."""
+    db = tmp_path / "log.sqlite3"
+    asyncio.run(make_log(db))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o644)
+    received: list[bytes] = []
+    reading = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reading.start()
+    result = newsbot("export", "--out", str(fifo), env={"NEWSBOT_DB": str(db)})
+    reading.join(30)
+    assert result.returncode == 0, result.stderr
+    assert received[0].startswith(b"received_at,"), received
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert fifo.stat().st_mode & 0o777 == 0o644
+
+
+def test_export_replaces_an_existing_file_with_an_owner_only_one(tmp_path: Path) -> None:
+    """An existing --out file is replaced by a new owner-only one: its old mode is not kept,
+    and another name of the old file (a hard link) keeps its content and mode."""
+    db = tmp_path / "log.sqlite3"
+    asyncio.run(make_log(db))
+    out = tmp_path / "export.csv"
+    out.write_text("old export\n")
+    out.chmod(0o644)
+    other = tmp_path / "other-name"
+    os.link(out, other)
+    result = newsbot("export", "--out", str(out), env={"NEWSBOT_DB": str(db)})
+    assert result.returncode == 0, result.stderr
+    assert out.read_text(encoding="utf-8").startswith("received_at,")
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert other.read_text() == "old export\n" and other.stat().st_mode & 0o777 == 0o644
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failed_export_keeps_the_existing_file(tmp_path: Path) -> None:
+    """An export that fails (the log is another application's database) leaves the
+    existing --out file as it was and no temporary file behind."""
+    db = tmp_path / "app.sqlite3"
+    _foreign_database(db)
+    out = tmp_path / "export.csv"
+    out.write_text("last month's export\n")
+    result = newsbot("export", "--out", str(out), env={"NEWSBOT_DB": str(db)})
+    assert result.returncode == 2, result.stderr
+    assert out.read_text() == "last month's export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.sqlite3", "export.csv"]

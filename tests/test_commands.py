@@ -7,7 +7,8 @@ import pytest
 from bot.articles import Collection, parse_article, passages_of
 from bot.conversation.command_table import COMMANDS, Request, handle_line, menu, visible
 from bot.conversation.conversation import Conversation
-from bot.serving.library import Library
+from bot.conversation.replies import reloaded
+from bot.serving.library import Changes, Library
 from bot.storage.state import ConversationKey, MemoryState
 from tests.support.emulator.telegram_html import parse_html
 
@@ -126,3 +127,20 @@ async def test_terminal_routes_commands_like_telegram(seed_room: Conversation) -
     assert reply.answer is not None and reply.answer.answered
     assert reply.question == "When will all US troops leave Afghanistan?"
     assert (await handle_line(seed_room, "Taliban prisoners", WHO)).question == "Taliban prisoners"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (Changes(total=1), "No changes: 1 article, as before."),
+        (Changes(added=("A",), total=1), "<b>Articles reloaded</b>: 1 article now."),
+        (Changes(skipped=(("x.bin", "binary"),), total=2), "Skipped 1 unreadable file: x.bin"),
+        (Changes(skipped=(("x", "a"), ("y", "b")), total=2), "Skipped 2 unreadable files: x"),
+    ],
+)
+def test_the_reload_reply_counts_in_words(changes: Changes, expected: str) -> None:
+    """/reload's reply says "1 article", "1 unreadable file", "2 unreadable files", never
+    "(s)" or "1 articles"."""
+    text = "\n".join(reloaded(changes).messages)
+    assert expected in text
+    assert "(s)" not in text and "1 articles" not in text

@@ -415,7 +415,7 @@ async def test_reload_swaps_articles_and_survives_a_broken_file(
         await emulator.send_command("reload", chat_id=ADMIN)
         (reply,) = await emulator.wait_for(ADMIN)
         assert "Added (1): Zorblax council votes for a new harbour" in reply["text"]
-        assert "Skipped 1 unreadable file(s): 011_broken.txt" in reply["text"]
+        assert "Skipped 1 unreadable file: 011_broken.txt" in reply["text"]
         # The answer sent before the reload: its More button is stale now, politely.
         assert await press(emulator, old_answer, "p:2", user=2002) == STALE_BUTTON
         await emulator.send_text("What did the Zorblax council decide?")

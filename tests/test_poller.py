@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from pathlib import Path
+
+import pytest
 
 from bot.ingest.web import Fetcher
 from bot.serving.library import Changes
@@ -62,3 +66,17 @@ async def test_started_poller_polls_and_stops_promptly_mid_round(
     started = time.monotonic()
     await service.stop()
     assert task.done() and time.monotonic() - started < 1.0
+
+
+async def test_the_start_line_counts_feeds_in_words(
+    site: NewsSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The poller's start line says "1 feed", not "1 feed(s)"."""
+    site.feeds["f.rss"] = rss([])
+    service = poller(site, tmp_path, [], "/feeds/f.rss")
+    caplog.set_level(logging.INFO, logger="bot.serving.poller")
+    stop = asyncio.Event()
+    stop.set()  # the service stops at once, after its start line
+    await service._run(stop)
+    await service.fetcher.close()
+    assert "Polling 1 feed every" in caplog.text and "(s)" not in caplog.text

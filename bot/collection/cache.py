@@ -81,6 +81,7 @@ MARKER_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# The newsbot index cache (NEWSBOT_CACHE_DIR): newsbot removes only what it wrote here.\n"
 )
+OWN_TAG_LINE = "# The newsbot index cache"  # in every tag newsbot writes, whatever after it
 # Every name the cache writes in its folder (the temporary ones carry the writer's pid).
 _OWN = re.compile(
     r"(current|lock|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})"
@@ -408,12 +409,21 @@ def _locked(cache_dir: Path) -> Iterator[None]:
 def _claim(cache_dir: Path) -> None:
     """Make sure `cache_dir` is the cache's own: tagged by it, or new, or holding nothing
     but names the cache writes (a cache from before the tag), then tagged now. Any other
-    folder raises CacheFolderError, before anything in it is touched."""
+    folder (one tagged by another tool too) raises CacheFolderError, before anything in it
+    is touched."""
     try:
-        if (cache_dir / MARKER).read_text(encoding="utf-8") == MARKER_TEXT:
-            return
+        tag: str | None = (cache_dir / MARKER).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        tag = ""  # no tag (yet)
     except (OSError, UnicodeDecodeError):
-        pass
+        tag = None  # a tag newsbot did not write
+    if tag == MARKER_TEXT:
+        return
+    if tag is None or (tag and OWN_TAG_LINE not in tag):  # another tool's cache
+        raise CacheFolderError(
+            f"NEWSBOT_CACHE_DIR {cache_dir} is tagged as the cache of another tool "
+            f"(its {MARKER} is not newsbot's): point it at a new or empty folder"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     foreign = sorted(e.name for e in cache_dir.iterdir() if not _OWN.fullmatch(e.name))
     if foreign:

@@ -18,6 +18,7 @@ from bot.markup import esc, pack, shorten, tg_len
 from bot.retrieval.answer import Answer
 from bot.serving.library import Changes
 from bot.storage.state import KeptAnswer
+from bot.text import plural
 
 SOURCES_PER_PAGE = 20
 # /source sends at most this many messages at once; longer articles continue on page 2...
@@ -91,10 +92,6 @@ class Reply:
         return self.logged_as if self.logged_as is not None else "\n\n".join(self.messages)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 # -- buttons --------------------------------------------------------------------------------
 
 
@@ -149,7 +146,7 @@ def start(name: str | None, articles: int, examples: Sequence[str]) -> Reply:
     """Greeting, how to ask, and example questions."""
     hello = f"Hello, {esc(name)}!" if name else "Hello!"
     lines = [
-        f"{hello} I answer questions about {_plural(articles, 'news article')}"
+        f"{hello} I answer questions about {plural(articles, 'news article')}"
         " with passages quoted word for word, each with its source.",
         "",
         "Just send me a question, for example:",
@@ -205,9 +202,9 @@ def sources(collection: Collection, arg: str = "") -> Reply:
     page = number(arg) if arg.strip() else 1
     if page is None or not 1 <= page <= pages:
         are = "is" if pages == 1 else "are"
-        return Reply((f"There {are} {_plural(pages, 'page')} of sources: try /sources 1.",))
+        return Reply((f"There {are} {plural(pages, 'page')} of sources: try /sources 1.",))
     first = (page - 1) * SOURCES_PER_PAGE
-    lines = [f"<b>Sources</b> ({_plural(len(articles), 'article')})"]
+    lines = [f"<b>Sources</b> ({plural(len(articles), 'article')})"]
     for n, article in enumerate(articles[first : first + SOURCES_PER_PAGE], start=first + 1):
         extra = " · ".join(esc(shorten(x, 60)) for x in (article.published, article.outlet) if x)
         lines.append(f"{n}. {esc(shorten(article.title, 120))}" + (f" · {extra}" if extra else ""))
@@ -236,7 +233,7 @@ def source(collection: Collection, arg: str) -> Reply:
     pages = -(-len(messages) // SOURCE_MESSAGES_PER_PAGE)
     page = number(parts[1]) if len(parts) > 1 else 1
     if page is None or not 1 <= page <= pages:
-        return Reply((f"Article {chosen} has {_plural(pages, 'page')}: try /source {chosen} 1.",))
+        return Reply((f"Article {chosen} has {plural(pages, 'page')}: try /source {chosen} 1.",))
     chunk = messages[(page - 1) * SOURCE_MESSAGES_PER_PAGE : page * SOURCE_MESSAGES_PER_PAGE]
     if page < pages:
         chunk.append(f"Page {page} of {pages} — /source {chosen} {page + 1} for more.")
@@ -337,7 +334,7 @@ def forget_prompt(user_id: int) -> Reply:
 def forgotten(deleted: int) -> Reply:
     return Reply(
         (
-            f"Done: deleted {_plural(deleted, 'logged message')} of yours "
+            f"Done: deleted {plural(deleted, 'logged message')} of yours "
             "and everything linked to them. Anything you send from now on is logged again.",
         ),
         notice="Deleted.",
@@ -368,9 +365,9 @@ def forget_failed() -> Reply:
 def reloaded(changes: Changes) -> Reply:
     """The reply to /reload."""
     if not changes.changed:
-        lines = [f"No changes: {changes.total} articles, as before."]
+        lines = [f"No changes: {plural(changes.total, 'article')}, as before."]
     else:
-        lines = [f"<b>Articles reloaded</b>: {changes.total} articles now."]
+        lines = [f"<b>Articles reloaded</b>: {plural(changes.total, 'article')} now."]
         for label, titles in (
             ("Added", changes.added),
             ("Updated", changes.updated),
@@ -395,7 +392,7 @@ def _skipped_line(skipped: Sequence[tuple[str, str]], room: int = 3000) -> str:
             break
         shown.append(entry)
     more = f" and {len(skipped) - len(shown)} more" if len(skipped) > len(shown) else ""
-    return f"Skipped {len(skipped)} unreadable file(s): {'; '.join(shown)}{more}"
+    return f"Skipped {plural(len(skipped), 'unreadable file')}: {'; '.join(shown)}{more}"
 
 
 def reload_failed(reason: str) -> Reply:

@@ -19,6 +19,7 @@ from bot.ingest.imports import Importer, ImportResult, fetcher_from
 from bot.ingest.web import Fetcher
 from bot.serving.library import Changes
 from bot.serving.reload import ReloadError
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class FeedPoller:
                 await self._task
 
     async def _run(self, outer: asyncio.Event | None) -> None:
-        log.info("Polling %d feed(s) every %g min", len(self.feeds), self.interval_s / 60)
+        log.info("Polling %s every %g min", plural(len(self.feeds), "feed"), self.interval_s / 60)
         stopping = asyncio.create_task(_first(self._stop, outer))
         try:
             delay = FIRST_ROUND_S

@@ -26,6 +26,7 @@ from bot.memory import settle_memory
 from bot.retrieval.search import SearchIndex
 from bot.scan import ARTICLE_SUFFIXES
 from bot.serving.library import Changes, Library
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ async def _watch_one(
         elif not changes:
             continue
         else:
-            log.info("Articles folder changed (%d file event(s)): reloading", len(changes))
+            log.info("Articles folder changed (%s): reloading", plural(len(changes), "file event"))
         try:
             paths = (path for _, path in changes)
             await on_change(None if replaced else changed_files(folder, paths))
