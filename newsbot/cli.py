@@ -26,7 +26,7 @@ from bot.runtime.services import terminal_conversation
 from bot.serving.library import Library
 from bot.serving.reload import compact_later
 from bot.text import plural
-from newsbot.log_commands import export, migrate_log, stats
+from newsbot.log_tools import export, migrate_log, stats
 from newsbot.options import Bars, GivenPath, fail, settings_from
 from newsbot.terminal import chat_loop
 
