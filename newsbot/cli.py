@@ -15,7 +15,8 @@ from typing import Any
 import click
 
 from bot.articles import load_collection
-from bot.collection.cache import CacheFolderError, Loaded, open_library, size_on_disk
+from bot.collection.cache import Loaded, open_library, size_on_disk
+from bot.collection.cache_folder import CacheFolderError
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
 from bot.conversation.render import render_text, to_json

@@ -17,7 +17,7 @@ import pytest
 
 from bot import text
 from bot.articles import load_collection
-from bot.collection import cache
+from bot.collection import cache, cache_folder
 from bot.collection.cache import open_library
 from bot.lexical import indexing
 from bot.retrieval.search import SearchIndex
@@ -239,9 +239,9 @@ def test_cache_from_before_the_tag_is_adopted(articles: Path, tmp_path: Path) ->
     """A cache folder holding only the cache's own names (no tag yet) is used and tagged."""
     folder = tmp_path / "cache"
     open_library(articles, folder)
-    (folder / cache.MARKER).unlink()
+    (folder / cache_folder.MARKER).unlink()
     assert open_library(articles, folder).status == "loaded"
-    assert (folder / cache.MARKER).read_text() == cache.MARKER_TEXT
+    assert (folder / cache_folder.MARKER).read_text() == cache_folder.MARKER_TEXT
 
 
 def test_another_tools_cachedir_tag_is_refused_and_kept(articles: Path, tmp_path: Path) -> None:
@@ -253,11 +253,11 @@ def test_another_tools_cachedir_tag_is_refused_and_kept(articles: Path, tmp_path
         "Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by another tool.\n"
     )
-    (folder / cache.MARKER).write_text(tag)
-    with pytest.raises(cache.CacheFolderError, match="another tool"):
+    (folder / cache_folder.MARKER).write_text(tag)
+    with pytest.raises(cache_folder.CacheFolderError, match="another tool"):
         open_library(articles, folder)
-    assert [p.name for p in folder.iterdir()] == [cache.MARKER]
-    assert (folder / cache.MARKER).read_text() == tag
+    assert [p.name for p in folder.iterdir()] == [cache_folder.MARKER]
+    assert (folder / cache_folder.MARKER).read_text() == tag
 
 
 def test_untagged_folder_with_other_files_is_refused(articles: Path, tmp_path: Path) -> None:
@@ -266,8 +266,8 @@ def test_untagged_folder_with_other_files_is_refused(articles: Path, tmp_path: P
     folder = tmp_path / "home"
     (folder / "Documents").mkdir(parents=True)
     (folder / ".bashrc").write_text("x")
-    with pytest.raises(cache.CacheFolderError, match=r"'\.bashrc', 'Documents'"):
+    with pytest.raises(cache_folder.CacheFolderError, match=r"'\.bashrc', 'Documents'"):
         open_library(articles, folder)
     assert sorted(p.name for p in folder.iterdir()) == [".bashrc", "Documents"]
-    with pytest.raises(cache.CacheFolderError, match="articles folder"):
+    with pytest.raises(cache_folder.CacheFolderError, match="articles folder"):
         open_library(articles, articles)

@@ -23,25 +23,23 @@ nothing else (a new or empty folder); any other folder is refused (CacheFolderEr
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import importlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from bot import text
 from bot.articles import Article, Collection
 from bot.collection import snapshots, views
+from bot.collection.cache_folder import CacheFolderError, collect, locked
 from bot.collection.manifest import Manifest, Scan, ScanDiff, compare_scan, patch_scan
 from bot.collection.segments import Segment, open_segment, owner_only, publish, remove
 from bot.collection.snapshots import Applied, Progress, Snapshot, needs_compaction
@@ -72,26 +70,6 @@ class Loaded:
     read: int  # article files read
     folder: Path
     skipped: tuple[tuple[str, str], ...] = ()  # files that are not articles (file, reason)
-
-
-# The Cache Directory Tagging convention (https://bford.info/cachedir/): backup tools skip
-# the folder, and its newsbot line tells that the folder is this cache's own.
-MARKER = "CACHEDIR.TAG"
-MARKER_TEXT = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# The newsbot index cache (NEWSBOT_CACHE_DIR): newsbot removes only what it wrote here.\n"
-)
-OWN_TAG_LINE = "# The newsbot index cache"  # in every tag newsbot writes, whatever after it
-# Every name the cache writes in its folder (the temporary ones carry the writer's pid).
-_OWN = re.compile(
-    r"(current|lock|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})"
-    r"|\.(current|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})\.\d+\.tmp"
-)
-
-
-class CacheFolderError(Exception):
-    """NEWSBOT_CACHE_DIR names a folder that is not the cache's to clean up; nothing in it
-    was touched."""
 
 
 def cache_key(titles: bool = True) -> str:
@@ -170,7 +148,7 @@ def open_library(
     if cache_dir.resolve() == articles_dir.resolve():
         raise CacheFolderError(f"NEWSBOT_CACHE_DIR must not be the articles folder: {cache_dir}")
     try:
-        with _locked(cache_dir):
+        with locked(cache_dir):
             return _open(cache_dir, request)
     except OSError as exc:
         log.warning("Cannot use the index cache in %s (%s): indexing in memory", cache_dir, exc)
@@ -198,7 +176,7 @@ def compact_in_place(cache_dir: Path, indexes: Indexes) -> bool:
         return False
     update = snapshots.compact(cache_dir, snapshot)  # immutable inputs: no lock needed yet
     try:
-        with _locked(cache_dir):
+        with locked(cache_dir):
             if _current(cache_dir) != snapshot.name:
                 return False
             _commit(cache_dir, update)
@@ -363,80 +341,7 @@ def _commit(cache_dir: Path, update: Applied) -> None:
     pointer.write_text(snapshot.name, encoding="utf-8")
     pointer.chmod(0o600)
     os.replace(pointer, cache_dir / "current")  # the new state appears whole or not at all
-    _collect(cache_dir, snapshot)
-
-
-def _collect(cache_dir: Path, keep: Snapshot) -> None:
-    """Remove states, segments and leftovers no longer used (temporary folders of live
-    processes stay: they may be writing them)."""
-    used = {"current", "lock", MARKER, keep.name, *(s.name for s in keep.segments)}
-    for entry in cache_dir.iterdir():
-        if entry.name in used or not _OWN.fullmatch(entry.name):  # not ours: left alone
-            continue
-        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-            pid = entry.name.rsplit(".", 2)[-2]
-            if not pid.isdigit() or _alive(int(pid)):
-                continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def _locked(cache_dir: Path) -> Iterator[None]:
-    """Hold the cache's lock: one writer at a time, across processes and threads."""
-    _claim(cache_dir)
-    with open(cache_dir / "lock", "a") as handle:
-        os.chmod(handle.fileno(), 0o600)
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _claim(cache_dir: Path) -> None:
-    """Make sure `cache_dir` is the cache's own: tagged by it, or new, or holding nothing
-    but names the cache writes (a cache from before the tag), then tagged now. Any other
-    folder (one tagged by another tool too) raises CacheFolderError, before anything in it
-    is touched."""
-    try:
-        tag: str | None = (cache_dir / MARKER).read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        tag = ""  # no tag (yet)
-    except (OSError, UnicodeDecodeError):
-        tag = None  # a tag newsbot did not write
-    if tag == MARKER_TEXT:
-        return
-    if tag is None or (tag and OWN_TAG_LINE not in tag):  # another tool's cache
-        raise CacheFolderError(
-            f"NEWSBOT_CACHE_DIR {cache_dir} is tagged as the cache of another tool "
-            f"(its {MARKER} is not newsbot's): point it at a new or empty folder"
-        )
-    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    foreign = sorted(e.name for e in cache_dir.iterdir() if not _OWN.fullmatch(e.name))
-    if foreign:
-        shown = ", ".join(repr(name) for name in foreign[:3])
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        raise CacheFolderError(
-            f"NEWSBOT_CACHE_DIR {cache_dir} holds files that are not the index cache's "
-            f"({shown}{more}): point it at a new or empty folder"
-        )
-    temporary = cache_dir / f".{MARKER}.{os.getpid()}.tmp"
-    temporary.write_text(MARKER_TEXT, encoding="utf-8")
-    temporary.chmod(0o600)
-    os.replace(temporary, cache_dir / MARKER)
+    collect(cache_dir, {snapshot.name, *(s.name for s in snapshot.segments)})
 
 
 def size_on_disk(folder: Path) -> int:

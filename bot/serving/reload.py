@@ -18,7 +18,8 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.collection.cache import CacheFolderError, compact_in_place, open_library
+from bot.collection.cache import compact_in_place, open_library
+from bot.collection.cache_folder import CacheFolderError
 from bot.collection.manifest import Scan
 from bot.collection.snapshots import Snapshot, needs_compaction
 from bot.lexical.indexing import Indexes
