@@ -34,7 +34,7 @@ from typing import Any
 from bench.corpus import generate, questions
 from bot.articles import Article, Collection, passages_of
 from bot.collection import snapshots
-from bot.collection.cache import open_library
+from bot.collection.cache import load_cached
 from bot.collection.segments import remove
 from bot.conversation.conversation import Conversation, hit_rows
 from bot.conversation.replies import Reply
@@ -71,7 +71,7 @@ def synthetic(size: int) -> Collection:
 
 def real(folder: Path, cache: Path) -> tuple[Library, str]:
     """The articles of `folder` from its index cache, as `newsbot run` loads them."""
-    loaded = open_library(folder, cache)
+    loaded = load_cached(folder, cache)
     if loaded.indexes is None:
         raise SystemExit(f"no articles in {folder}")
     index = SearchIndex(loaded.collection, built=loaded.indexes)
@@ -101,10 +101,10 @@ class Load:
         self.log, self.asked = log, asked
         self.answered = 0
 
-    async def reader(self, room: Conversation, n: int, questions: Iterator[str]) -> None:
+    async def reader(self, conversation: Conversation, n: int, questions: Iterator[str]) -> None:
         for question in questions:
             started = time.perf_counter()
-            reply = await room.ask(question, ConversationKey(n, n))
+            reply = await conversation.ask(question, ConversationKey(n, n))
             self.record(n, question, reply, started)
             self.answered += 1
             await asyncio.sleep(0)
@@ -124,25 +124,27 @@ class Load:
             )
         )
 
-    async def answer_all(self, room: Conversation, readers: int) -> tuple[float, LoopLag]:
+    async def answer_all(self, conversation: Conversation, readers: int) -> tuple[float, LoopLag]:
         """Every question asked once, shared among the readers: questions/s, and the lag."""
         watch = LoopWatch()
         watch.start()
         shared = iter(self.asked)
         started = time.perf_counter()
-        await asyncio.gather(*(self.reader(room, n, shared) for n in range(readers)))
+        await asyncio.gather(*(self.reader(conversation, n, shared) for n in range(readers)))
         elapsed = time.perf_counter() - started
         assert await self.log.flush()
         return len(self.asked) / elapsed, await watch.stop()
 
     @contextlib.asynccontextmanager
-    async def running(self, room: Conversation, readers: int) -> AsyncIterator[LoopWatch]:
+    async def running(self, conversation: Conversation, readers: int) -> AsyncIterator[LoopWatch]:
         """Readers ask while the body runs; yields the watch measuring the loop meanwhile."""
         stop = asyncio.Event()
         endless = takewhile(lambda _: not stop.is_set(), cycle(self.asked))
         watch = LoopWatch()
         watch.start()
-        tasks = [asyncio.create_task(self.reader(room, n, endless)) for n in range(readers)]
+        tasks = [
+            asyncio.create_task(self.reader(conversation, n, endless)) for n in range(readers)
+        ]
         try:
             yield watch
         finally:
@@ -151,21 +153,21 @@ class Load:
             assert await self.log.flush()
 
 
-async def reload_phase(load: Load, room: Conversation, readers: int) -> None:
+async def reload_phase(load: Load, conversation: Conversation, readers: int) -> None:
     """Add an article and reload as the folder watch does once it noticed the file (only
     that file is looked at), wait for it to be answered; remove it the same way; then a
     /reload, which compares every file's stat fields with the manifest."""
-    assert room.folders is not None
+    assert conversation.folders is not None
     name = "zz-bench/harbour.txt"
-    new = room.folders[0] / name
-    async with load.running(room, readers) as watch:
+    new = conversation.folders[0] / name
+    async with load.running(conversation, readers) as watch:
         await asyncio.sleep(1)
         new.parent.mkdir(exist_ok=True)
         new.write_text(NEW_ARTICLE, encoding="utf-8")
         started = time.perf_counter()
-        added = await room.reload("the folder watch", changed=frozenset({name}))
+        added = await conversation.reload("the folder watch", changed=frozenset({name}))
         swapped = time.perf_counter() - started
-        reply = await room.ask(NEW_QUESTION, ASKER)
+        reply = await conversation.ask(NEW_QUESTION, ASKER)
         answered = time.perf_counter() - started
         hits = reply.answer.hits if reply.answer else ()
         if not hits or hits[0].passage.article.file_name != name:
@@ -174,11 +176,11 @@ async def reload_phase(load: Load, room: Conversation, readers: int) -> None:
         new.unlink()
         new.parent.rmdir()
         started = time.perf_counter()
-        removed = await room.reload("the folder watch", changed=frozenset({name}))
+        removed = await conversation.reload("the folder watch", changed=frozenset({name}))
         removed_s = time.perf_counter() - started
         await asyncio.sleep(1)
         started = time.perf_counter()
-        manual = await room.reload("/reload")
+        manual = await conversation.reload("/reload")
         manual_s = time.perf_counter() - started
         await asyncio.sleep(1)
         lag = await watch.stop()
@@ -192,11 +194,11 @@ async def reload_phase(load: Load, room: Conversation, readers: int) -> None:
     )
 
 
-async def compaction_phase(load: Load, room: Conversation, readers: int) -> None:
+async def compaction_phase(load: Load, conversation: Conversation, readers: int) -> None:
     """Merge the segments in a background thread under load (as the bot does)."""
-    assert room.folders is not None
-    cache = room.folders[1]
-    snapshot = room.library.current.index.built.origin
+    assert conversation.folders is not None
+    cache = conversation.folders[1]
+    snapshot = conversation.library.current.index.built.origin
     assert isinstance(snapshot, snapshots.Snapshot)
 
     def merge() -> float:
@@ -206,7 +208,7 @@ async def compaction_phase(load: Load, room: Conversation, readers: int) -> None
             remove(segment.folder)
         return time.perf_counter() - started
 
-    async with load.running(room, readers) as watch:
+    async with load.running(conversation, readers) as watch:
         await asyncio.sleep(1)
         took = await asyncio.to_thread(merge)  # a thread beside the search threads
         await asyncio.sleep(1)
@@ -244,13 +246,13 @@ async def main_async(args: argparse.Namespace) -> None:
             ("search on the event loop (for comparison)", OnTheLoop()),
         ]
         for label, executor in runs:
-            room = Conversation(library, MemoryState(), searches=executor)
-            rate, lag = await load.answer_all(room, args.workers)
+            conversation = Conversation(library, MemoryState(), searches=executor)
+            rate, lag = await load.answer_all(conversation, args.workers)
             print(f"{label}: {rate:.0f} questions/s; event loop {lag}", flush=True)
         if folders is not None:
-            room = Conversation(library, MemoryState(), folders=folders, searches=searches)
-            await reload_phase(load, room, args.workers)
-            await compaction_phase(load, room, args.workers)
+            conversation = Conversation(library, MemoryState(), folders=folders, searches=searches)
+            await reload_phase(load, conversation, args.workers)
+            await compaction_phase(load, conversation, args.workers)
         tables = await row_counts(log)
         await log.close()
     print(f"log rows: {tables['messages']} messages for {load.answered} questions asked")

@@ -114,15 +114,15 @@ def serve(articles: Path, cache: Path, questions_file: Path) -> None:
     """Child process: start as `newsbot ask` does, then time ranking and search per question."""
     os.environ.update(env_for(articles, cache))
     from bot.retrieval.ranking import CANDIDATES
-    from newsbot.cli import library_from
+    from bot.runtime.library import open_library
     from newsbot.options import settings_from
 
     started = time.perf_counter()
     settings = settings_from(None)
-    room = library_from(settings).current
+    edition = open_library(settings).current
     start_s = time.perf_counter() - started
     rss_start = memory_mb("VmRSS")
-    index = room.index
+    index = edition.index
     asked = json.loads(questions_file.read_text())
     rank_ms, search_ms = [], []
     for question in asked:
@@ -135,8 +135,8 @@ def serve(articles: Path, cache: Path, questions_file: Path) -> None:
         rank_ms.append((time.perf_counter() - t) * 1000)
     figures = {
         "start_s": start_s,
-        "passages": len(room.collection.passages),
-        "articles": len(room.collection.articles),
+        "passages": len(edition.collection.passages),
+        "articles": len(edition.collection.articles),
         "rank_p50_ms": percentile(rank_ms, 50),
         "rank_p99_ms": percentile(rank_ms, 99),
         "search_p50_ms": percentile(search_ms, 50),
@@ -155,14 +155,14 @@ def baseline(articles: Path, cache: Path, questions_file: Path) -> None:
     from rank_bm25 import BM25Plus
 
     from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1
+    from bot.runtime.library import open_library
     from bot.text import tokenize
-    from newsbot.cli import library_from
     from newsbot.options import settings_from
 
-    room = library_from(settings_from(None)).current
+    edition = open_library(settings_from(None)).current
     heads: dict[str, list[str]] = {}
     documents = []
-    for passage in room.collection.passages:
+    for passage in edition.collection.passages:
         article = passage.article
         if article.id not in heads:
             heads[article.id] = tokenize(f"{article.title}\n{article.subtitle or ''}")
@@ -173,9 +173,9 @@ def baseline(articles: Path, cache: Path, questions_file: Path) -> None:
     del documents
     latencies, same = [], 0
     asked = json.loads(questions_file.read_text())
-    sparse = room.index.ranking.passages
+    sparse = edition.index.ranking.passages
     for question in asked:
-        terms = list(room.index.query(question).terms)
+        terms = list(edition.index.query(question).terms)
         t = time.perf_counter()
         scores = np.asarray(model.get_scores(terms))
         top = np.argsort(-scores, kind="stable")[:10]

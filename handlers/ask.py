@@ -31,6 +31,6 @@ async def ask_text(update: Update, context: Context) -> None:
     else:
         question = message.text
     exchange = Exchange(update, context, "question")
-    room = get_services(context).conversation
-    reply = await with_typing(update, context, room.ask(question, conversation_of(update)))
+    conversation = get_services(context).conversation
+    reply = await with_typing(update, context, conversation.ask(question, conversation_of(update)))
     await exchange.reply(reply)

@@ -29,14 +29,18 @@ async def on_button(update: Update, context: Context) -> None:
         await query.answer(replies.UNKNOWN_BUTTON)
         return
     services = get_services(context)
-    room, user_id = services.conversation, query.from_user.id
+    conversation, user_id = services.conversation, query.from_user.id
     if isinstance(action, VoteAction):
         services.log.record(Vote(message.chat.id, message.message_id, user_id, action.vote))
-        reply = await room.vote(VoteKey(message.chat.id, message.message_id, user_id), action.vote)
+        reply = await conversation.vote(
+            VoteKey(message.chat.id, message.message_id, user_id), action.vote
+        )
     elif isinstance(action, PageAction):
-        reply = await room.page(MessageKey(message.chat.id, message.message_id), action.page)
+        reply = await conversation.page(
+            MessageKey(message.chat.id, message.message_id), action.page
+        )
     else:
-        reply = await room.answer_forget(action, user_id)
+        reply = await conversation.answer_forget(action, user_id)
     if reply.messages:
         try:
             await deliver(

@@ -15,17 +15,14 @@ from typing import Any
 import click
 
 from bot.articles import load_collection
-from bot.collection.cache import Loaded, open_library, size_on_disk
-from bot.collection.cache_folder import CacheFolderError
+from bot.collection.cache import Loaded, size_on_disk
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
 from bot.conversation.render import render_text, to_json
-from bot.memory import settle_memory
 from bot.retrieval.answer import answer
-from bot.retrieval.search import SearchIndex
+from bot.runtime.library import load_articles, open_library, open_library_to_serve
 from bot.runtime.services import terminal_conversation
 from bot.serving.library import Library
-from bot.serving.reload import compact_later
 from bot.text import plural
 from newsbot.log_tools import export, migrate_log, stats
 from newsbot.options import Bars, GivenPath, fail, settings_from
@@ -45,41 +42,21 @@ def loaded_from(
     force: bool = False,
     compact: bool = True,
 ) -> Loaded:
-    """The articles and their index from the cache, brought up to date with the folder (only
-    new and changed files are read), or exit with a clear message when there are none."""
-    folder, cache = settings.articles_dir, settings.cache_dir
+    """`load_articles`, or exit with its one line."""
     try:
-        loaded = open_library(folder, cache, force=force, progress=progress, compact=compact)
-    except CacheFolderError as exc:
+        return load_articles(settings, progress=progress, force=force, compact=compact)
+    except StartupError as exc:
         fail(str(exc))
         raise  # unreachable: fail() exits
-    if loaded.indexes is None:
-        fail(
-            f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
-            "or point NEWSBOT_ARTICLES_DIR at your articles folder"
-        )
-    return loaded
 
 
-def library_from(settings: Settings, announce: bool = False, compact: bool = True) -> Library:
-    """Load the articles and the index (from the cache, reading only what changed); merge
-    its segments first if they call for it, unless `compact` is false."""
-    started = time.perf_counter()
-    loaded = loaded_from(settings, compact=compact)
-    collection = loaded.collection
-    library = Library.of(collection, SearchIndex(collection, built=loaded.indexes))
-    log.log(
-        logging.INFO if announce else logging.DEBUG,
-        "Loaded %s (%s, %d skipped) from %s in %.0f ms (index %s, %s read)",
-        plural(len(collection.articles), "article"),
-        plural(len(collection.passages), "passage"),
-        len(collection.skipped),
-        settings.articles_dir,
-        (time.perf_counter() - started) * 1000,
-        loaded.status,
-        plural(loaded.read, "file"),
-    )
-    return library
+def library_from(settings: Settings) -> Library:
+    """`open_library`, or exit with its one line."""
+    try:
+        return open_library(settings)
+    except StartupError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
 
 
 articles_option = click.option(
@@ -264,15 +241,10 @@ def run(articles: Path | None) -> None:
             chat_loop(terminal_conversation(settings, library_from(settings)))
             return
         fail(NO_TOKEN)
-    library = library_from(settings, announce=True, compact=False)
-    settle_memory()
-    compact_later(
-        settings.cache_dir, library.current.index.built
-    )  # a grown delta: merged meanwhile
     # The composition root: the only place the core hands over to the Telegram layer.
     from handlers.app import run_bot
 
     try:
-        run_bot(settings, library)
+        run_bot(settings, open_library_to_serve(settings))
     except StartupError as exc:
         fail(str(exc))

@@ -47,7 +47,7 @@ class GivenPath(click.Path):
 
 
 class Bars:
-    """Progress bars on stderr, one per stage of `open_library` (reading, indexing)."""
+    """Progress bars on stderr, one per stage of `load_cached` (reading, indexing)."""
 
     def __init__(self) -> None:
         self.bars: dict[str, Any] = {}

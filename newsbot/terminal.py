@@ -16,12 +16,12 @@ from bot.storage.state import ConversationKey
 TERMINAL = ConversationKey(chat_id=0, user_id=0)
 
 
-def chat_loop(room: Conversation) -> None:
+def chat_loop(conversation: Conversation) -> None:
     """Read lines until end of input or /quit; print each reply as plain text."""
     interactive = sys.stdin.isatty()
     with asyncio.Runner() as runner:
         if interactive:
-            greeting = runner.run(handle_line(room, "/start", TERMINAL))
+            greeting = runner.run(handle_line(conversation, "/start", TERMINAL))
             click.echo(html_to_text(greeting.messages[0]))
             click.echo("(Ctrl-D or /quit to leave.)\n")
         while True:
@@ -34,6 +34,6 @@ def chat_loop(room: Conversation) -> None:
                 return
             if not line.strip():
                 continue
-            for message in runner.run(handle_line(room, line, TERMINAL)).messages:
+            for message in runner.run(handle_line(conversation, line, TERMINAL)).messages:
                 click.echo(html_to_text(message))
                 click.echo()

@@ -18,7 +18,7 @@ import pytest
 from bot import text
 from bot.articles import load_collection
 from bot.collection import cache, cache_folder
-from bot.collection.cache import open_library
+from bot.collection.cache import load_cached
 from bot.lexical import indexing
 from bot.retrieval.search import SearchIndex
 from tests.support.paths import ROOT, SEEDS
@@ -83,12 +83,12 @@ def test_built_once_then_loaded_without_opening_an_article(
     articles: Path, tmp_path: Path, opened: Opened
 ) -> None:
     """The second start opens no article file at all, and answers exactly as the build did."""
-    first = open_library(articles, tmp_path / "cache")
+    first = load_cached(articles, tmp_path / "cache")
     assert sorted(opened.paths) == sorted(
         p.relative_to(articles).as_posix() for p in articles.rglob("*.txt")
     )
     opened.paths.clear()
-    second = open_library(articles, tmp_path / "cache")
+    second = load_cached(articles, tmp_path / "cache")
     assert opened.paths == []
     assert (first.status, second.status, second.read) == ("built", "loaded", 0)
     question = "When will all US troops leave Afghanistan?"
@@ -100,10 +100,10 @@ def test_one_added_file_is_the_only_one_read(
     articles: Path, tmp_path: Path, opened: Opened
 ) -> None:
     """A new article: only it is read, and the next question is answered from it."""
-    open_library(articles, tmp_path / "cache")
+    load_cached(articles, tmp_path / "cache")
     write(articles / "more" / "new.txt", "Zebras cross the harbour\n\nA herd of zebras swam.\n")
     opened.paths.clear()
-    loaded = open_library(articles, tmp_path / "cache")
+    loaded = load_cached(articles, tmp_path / "cache")
     assert opened.paths == ["more/new.txt"]
     assert (loaded.status, loaded.read) == ("updated", 1)
     assert answer(loaded, "zebras")[0][0] == "more/new"
@@ -111,10 +111,10 @@ def test_one_added_file_is_the_only_one_read(
 
 def test_changed_and_removed_files_are_noticed(articles: Path, tmp_path: Path) -> None:
     """Editing one article and deleting another: the stale text is never answered."""
-    open_library(articles, tmp_path / "cache")
+    load_cached(articles, tmp_path / "cache")
     write(articles / "more" / "01.txt", "Harbour news 1\n\nThe harbour handled zebras.\n")
     (articles / "more" / "02.txt").unlink()
-    loaded = open_library(articles, tmp_path / "cache")
+    loaded = load_cached(articles, tmp_path / "cache")
     assert loaded.status == "updated"
     assert answer(loaded, "zebras")[0][0] == "more/01"
     ids = loaded.collection.article_ids()
@@ -127,12 +127,12 @@ def test_racily_clean_file_is_checked_by_its_hash(articles: Path, tmp_path: Path
     path = articles / "more" / "03.txt"
     now = time.time()
     write(path, "Harbour news 3\n\nThe harbour handled 3 ships.\n", when=now)
-    open_library(articles, tmp_path / "cache")
+    load_cached(articles, tmp_path / "cache")
     write(path, "Harbour news 3\n\nThe harbour handled 3 yachts\n", when=now)  # same size
-    loaded = open_library(articles, tmp_path / "cache")
+    loaded = load_cached(articles, tmp_path / "cache")
     assert loaded.status == "updated"
     assert answer(loaded, "yachts")[0][0] == "more/03"
-    again = open_library(articles, tmp_path / "cache")  # the hash matches now: not re-indexed
+    again = load_cached(articles, tmp_path / "cache")  # the hash matches now: not re-indexed
     assert again.status == "loaded"
 
 
@@ -140,8 +140,8 @@ def test_skipped_files_are_remembered_and_reported(articles: Path, tmp_path: Pat
     """A binary file is skipped with its reason, and not read again while it is unchanged."""
     (articles / "broken.txt").write_bytes(b"\x00\x01\x02 binary")
     os.utime(articles / "broken.txt", (OLD, OLD))
-    first = open_library(articles, tmp_path / "cache")
-    second = open_library(articles, tmp_path / "cache")
+    first = load_cached(articles, tmp_path / "cache")
+    second = load_cached(articles, tmp_path / "cache")
     assert (
         first.collection.skipped
         == second.collection.skipped
@@ -152,9 +152,9 @@ def test_skipped_files_are_remembered_and_reported(articles: Path, tmp_path: Pat
 
 def test_cache_files_are_owner_only(articles: Path, tmp_path: Path) -> None:
     """Everything under the cache folder is readable by the owner only."""
-    loaded = open_library(articles, tmp_path / "cache")
+    loaded = load_cached(articles, tmp_path / "cache")
     write(articles / "more" / "new.txt", "Zebras\n\nZebras swam.\n")
-    open_library(articles, tmp_path / "cache")
+    load_cached(articles, tmp_path / "cache")
     for path in [loaded.folder, *loaded.folder.rglob("*")]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, path
@@ -164,11 +164,11 @@ def test_changed_setting_invalidates(
     articles: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A different BM25 parameter or stop list never reuses the old cache."""
-    open_library(articles, tmp_path / "cache")
+    load_cached(articles, tmp_path / "cache")
     monkeypatch.setattr(indexing, "BM25_K1", 2.0)
-    assert open_library(articles, tmp_path / "cache").status == "built"
+    assert load_cached(articles, tmp_path / "cache").status == "built"
     monkeypatch.setattr(text, "STOP_WORDS", text.STOP_WORDS | {"harbour"})
-    assert open_library(articles, tmp_path / "cache").status == "built"
+    assert load_cached(articles, tmp_path / "cache").status == "built"
 
 
 def test_changed_code_invalidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,14 +186,14 @@ def test_corrupt_cache_is_rebuilt_with_a_warning(
 ) -> None:
     """Garbage in a cache file: a warning naming the cache folder, then a clean rebuild."""
     folder = tmp_path / "cache"
-    open_library(articles, folder)
+    load_cached(articles, folder)
     segment = next(folder.glob("seg-*"))
     (segment / "passages" / "offsets.npy").write_bytes(b"garbage")
     with caplog.at_level(logging.WARNING):
-        again = open_library(articles, folder)
+        again = load_cached(articles, folder)
     assert again.status == "rebuilt"
     assert "unreadable" in caplog.text and str(folder) in caplog.text
-    assert open_library(articles, folder).status == "loaded"
+    assert load_cached(articles, folder).status == "loaded"
     assert not segment.exists()  # the broken segment is gone with the old state
 
 
@@ -201,7 +201,7 @@ def test_unwritable_cache_folder_still_answers(articles: Path, tmp_path: Path) -
     """If the cache cannot be written, the index is built (in a temporary folder) and used."""
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the folder should be")
-    loaded = open_library(articles, blocker)
+    loaded = load_cached(articles, blocker)
     assert loaded.status == "built"
     assert answer(loaded, "How many ships did the harbour handle?")
 
@@ -218,18 +218,18 @@ def test_two_processes_starting_at_once_share_one_cache(articles: Path, tmp_path
     outputs = [run.communicate(timeout=120)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs)
     assert all("harbour handled" in out for out in outputs)
-    assert open_library(articles, tmp_path / "cache").status == "loaded"
+    assert load_cached(articles, tmp_path / "cache").status == "loaded"
 
 
 def test_only_names_the_cache_wrote_are_removed(articles: Path, tmp_path: Path) -> None:
     """Files someone put into the cache's own folder survive rebuilds; old states go."""
     folder = tmp_path / "cache"
-    open_library(articles, folder)
+    load_cached(articles, folder)
     first_state = (folder / "current").read_text()
     (folder / "keep.txt").write_text("mine")
     (folder / "notes").mkdir()
     (folder / ".hidden").write_text("mine too")
-    open_library(articles, folder, force=True)
+    load_cached(articles, folder, force=True)
     assert (folder / "keep.txt").read_text() == "mine"
     assert (folder / "notes").is_dir() and (folder / ".hidden").read_text() == "mine too"
     assert not (folder / first_state).exists()
@@ -238,9 +238,9 @@ def test_only_names_the_cache_wrote_are_removed(articles: Path, tmp_path: Path) 
 def test_cache_from_before_the_tag_is_adopted(articles: Path, tmp_path: Path) -> None:
     """A cache folder holding only the cache's own names (no tag yet) is used and tagged."""
     folder = tmp_path / "cache"
-    open_library(articles, folder)
+    load_cached(articles, folder)
     (folder / cache_folder.MARKER).unlink()
-    assert open_library(articles, folder).status == "loaded"
+    assert load_cached(articles, folder).status == "loaded"
     assert (folder / cache_folder.MARKER).read_text() == cache_folder.MARKER_TEXT
 
 
@@ -255,19 +255,19 @@ def test_another_tools_cachedir_tag_is_refused_and_kept(articles: Path, tmp_path
     )
     (folder / cache_folder.MARKER).write_text(tag)
     with pytest.raises(cache_folder.CacheFolderError, match="another tool"):
-        open_library(articles, folder)
+        load_cached(articles, folder)
     assert [p.name for p in folder.iterdir()] == [cache_folder.MARKER]
     assert (folder / cache_folder.MARKER).read_text() == tag
 
 
 def test_untagged_folder_with_other_files_is_refused(articles: Path, tmp_path: Path) -> None:
-    """open_library refuses a folder with files of others (or the articles folder) and
+    """load_cached refuses a folder with files of others (or the articles folder) and
     touches nothing in it."""
     folder = tmp_path / "home"
     (folder / "Documents").mkdir(parents=True)
     (folder / ".bashrc").write_text("x")
     with pytest.raises(cache_folder.CacheFolderError, match=r"'\.bashrc', 'Documents'"):
-        open_library(articles, folder)
+        load_cached(articles, folder)
     assert sorted(p.name for p in folder.iterdir()) == [".bashrc", "Documents"]
     with pytest.raises(cache_folder.CacheFolderError, match="articles folder"):
-        open_library(articles, articles)
+        load_cached(articles, articles)

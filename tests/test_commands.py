@@ -15,9 +15,9 @@ from tests.support.emulator.telegram_html import parse_html
 WHO = ConversationKey(1, 1)
 
 
-async def line(room: Conversation, text: str) -> list[str]:
+async def line(conversation: Conversation, text: str) -> list[str]:
     """What the terminal chat shows for one typed line (HTML)."""
-    return list((await handle_line(room, text, WHO)).messages)
+    return list((await handle_line(conversation, text, WHO)).messages)
 
 
 async def test_start_offers_examples_that_find_answers(seed_room: Conversation) -> None:
@@ -87,7 +87,7 @@ async def test_bad_source_numbers_get_a_clear_reply(seed_room: Conversation, arg
     assert "Traceback" not in message
 
 
-def big_room(articles: int, paragraphs: int) -> Conversation:
+def big_conversation(articles: int, paragraphs: int) -> Conversation:
     found = []
     for n in range(articles):
         body = "\n\n".join(
@@ -100,22 +100,22 @@ def big_room(articles: int, paragraphs: int) -> Conversation:
 
 async def test_long_article_is_split_and_paged() -> None:
     """A long article spans several messages under 4096 characters, with a next-page hint."""
-    room = big_room(1, 60)
-    first = await line(room, "/source 1")
+    conversation = big_conversation(1, 60)
+    first = await line(conversation, "/source 1")
     assert len(first) == 4
     assert all(len(m) <= 4096 for m in first)
     assert "/source 1 2" in first[-1]
-    (last_page,) = await line(room, "/source 1 99")
+    (last_page,) = await line(conversation, "/source 1 99")
     assert last_page.startswith("Article 1 has ")
     assert last_page.endswith(" pages: try /source 1 1.")
 
 
 async def test_long_source_list_is_paged() -> None:
     """More than 20 articles: /sources pages, /sources 2 continues."""
-    room = big_room(45, 1)
-    assert "/sources 2" in (await line(room, "/sources"))[-1]
-    assert "21. Title 20" in (await line(room, "/sources 2"))[0]
-    assert "pages of sources" in (await line(room, "/sources 9"))[0]
+    conversation = big_conversation(45, 1)
+    assert "/sources 2" in (await line(conversation, "/sources"))[-1]
+    assert "21. Title 20" in (await line(conversation, "/sources 2"))[0]
+    assert "pages of sources" in (await line(conversation, "/sources 9"))[0]
 
 
 async def test_terminal_routes_commands_like_telegram(seed_room: Conversation) -> None:

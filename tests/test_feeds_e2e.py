@@ -55,10 +55,10 @@ async def test_new_feed_items_become_answerable_without_a_restart(
         NEWSBOT_FETCH_DELAY="0",
         NEWSBOT_IMPORT_STATE=tmp_path / "data" / "import-state.json",
     )
-    room = Library.of(load_collection(articles))
-    app = await start_bot(settings, room)
+    library = Library.of(load_collection(articles))
+    app = await start_bot(settings, library)
     try:
-        await until(lambda: room.generation >= 2)
+        await until(lambda: library.generation >= 2)
         await emulator.send_text("When did the Zorblax harbour open?")
         (reply,) = await emulator.wait_for(CHAT)
         assert "opened to ships on Friday" in reply["text"]
@@ -70,7 +70,7 @@ async def test_new_feed_items_become_answerable_without_a_restart(
             story("bridge", "Quokka bridge reopens", "The Quokka bridge reopened at noon.")
         )
         site.feeds["news.rss"] = rss(items)
-        await until(lambda: room.generation >= 3)
+        await until(lambda: library.generation >= 3)
         await emulator.send_text("When did the Quokka bridge reopen?")
         replies = await emulator.wait_for(CHAT, 2)
         assert "reopened at noon" in replies[-1]["text"]
@@ -79,7 +79,7 @@ async def test_new_feed_items_become_answerable_without_a_restart(
         rounds = len(site.requests_to("/feeds/news.rss"))
         # Two more rounds: 304s, nothing written, no reload.
         await until(lambda: len(site.requests_to("/feeds/news.rss")) >= rounds + 2, timeout=10)
-        assert room.generation == 3
+        assert library.generation == 3
     finally:
         await stop_bot(app)
     assert any(r.levelno == logging.INFO and "Feeds polled" in r.message for r in caplog.records)

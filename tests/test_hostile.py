@@ -79,11 +79,11 @@ def assert_valid(reply: Reply) -> None:
 WHO = ConversationKey(-1, 1)
 
 
-async def check_room(room: Conversation, texts: list[str]) -> None:
+async def check_conversation(conversation: Conversation, texts: list[str]) -> None:
     """Every line as typed, and as an inline query: replies Telegram would accept."""
     for text in texts:
-        assert_valid(await handle_line(room, text, WHO))
-        for result in await room.inline(text):
+        assert_valid(await handle_line(conversation, text, WHO))
+        for result in await conversation.inline(text):
             assert 1 <= len(result.id.encode()) <= 64 and result.title
             assert tg_len(result.message) <= MESSAGE_LIMIT
             parse_html(result.message)
@@ -93,8 +93,10 @@ async def check_room(room: Conversation, texts: list[str]) -> None:
 @given(command=st.sampled_from(COMMANDS), text=hostile_text)
 def test_any_user_text_gets_valid_replies(seed_edition: Edition, command: str, text: str) -> None:
     """Any text after any command (or none) gets valid HTML within Telegram's limits."""
-    room = Conversation(Library(seed_edition), MemoryState(), bot_username="newsbot_test_bot")
-    asyncio.run(check_room(room, [command + text]))
+    conversation = Conversation(
+        Library(seed_edition), MemoryState(), bot_username="newsbot_test_bot"
+    )
+    asyncio.run(check_conversation(conversation, [command + text]))
 
 
 article_text = st.tuples(
@@ -113,14 +115,16 @@ def test_any_article_file_gives_valid_replies(
     (folder / "hostile.txt").write_bytes(content.encode("utf-8", "surrogatepass"))
     (folder / "plain.txt").write_text("Plain title\n\nPlain body about Taliban prisoners.\n")
     collection = load_collection(folder)  # a file it cannot read is skipped, never raised
-    room = Conversation(Library.of(collection), MemoryState(), bot_username="newsbot_test_bot")
+    conversation = Conversation(
+        Library.of(collection), MemoryState(), bot_username="newsbot_test_bot"
+    )
     for article in collection.articles:
         for message in article_messages(article):
             assert tg_len(message) <= MESSAGE_LIMIT
             parse_html(message)
     words = " ".join(collection.articles[0].paragraphs)[:200]
     texts = [question, words, "", "/sources", "/source 1", "/source 2", "/start source_1"]
-    asyncio.run(check_room(room, texts))
+    asyncio.run(check_conversation(conversation, texts))
 
 
 async def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_path: Path) -> None:
@@ -142,22 +146,24 @@ async def test_ten_megabytes_of_text_nul_bytes_html_and_duplicate_titles(tmp_pat
     (folder / "twin2.txt").write_text("Same title\n\nThe second twin talks about lions.\n")
     started = time.perf_counter()
     collection = load_collection(folder)
-    room = Conversation(Library.of(collection), MemoryState())
+    conversation = Conversation(Library.of(collection), MemoryState())
     took = time.perf_counter() - started
     names = [a.file_name for a in collection.articles]
     assert names == ["big.txt", "html.txt", "twin1.txt", "twin2.txt"]
     assert dict(collection.skipped)["nul.txt"]  # binary-looking: skipped with a reason
     assert took < 120  # sanity only; speed is measured in bench/
 
-    markup = await room.ask("When does the harbour open?", WHO)
+    markup = await conversation.ask("When does the harbour open?", WHO)
     assert_valid(markup)
     assert "&lt;b&gt;Not bold&lt;/b&gt; &amp;" in markup.messages[0]
     for n, (question, file_name) in enumerate((("zebras", "twin1.txt"), ("lions", "twin2.txt"))):
-        reply = await room.ask(f"What about {question}?", ConversationKey(-2, n))  # no follow-up
+        reply = await conversation.ask(
+            f"What about {question}?", ConversationKey(-2, n)
+        )  # no follow-up
         assert file_name in reply.messages[0]  # same titles, told apart by their files
-    sources = await handle_line(room, "/sources", WHO)
+    sources = await handle_line(conversation, "/sources", WHO)
     assert sources.messages[0].count("Same title") == 2
-    pages = await handle_line(room, "/source 1", WHO)
+    pages = await handle_line(conversation, "/source 1", WHO)
     assert_valid(pages)
     assert "Page 1 of" in pages.messages[-1]
 

@@ -18,7 +18,7 @@ from watchfiles import Change
 
 from bot.articles import Collection, load_collection
 from bot.collection import snapshots
-from bot.collection.cache import Loaded, open_library
+from bot.collection.cache import Loaded, load_cached
 from bot.lexical import postings
 from bot.lexical.indexing import BM25_B, BM25_DELTA, BM25_K1, build_indexes
 from bot.memory import settle_memory
@@ -141,7 +141,7 @@ def test_random_changes_then_updates_equal_a_fresh_build(tmp_path: Path, seed: i
         room.write(f"d{n % 3}/a{n:03d}.txt", room.text())
     cache = tmp_path / "cache"
     asked = queries(seed)
-    loaded = open_library(room.folder, cache, compact=False)
+    loaded = load_cached(room.folder, cache, compact=False)
     assert loaded.status == "built"
     assert_same_as_fresh(loaded, room.folder, asked)
     kinds = set()
@@ -151,7 +151,7 @@ def test_random_changes_then_updates_equal_a_fresh_build(tmp_path: Path, seed: i
         base = loaded.collection if in_use is not None else None
         compact = room.rng.random() < 0.25
         watched = room.changed if in_use is not None and room.rng.random() < 0.5 else None
-        loaded = open_library(
+        loaded = load_cached(
             room.folder, cache, origin=in_use, base=base, changed=watched, compact=compact
         )
         room.changed = set()
@@ -172,10 +172,10 @@ def test_updated_index_matches_rank_bm25_directly(tmp_path: Path) -> None:
     for n in range(30):
         room.write(f"a{n:03d}.txt", room.text())
     cache = tmp_path / "cache"
-    open_library(room.folder, cache, compact=False)
+    load_cached(room.folder, cache, compact=False)
     for n in range(12):
         room.step(n)
-        loaded = open_library(room.folder, cache, compact=False)
+        loaded = load_cached(room.folder, cache, compact=False)
     assert loaded.indexes is not None and len(loaded.indexes.origin.segments) == 2  # type: ignore[union-attr]
     corpus = passage_documents(loaded.collection, titles=True)
     model = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
@@ -188,15 +188,15 @@ def test_compaction_keeps_the_answers_and_leaves_one_segment(tmp_path: Path) -> 
     for n in range(20):
         room.write(f"a{n:03d}.txt", room.text())
     cache = tmp_path / "cache"
-    open_library(room.folder, cache, compact=False)
+    load_cached(room.folder, cache, compact=False)
     for n in range(8):
         room.step(n)
-    before = open_library(room.folder, cache, compact=False)
-    after = open_library(room.folder, cache, compact=True)
+    before = load_cached(room.folder, cache, compact=False)
+    after = load_cached(room.folder, cache, compact=True)
     assert after.read == 0 and after.status == "loaded"
     assert after.indexes is not None and len(after.indexes.origin.segments) == 1  # type: ignore[union-attr]
     assert_same_as_fresh(after, room.folder, queries(4))
-    reopened = open_library(room.folder, cache)
+    reopened = load_cached(room.folder, cache)
     assert reopened.indexes.origin.segments[0].name == after.indexes.origin.segments[0].name  # type: ignore[union-attr]
     assert [p.name for p in cache.iterdir() if p.name.startswith("seg-")] == [
         reopened.indexes.origin.segments[0].name  # type: ignore[union-attr]
@@ -205,7 +205,7 @@ def test_compaction_keeps_the_answers_and_leaves_one_segment(tmp_path: Path) -> 
 
 
 def cached_room(folder: Path, cache: Path) -> Library:
-    loaded = open_library(folder, cache)
+    loaded = load_cached(folder, cache)
     assert loaded.indexes is not None
     return Library.of(loaded.collection, SearchIndex(loaded.collection, built=loaded.indexes))
 
@@ -274,7 +274,7 @@ def test_background_compaction_then_reload(
     snapshot = room.current.index.built.origin
     assert isinstance(snapshot, snapshots.Snapshot)
     assert snapshot.segments[0].size == 63  # the merged segment, then the new article's
-    loaded = open_library(room_folder.folder, cache)
+    loaded = load_cached(room_folder.folder, cache)
     assert_same_as_fresh(loaded, room_folder.folder, queries(6))
     assert compact_later(cache, loaded.indexes) is None  # type: ignore[arg-type]
 
@@ -285,10 +285,10 @@ def test_emptied_folder_keeps_the_cache(tmp_path: Path) -> None:
     for n in range(5):
         room_folder.write(f"a{n}.txt", room_folder.text())
     cache = tmp_path / "cache"
-    first = open_library(room_folder.folder, cache)
+    first = load_cached(room_folder.folder, cache)
     shutil.rmtree(room_folder.folder)
     room_folder.folder.mkdir()
-    assert open_library(room_folder.folder, cache).indexes is None
+    assert load_cached(room_folder.folder, cache).indexes is None
     assert (cache / "current").read_text() == first.indexes.origin.name  # type: ignore[union-attr]
 
 
@@ -321,7 +321,7 @@ def test_reload_of_watched_files_reads_only_them(tmp_path: Path) -> None:
     assert "Ferry news" not in [a.title for a in room.collection.articles]
     changes = reload_articles(room, folder.folder, cache)
     assert changes.updated == ("Ferry news",)
-    assert_same_as_fresh(open_library(folder.folder, cache), folder.folder, queries(8))
+    assert_same_as_fresh(load_cached(folder.folder, cache), folder.folder, queries(8))
 
 
 def test_a_replaced_index_is_freed_at_once(tmp_path: Path) -> None:
@@ -361,13 +361,13 @@ def test_reload_after_another_process_merged_the_segments(
     in_use = room.current.index.built.origin
     assert isinstance(in_use, snapshots.Snapshot)
     folder.write("b.txt", folder.text())
-    other = open_library(folder.folder, cache, compact=True)  # `newsbot ask` elsewhere
+    other = load_cached(folder.folder, cache, compact=True)  # `newsbot ask` elsewhere
     assert other.indexes is not None
     assert not any((cache / s.name).exists() for s in in_use.segments)  # removed by it
     folder.write("c.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
     changes = reload_articles(room, folder.folder, cache)
     assert set(changes.added) == {"Zorblax harbour opens", other.collection.articles[-1].title}
-    fresh = open_library(folder.folder, cache)
+    fresh = load_cached(folder.folder, cache)
     assert fresh.status == "loaded"
     assert fresh.read == 0
     assert_same_as_fresh(fresh, folder.folder, queries(10))
@@ -399,7 +399,7 @@ def test_reload_when_the_cache_cannot_be_written_reads_only_what_changed(tmp_pat
     cache.write_text("a file where the cache folder was")
     folder.write("new.txt", "Zorblax harbour opens\n\nThe zorblax harbour opened today.\n")
     in_use = room.current.index.built
-    loaded = open_library(folder.folder, cache, origin=in_use, base=room.collection)
+    loaded = load_cached(folder.folder, cache, origin=in_use, base=room.collection)
     assert loaded.read == 1
     assert loaded.status == "updated"
     changes = reload_articles(room, folder.folder, cache)

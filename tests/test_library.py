@@ -53,7 +53,7 @@ async def test_questions_during_a_reload_are_answered_from_one_whole_collection(
     folder = tmp_path / "articles"
     write_harbours(folder, 300)
     library = Library.of(load_collection(folder))
-    room = Conversation(library, MemoryState())
+    conversation = Conversation(library, MemoryState())
     old = {id(a) for a in library.collection.articles}
     (folder / "999.txt").write_text(
         "Quokka census\n\nRangers counted 12,000 quokkas on the island.\n", encoding="utf-8"
@@ -62,7 +62,7 @@ async def test_questions_during_a_reload_are_answered_from_one_whole_collection(
     reload.start()
     answers = []
     while reload.is_alive() or len(answers) < 5:
-        reply = await room.ask("How many ships did the harbour handle?", WHO)
+        reply = await conversation.ask("How many ships did the harbour handle?", WHO)
         assert reply.answer is not None and reply.answer.answered
         answers.append(reply)
     await asyncio.to_thread(reload.join)
@@ -72,5 +72,5 @@ async def test_questions_during_a_reload_are_answered_from_one_whole_collection(
         assert reply.answer is not None
         cited = {id(hit.passage.article) for hit in reply.answer.hits}
         assert cited <= old or cited <= new
-    quokkas = await room.ask("How many quokkas were counted?", WHO)
+    quokkas = await conversation.ask("How many quokkas were counted?", WHO)
     assert "12,000 quokkas" in quokkas.messages[0]

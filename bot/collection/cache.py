@@ -109,7 +109,7 @@ class _Request:
     ephemeral: bool = False  # a temporary folder: the state in use is updated from as it is
 
 
-def open_library(
+def load_cached(
     articles_dir: Path,
     cache_dir: Path,
     *,

@@ -47,52 +47,52 @@ class Command:
     terminal: bool = True
 
 
-async def _start(room: Conversation, request: Request) -> Reply:
+async def _start(conversation: Conversation, request: Request) -> Reply:
     """Greeting and examples; /start source_N (a deep link) opens article N."""
     if match := DEEP_LINK.fullmatch(request.arg.strip()):
-        return replies.source(room.edition.collection, match[1])
-    edition = room.edition
+        return replies.source(conversation.edition.collection, match[1])
+    edition = conversation.edition
     return replies.start(request.first_name, len(edition.collection.articles), edition.examples)
 
 
-async def _help(room: Conversation, request: Request) -> Reply:
+async def _help(conversation: Conversation, request: Request) -> Reply:
     shown = visible(request)
     return replies.help(
         [(c.name, c.description) for c in shown if not c.admin_only],
         [(c.name, c.description) for c in shown if c.admin_only],
-        room.bot_username,
+        conversation.bot_username,
     )
 
 
-async def _sources(room: Conversation, request: Request) -> Reply:
-    return replies.sources(room.edition.collection, request.arg)
+async def _sources(conversation: Conversation, request: Request) -> Reply:
+    return replies.sources(conversation.edition.collection, request.arg)
 
 
-async def _source(room: Conversation, request: Request) -> Reply:
-    return replies.source(room.edition.collection, request.arg)
+async def _source(conversation: Conversation, request: Request) -> Reply:
+    return replies.source(conversation.edition.collection, request.arg)
 
 
-async def _ask(room: Conversation, request: Request) -> Reply:
+async def _ask(conversation: Conversation, request: Request) -> Reply:
     if not request.arg.strip():
-        return replies.ask_usage(room.edition.examples)
-    return await room.ask(request.arg, request.who)
+        return replies.ask_usage(conversation.edition.examples)
+    return await conversation.ask(request.arg, request.who)
 
 
-async def _new(room: Conversation, request: Request) -> Reply:
-    return await room.new_topic(request.who)
+async def _new(conversation: Conversation, request: Request) -> Reply:
+    return await conversation.new_topic(request.who)
 
 
-async def _forget(room: Conversation, request: Request) -> Reply:
-    return await room.forget_prompt(request.who.user_id)
+async def _forget(conversation: Conversation, request: Request) -> Reply:
+    return await conversation.forget_prompt(request.who.user_id)
 
 
-async def _stats(room: Conversation, request: Request) -> Reply:
-    return await room.stats()
+async def _stats(conversation: Conversation, request: Request) -> Reply:
+    return await conversation.stats()
 
 
-async def _reload(room: Conversation, request: Request) -> Reply:
+async def _reload(conversation: Conversation, request: Request) -> Reply:
     try:
-        changes = await room.reload("/reload", announce=True)
+        changes = await conversation.reload("/reload", announce=True)
     except ReloadError as exc:
         return replies.reload_failed(str(exc))
     return replies.reloaded(changes)
@@ -126,15 +126,15 @@ def menu(admin: bool) -> list[tuple[str, str]]:
     return [(c.name, c.description) for c in COMMANDS if admin or not c.admin_only]
 
 
-async def handle_line(room: Conversation, line: str, who: ConversationKey) -> Reply:
+async def handle_line(conversation: Conversation, line: str, who: ConversationKey) -> Reply:
     """One line typed in the terminal chat: a command from the table, or a question."""
     text = line.strip()
     if not text.startswith("/"):
-        return await room.ask(text, who)
+        return await conversation.ask(text, who)
     name, _, arg = text[1:].partition(" ")
     name = name.split("@", 1)[0].lower()
     request = Request(arg, who, surface="terminal")
     for command in visible(request):
         if command.name == name:
-            return await command.call(room, request)
+            return await command.call(conversation, request)
     return replies.unknown_command(name)

@@ -1,4 +1,4 @@
 """Articles from the web: fetching politely, page extraction, feeds, and the files an import
 writes into the articles folder.
 
-May import: bot/ core modules."""
+May import: bot (the base modules)."""

@@ -2,5 +2,6 @@
 state, update claims, the conversation, the search threads, the folder watch and the feed
 poller), for Telegram (handlers/app.py), the terminal chat and the command line alike.
 
-May import: every other package of bot/.
+May import: bot (the base modules), bot.collection, bot.retrieval, bot.serving, bot.storage,
+bot.conversation.
 """

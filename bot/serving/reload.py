@@ -18,7 +18,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.collection.cache import compact_in_place, open_library
+from bot.collection.cache import compact_in_place, load_cached
 from bot.collection.cache_folder import CacheFolderError
 from bot.collection.manifest import Scan
 from bot.collection.snapshots import Snapshot, needs_compaction
@@ -43,21 +43,21 @@ class ReloadError(Exception):
 
 
 def reload_articles(
-    room: Library, folder: Path, cache_dir: Path, changed: Iterable[str] | None = None
+    library: Library, folder: Path, cache_dir: Path, changed: Iterable[str] | None = None
 ) -> Changes:
     """Read what changed in `folder`, index it and swap the new collection in. Blocking.
 
     `changed`: the files (paths under the folder) the folder watch saw change; only they are
     looked at. Without it (/reload) every file's stat fields are compared with the manifest.
     """
-    with room.reloading:  # one reload at a time: /reload and the watch may coincide
-        kept = f"kept the {len(room.collection.articles)} articles already loaded"
+    with library.reloading:  # one reload at a time: /reload and the watch may coincide
+        kept = f"kept the {len(library.collection.articles)} articles already loaded"
         if not folder.is_dir():
             raise ReloadError(f"the articles folder {folder} is gone: {kept}")
         try:
-            in_use, base = room.current.index.built, room.collection
+            in_use, base = library.current.index.built, library.collection
             scan = whole_scan(folder, in_use) if changed is None else None
-            loaded = open_library(
+            loaded = load_cached(
                 folder,
                 cache_dir,
                 origin=in_use,
@@ -73,9 +73,9 @@ def reload_articles(
         if loaded.indexes is None:
             raise ReloadError(f"no readable articles in {folder}: {kept}")
         if not loaded.changed:
-            return Changes(skipped=loaded.skipped, total=len(room.collection.articles))
+            return Changes(skipped=loaded.skipped, total=len(library.collection.articles))
         collection = loaded.collection
-        changes = room.replace(collection, SearchIndex(collection, built=loaded.indexes))
+        changes = library.replace(collection, SearchIndex(collection, built=loaded.indexes))
         settle_memory()
         compact_later(cache_dir, loaded.indexes)
         return changes
@@ -83,7 +83,7 @@ def reload_articles(
 
 def whole_scan(folder: Path, in_use: Indexes) -> Scan | None:
     """A large folder is scanned in a child process (see Scan.in_child); a small one where
-    open_library is (None)."""
+    load_cached is (None)."""
     snapshot = in_use.origin
     if isinstance(snapshot, Snapshot) and len(snapshot.manifest.paths) >= CHILD_SCAN_FILES:
         return Scan.in_child(folder)

@@ -14,7 +14,7 @@
 
 All SQL is in `schema`, `queries`, `reports` and `instances`.
 
-May import: bot/ core modules only (settings, text). Nothing of the conversation above it.
+May import: bot (the base modules).
 """
 
 from bot.storage.databases import database_for, migrate_database, reader

@@ -1,0 +1,71 @@
+"""The articles being served, opened from the index cache the same way for every front end:
+`newsbot run` (Telegram), `newsbot chat`, `ask`, `sources`, `eval` and the benchmarks."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.collection.cache import Loaded, load_cached
+from bot.collection.cache_folder import CacheFolderError
+from bot.collection.snapshots import Progress
+from bot.config import Settings, StartupError
+from bot.memory import settle_memory
+from bot.retrieval.search import SearchIndex
+from bot.serving.library import Library
+from bot.serving.reload import compact_later
+from bot.text import plural
+
+log = logging.getLogger("newsbot")
+
+
+def load_articles(
+    settings: Settings,
+    progress: Progress | None = None,
+    force: bool = False,
+    compact: bool = True,
+) -> Loaded:
+    """The articles and their index from the cache, brought up to date with the folder (only
+    new and changed files are read). StartupError when the cache folder is not the cache's
+    own or the folder holds no article."""
+    folder, cache = settings.articles_dir, settings.cache_dir
+    try:
+        loaded = load_cached(folder, cache, force=force, progress=progress, compact=compact)
+    except CacheFolderError as exc:
+        raise StartupError(str(exc)) from None
+    if loaded.indexes is None:
+        raise StartupError(
+            f"no articles found in {settings.articles_dir}: add .txt or .md files there, "
+            "or point NEWSBOT_ARTICLES_DIR at your articles folder"
+        )
+    return loaded
+
+
+def open_library(settings: Settings, announce: bool = False, compact: bool = True) -> Library:
+    """The Library serving the articles (loaded as `load_articles` does); the segments are
+    merged first if they call for it, unless `compact` is false."""
+    started = time.perf_counter()
+    loaded = load_articles(settings, compact=compact)
+    collection = loaded.collection
+    library = Library.of(collection, SearchIndex(collection, built=loaded.indexes))
+    log.log(
+        logging.INFO if announce else logging.DEBUG,
+        "Loaded %s (%s, %d skipped) from %s in %.0f ms (index %s, %s read)",
+        plural(len(collection.articles), "article"),
+        plural(len(collection.passages), "passage"),
+        len(collection.skipped),
+        settings.articles_dir,
+        (time.perf_counter() - started) * 1000,
+        loaded.status,
+        plural(loaded.read, "file"),
+    )
+    return library
+
+
+def open_library_to_serve(settings: Settings) -> Library:
+    """The Library for a bot that runs for long: announced, its objects frozen out of the
+    garbage collector's way, and a grown delta merged in the background meanwhile."""
+    library = open_library(settings, announce=True, compact=False)
+    settle_memory()
+    compact_later(settings.cache_dir, library.current.index.built)
+    return library
