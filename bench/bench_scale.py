@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import numpy as np
 
 from bench.bench_load import Run, load_questions, reader
 from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.servers import Nginx, Postgres, ensure_installed, free_port
+from tests.support.waiting import healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-webhook-secret"
@@ -54,21 +54,6 @@ class Instance:
     key: int = 0  # its claims.instance
     cpu: float = 0.0  # CPU seconds used by its processes so far
     outputs: list[str] = field(default_factory=list)
-
-
-async def healthy(port: int, timeout: float = 120) -> dict[str, Any]:  # noqa: ASYNC109
-    """Wait until the instance's /healthz answers 200; its JSON body."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                got = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                if got.status_code == 200:
-                    return dict(got.json())
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"instance on port {port} never became healthy")
 
 
 async def start(instance: Instance, cwd: Path) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 import pytest
 
 from bot.config import Settings
-from handlers.services import NewsApp, get_services_of
+from handlers.services import NewsApp
+from tests.support.bot import flushed
 from tests.support.emulator.server import BotApiEmulator
 
 pytestmark = pytest.mark.e2e
@@ -26,12 +26,7 @@ async def test_closest_passages_are_said_to_be_no_answer_and_logged_as_unanswere
     assert "but not “President Karzai”" in reply["text"]
     assert "<blockquote>" in str(reply["_html"])
     assert not reply.get("reply_markup")
-    log = get_services_of(bot).log
-    for _ in range(200):
-        if log.written + log.queued >= 1:
-            break
-        await asyncio.sleep(0.025)
-    assert await log.flush()
+    await flushed(bot)
     with sqlite3.connect(settings.db_path) as db:
         assert db.execute("SELECT answered FROM replies").fetchall() == [(0,)]
         assert db.execute("SELECT count(*) FROM hits").fetchone()[0] >= 1

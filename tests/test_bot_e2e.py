@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.conversation.command_table import menu
 from bot.conversation.replies import SORRY, TEXT_ONLY
 from handlers.services import NewsApp
-from tests.conftest import flushed
+from tests.support.bot import flushed
 from tests.support.emulator.server import BOT_USER, TOKEN, BotApiEmulator, Fault
 from tests.support.emulator.telegram_html import parse_html
 from tests.support.waiting import until
@@ -254,7 +254,7 @@ async def test_reload_notices_a_front_matter_only_edit(
     cite the new address and outlet."""
     from bot.articles import load_collection
     from bot.serving.library import Library
-    from tests.conftest import bot_settings, start_bot, stop_bot
+    from tests.support.bot import bot_settings, start_bot, stop_bot
 
     admin = 4242
     articles = tmp_path / "articles"
@@ -294,7 +294,7 @@ async def test_watch_follows_the_articles_folder_swapped_by_renames(
 
     from bot.articles import load_collection
     from bot.serving.library import Library
-    from tests.conftest import bot_settings, start_bot, stop_bot
+    from tests.support.bot import bot_settings, start_bot, stop_bot
     from tests.support.paths import SEEDS
 
     articles = tmp_path / "articles"

@@ -19,7 +19,7 @@ from bot.conversation.replies import SORRY
 from bot.serving.library import Library
 from bot.storage import ChatRow, Turn, UserRow, pending
 from handlers.services import NewsApp, get_services_of
-from tests.conftest import bot_settings, flushed, start_bot, stop_bot
+from tests.support.bot import bot_settings, flushed, start_bot, stop_bot
 from tests.support.emulator.server import TOKEN, BotApiEmulator, Fault
 from tests.support.waiting import until
 
@@ -53,12 +53,7 @@ async def answered_once_and_logged(
     await emulator.settle(1.2)  # long enough for a duplicate to show up
     replies = [emulator.sent_to(chat) for chat in READERS]
     assert [len(r) for r in replies] == [1] * len(READERS), replies
-    services = get_services_of(app)
-    for _ in range(50):
-        if services.log.written + services.log.queued >= len(READERS):
-            break
-        await asyncio.sleep(0.05)
-    assert await services.log.flush()
+    await flushed(app, len(READERS))
     with sqlite3.connect(settings.db_path) as db:
         logged = db.execute("SELECT chat_id FROM messages ORDER BY chat_id").fetchall()
     assert logged == [(c,) for c in READERS]

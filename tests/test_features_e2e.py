@@ -23,7 +23,7 @@ from bot.serving.library import Library
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow
 from handlers import retention
 from handlers.services import NewsApp, get_services_of
-from tests.conftest import bot_settings, handled, start_bot, stop_bot
+from tests.support.bot import bot_settings, handled, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.emulator.telegram_html import parse_html
 from tests.support.paths import SEEDS

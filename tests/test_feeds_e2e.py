@@ -11,7 +11,7 @@ import pytest
 
 from bot.articles import load_collection
 from bot.serving.library import Library
-from tests.conftest import bot_settings, start_bot, stop_bot
+from tests.support.bot import bot_settings, start_bot, stop_bot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.waiting import until

@@ -189,7 +189,7 @@ async def test_hostile_messages_through_telegram(
         assert (await emulator.wait_for(1001, n))[-1]["text"]
     assert emulator.errors == []
     assert len(emulator.sent_to(1001)) == len(HOSTILE_MESSAGES)  # one reply each
-    from tests.conftest import flushed
+    from tests.support.bot import flushed
 
     await flushed(bot, len(HOSTILE_MESSAGES))
     with sqlite3.connect(settings.db_path) as db:
@@ -223,7 +223,7 @@ async def test_outsized_article_fields_through_telegram(
 ) -> None:
     """/source, /sources and answers for articles with outsized titles, URLs, outlets and
     file names all reach Telegram (limits counted in UTF-16 units, as the emulator does)."""
-    from tests.conftest import bot_settings, start_bot, stop_bot
+    from tests.support.bot import bot_settings, start_bot, stop_bot
 
     folder = tmp_path / "articles"
     outsized_articles(folder)

@@ -32,6 +32,7 @@ from bot.storage.state import ConversationKey, KeptAnswer, MessageKey
 from tests.support.cli import newsbot
 from tests.support.log import make_log, turn
 from tests.support.servers import PASSWORD
+from tests.support.waiting import until
 
 
 async def open_log(target: str | Path, tmp_path: Path) -> ConversationLog:
@@ -163,10 +164,7 @@ async def test_reload_notices_reach_the_other_instances(pg_url: str, tmp_path: P
         await instance.start(reload)
     try:
         await instances[0].announce_reload()
-        for _ in range(100):
-            if len(reloaded) == 2:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(reloaded) == 2, timeout=5)
         assert sorted(reloaded) == ["instance 1", "instance 2"]
     finally:
         for instance in instances:

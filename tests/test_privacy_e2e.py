@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.conversation.replies import STATS_LOGGED
 from bot.serving.library import Library
 from handlers.services import NewsApp, get_services_of
-from tests.conftest import bot_settings, handled, start_bot, stop_bot
+from tests.support.bot import bot_settings, handled, start_bot, stop_bot
 from tests.support.emulator.server import BOT_USER, BotApiEmulator
 from tests.support.log_scan import find_in_files, find_in_tables, postgres_columns, sqlite_columns
 

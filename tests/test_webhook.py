@@ -10,7 +10,7 @@ import httpx
 from bot.serving.library import Library
 from handlers.app import build_application
 from handlers.webhook import SECRET_HEADER, WebhookServer
-from tests.conftest import bot_settings
+from tests.support.bot import bot_settings
 from tests.support.emulator.server import BotApiEmulator
 
 

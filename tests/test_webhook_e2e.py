@@ -11,13 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.bench_scale import healthy
 from handlers.webhook import SECRET_HEADER
 from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.servers import PASSWORD, Postgres, ensure_installed, free_port
-from tests.support.waiting import until
+from tests.support.waiting import healthy, until
 
 pytestmark = pytest.mark.e2e
 SECRET = "test-secret_123"

@@ -13,15 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.bench_scale import healthy
 from bot.serving.library import Library
 from handlers import webhook
 from handlers.app import build_application
-from tests.conftest import bot_settings
+from tests.support.bot import bot_settings
 from tests.support.emulator.process import bot_env, start_newsbot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.servers import free_port
+from tests.support.waiting import healthy
 
 pytestmark = pytest.mark.e2e
 SECRET = "hostile-test-secret"

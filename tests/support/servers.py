@@ -180,11 +180,18 @@ class Nginx:
         return int((self.folder / "nginx.pid").read_text().split()[0])
 
     def stop(self) -> None:
+        """Stop nginx and wait (5 s at most) until its master process is gone."""
+        try:
+            master = self.pid()
+        except (OSError, ValueError, IndexError):
+            master = None
         subprocess.run(
             ["nginx", "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"), "-s", "stop"],
             capture_output=True,
         )
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while master is not None and _running(master) and time.monotonic() < deadline:
+            time.sleep(0.02)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -222,3 +229,13 @@ http {{
     }}
 }}
 """
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
 
 
 async def until(
@@ -22,3 +26,18 @@ async def until(
             return
         assert loop.time() < deadline, f"timed out after {timeout} s waiting for {predicate}"
         await asyncio.sleep(every)
+
+
+async def healthy(port: int, timeout: float = 120) -> dict[str, Any]:
+    """Wait until the instance's /healthz answers 200; its JSON body."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                got = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if got.status_code == 200:
+                    return dict(got.json())
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"instance on port {port} never became healthy")
