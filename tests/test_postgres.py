@@ -25,13 +25,13 @@ from bot.storage import (
     row_counts,
 )
 from bot.storage.databases import PostgresDatabase
-from bot.storage.instances import Instance, SharedClaims, SqlState
+from bot.storage.instances import INSTANCES, Instance, SharedClaims, SqlState
 from bot.storage.reports import export_rows
 from bot.storage.schema import MIGRATIONS
 from bot.storage.state import ConversationKey, KeptAnswer, MessageKey
 from tests.support.cli import newsbot
 from tests.support.log import make_log, turn
-from tests.support.servers import PASSWORD
+from tests.support.servers import PASSWORD, Postgres, ensure_installed
 from tests.support.waiting import until
 
 
@@ -270,3 +270,51 @@ def reply_notice(reply: Reply, page: int) -> str:
     """The pop-up a More press to `page` shows: "Page 2 of N"."""
     assert reply.notice is not None
     return reply.notice.replace("Page 1", f"Page {page}")
+
+
+async def test_instances_rejoin_after_the_server_restarts(tmp_path: Path) -> None:
+    """After the server restarts, each instance takes its liveness lock again and hears
+    /reload notices again, by itself."""
+    reason = ensure_installed("postgresql")
+    if reason:
+        pytest.skip(reason)
+    server = Postgres()
+    await asyncio.to_thread(server.start)
+    log = await open_log(server.database(), tmp_path)
+    database = log.database
+    assert isinstance(database, PostgresDatabase)
+    reloaded: list[str] = []
+
+    async def nothing() -> None:
+        return None
+
+    async def reload() -> None:
+        reloaded.append("b")
+
+    a, b = Instance(database), Instance(database)
+    try:
+        await a.start(nothing)
+        await b.start(reload)
+        await asyncio.to_thread(server.halt)  # an outage: every connection drops
+        await asyncio.to_thread(server.resume)
+        await until(lambda: _holds_their_locks(database, (a.key, b.key)), timeout=30)
+        await a.announce_reload()
+        await until(lambda: reloaded == ["b"], timeout=10)
+    finally:
+        await a.stop()
+        await b.stop()
+        await log.close()
+        await asyncio.to_thread(server.stop)
+
+
+async def _holds_their_locks(database: PostgresDatabase, keys: tuple[int, ...]) -> bool:
+    """Whether the instances' liveness locks are held (False while the server is away)."""
+    try:
+        async with database.read() as db:
+            rows = await db.fetch(
+                "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = ?",
+                INSTANCES,
+            )
+    except DatabaseError:
+        return False
+    return {int(objid) for (objid,) in rows} >= set(keys)

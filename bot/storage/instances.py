@@ -100,6 +100,9 @@ RAN = (
     "ON CONFLICT (name) DO UPDATE SET ran_at = excluded.ran_at"
 )
 TRY_LOCK = "SELECT pg_try_advisory_xact_lock(?, ?)"
+# An instance cut off from the server tries to join again after this, doubling up to the max.
+REJOIN_FIRST_S = 0.5
+REJOIN_MAX_S = 30.0
 
 
 def _ago(seconds: float) -> str:
@@ -114,6 +117,8 @@ class Instance:
         self.key = secrets.randbelow(2**31 - 2) + 1
         self._conn: asyncpg.Connection | None = None
         self._on_reload: Callable[[], Coroutine[object, object, None]] | None = None
+        self._polling = False
+        self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(
@@ -121,16 +126,11 @@ class Instance:
     ) -> None:
         """Take the liveness lock and listen for /reload notices (on a connection outside
         the pool: returning a connection to the pool releases its advisory locks); when
-        `polling`, also the poller's lock, or DatabaseError when another instance holds it."""
-        self._on_reload = on_reload
+        `polling`, also the poller's lock, or DatabaseError when another instance holds it.
+        A connection lost later (the server restarted) is made again, locks and all."""
+        self._on_reload, self._polling = on_reload, polling
         try:
-            self._conn = await asyncpg.connect(self.database.url, timeout=10)
-            await self._conn.execute("SELECT pg_advisory_lock($1, $2)", INSTANCES, self.key)
-            sole = not polling or await self._conn.fetchval(
-                "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, POLLER_LOCK
-            )
-            if sole:
-                await self._conn.add_listener(RELOAD_CHANNEL, self._notified)
+            sole = await self._join()
         except DRIVER_ERRORS as exc:
             raise DatabaseError(
                 f"cannot join the instances on {self.database.name}: {exc}"
@@ -142,6 +142,49 @@ class Instance:
                 "may poll; several instances need webhook mode (NEWSBOT_WEBHOOK_URL)"
             )
         log.info("Instance %d joined %s", self.key, self.database.name)
+
+    async def _join(self) -> bool:
+        """Connect, take the locks, listen; False (connection kept, nothing listened to)
+        when polling and another instance holds the poller's lock."""
+        self._conn = conn = await asyncpg.connect(self.database.url, timeout=10)
+        await conn.execute("SELECT pg_advisory_lock($1, $2)", INSTANCES, self.key)
+        sole = not self._polling or await conn.fetchval(
+            "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, POLLER_LOCK
+        )
+        if sole:
+            await conn.add_listener(RELOAD_CHANNEL, self._notified)
+            conn.add_termination_listener(self._lost)
+        return bool(sole)
+
+    def _lost(self, conn: object) -> None:
+        """The connection holding the locks dropped (a restart, an outage): join again."""
+        if self._stopping or conn is not self._conn:
+            return
+        log.warning(
+            "Instance %d lost its connection to %s: rejoining", self.key, self.database.name
+        )
+        task = asyncio.get_running_loop().create_task(self._rejoin(), name="instance-rejoin")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _rejoin(self) -> None:
+        """Join again until it works, backing off up to REJOIN_MAX_S between tries."""
+        wait = REJOIN_FIRST_S
+        while not self._stopping:
+            await asyncio.sleep(wait)
+            await self._drop()  # the connection that was lost
+            try:
+                if await self._join():
+                    log.info("Instance %d rejoined %s", self.key, self.database.name)
+                    return
+                log.error(
+                    "Another instance took the long-polling lock on %s while this one was cut "
+                    "off: both may answer every update until one stops",
+                    self.database.name,
+                )
+            except DRIVER_ERRORS as exc:
+                log.debug("Rejoining %s failed: %s", self.database.name, exc)
+            wait = min(wait * 2, REJOIN_MAX_S)
 
     def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
         if payload == str(self.key) or self._on_reload is None:
@@ -157,8 +200,12 @@ class Instance:
             await db.execute("SELECT pg_notify(?, ?)", RELOAD_CHANNEL, str(self.key))
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in list(self._tasks):
             task.cancel()
+        await self._drop()
+
+    async def _drop(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
