@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,8 +41,12 @@ log = logging.getLogger(__name__)
 
 
 def _create_owner_only(path: Path) -> None:
-    """A new log file is readable by its owner only: it holds what readers wrote."""
+    """A new log file is readable by its owner only: it holds what readers wrote. A folder
+    is refused here: aiosqlite's failed open would leave its thread to report into an event
+    loop that may be closed by then (a traceback at exit)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
     if not path.exists():
         path.touch(mode=0o600)
 
