@@ -12,10 +12,9 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.conversation import replies
 from bot.conversation.command_table import COMMANDS, Command, Request, menu
-from bot.runtime.services import Services
 from handlers.delivery import Exchange, with_typing
 from handlers.reading import conversation_of, is_admin, is_group
-from handlers.services import Context, NewsApp, get_services, get_services_of
+from handlers.services import Chats, Context, NewsApp, get_chats, get_services, get_services_of
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ async def answer_command(command: Command, update: Update, context: Context) -> 
     reply = await with_typing(update, context, command.call(services.conversation, request))
     await exchange.reply(reply)
     if request.admin:
-        await admin_menu(context.bot, services, request.who.user_id)
+        await admin_menu(context.bot, get_chats(context.bot_data), request.who.user_id)
 
 
 async def unknown(update: Update, context: Context) -> None:
@@ -82,14 +81,14 @@ async def register_menus(app: NewsApp) -> None:
         await app.bot.set_my_commands([BotCommand(n, d) for n, d in menu(admin=False)])
     except TelegramError as exc:
         log.warning("Could not register the command menu: %s", exc)
-    services = get_services_of(app)
-    for admin_id in sorted(services.settings.admin_ids):
-        await admin_menu(app.bot, services, admin_id)
+    chats = get_chats(app.bot_data)
+    for admin_id in sorted(get_services_of(app).settings.admin_ids):
+        await admin_menu(app.bot, chats, admin_id)
 
 
-async def admin_menu(bot: Bot, services: Services, admin_id: int) -> None:
+async def admin_menu(bot: Bot, chats: Chats, admin_id: int) -> None:
     """Show the admin commands in an admin's private chat menu (once that chat exists)."""
-    if admin_id in services.admin_menus:
+    if admin_id in chats.admin_menus:
         return
     try:
         await bot.set_my_commands(
@@ -98,4 +97,4 @@ async def admin_menu(bot: Bot, services: Services, admin_id: int) -> None:
     except TelegramError as exc:  # the admin has not started a chat with the bot yet
         log.info("No admin command menu for %d yet (%s): set on their next command", admin_id, exc)
         return
-    services.admin_menus.add(admin_id)
+    chats.admin_menus.add(admin_id)

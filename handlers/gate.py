@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler, fi
 from bot.conversation import replies
 from bot.conversation.replies import ForgetAction, parse_button
 from handlers.delivery import Exchange
-from handlers.services import Context, NewsApp, get_services
+from handlers.services import Context, NewsApp, get_chats, get_services
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,9 @@ async def allowlist(update: Update, context: Context) -> None:
         await update.inline_query.answer([], cache_time=0, is_personal=True)
     elif update.message is not None and chat is not None:
         exchange = Exchange(update, context, "refused")
-        if chat.id not in services.refused:
-            services.refused.add(chat.id)
+        refused = get_chats(context.bot_data).refused
+        if chat.id not in refused:
+            refused.add(chat.id)
             await exchange.reply(replies.not_allowed())
         else:  # refused once already: stay quiet, but keep the record
             exchange.record(replies.silence())

@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True, eq=False)
 class Services:
-    """What the handlers share, made once at start. `refused`, `admin_menus` and `tasks`
-    change while the bot runs."""
+    """What the handlers share, made once at start. `tasks` change while the bot runs."""
 
     conversation: Conversation
     log: ConversationLog
@@ -35,8 +34,6 @@ class Services:
     searches: ThreadPoolExecutor  # the conversation's search threads, shut down with the bot
     claims: Claims  # which instance answers an update (webhook mode)
     instance: Instance | None = None  # this process among others on PostgreSQL
-    refused: set[int] = field(default_factory=set)  # chats already told they are not allowed
-    admin_menus: set[int] = field(default_factory=set)  # admins whose command menu is set
     stop: asyncio.Event = field(default_factory=asyncio.Event)  # ends background tasks
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
