@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import random
-import signal
 import sqlite3
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.process import bot_env, kill_newsbot, start_newsbot, stop_newsbot
 from tests.support.emulator.server import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,14 +69,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
             await asyncio.gather(*(reader(emulator, c, q, latencies) for c, q in work.items()))
             elapsed = time.perf_counter() - started
             await asyncio.sleep(0.5)
-            bot.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(bot.communicate(), 60)
+            log = await stop_newsbot(bot, timeout=60)
         finally:
-            if bot.returncode is None:
-                bot.kill()
-                await bot.wait()
+            await kill_newsbot(bot)
         await emulator.stop()
-        log = stderr.decode()
         with sqlite3.connect(db) as conn:
             logged = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
             replies = conn.execute("SELECT count(*) FROM replies").fetchone()[0]

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import random
-import signal
 import sqlite3
 import tempfile
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.process import bot_env, kill_newsbot, start_newsbot, stop_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,12 +91,6 @@ async def start_bot(env: dict[str, str], cwd: Path, emulator: BotApiEmulator) ->
     return bot
 
 
-async def stop_bot(bot: Any) -> tuple[int, str]:
-    bot.send_signal(signal.SIGTERM)
-    _, stderr = await asyncio.wait_for(bot.communicate(), 60)
-    return int(bot.returncode), stderr.decode()
-
-
 async def run_load(
     users: int, questions: int, articles: Path, faults: bool = True, restart: bool = True
 ) -> dict[str, Any]:
@@ -137,9 +130,8 @@ async def run_load(
                 if restart and phase == "faults" and progress >= RESTART_AT:
                     rss.append(peak_rss_mb(bot.pid))
                     t0 = time.perf_counter()
-                    code, log = await stop_bot(bot)
-                    exits.append(code)
-                    logs.append(log)
+                    logs.append(await stop_newsbot(bot, timeout=60))
+                    exits.append(int(bot.returncode))
                     bot = await start_bot(env, Path(tmp), emulator)
                     restarted_after = time.perf_counter() - t0
                     phase = "restarted"
@@ -152,13 +144,10 @@ async def run_load(
             emulator.chaos = {}
             await emulator.settle(1.5)  # any duplicate reply would show up now
             rss.append(peak_rss_mb(bot.pid))
-            code, log = await stop_bot(bot)
-            exits.append(code)
-            logs.append(log)
+            logs.append(await stop_newsbot(bot, timeout=60))
+            exits.append(int(bot.returncode))
         finally:
-            if bot.returncode is None:
-                bot.kill()
-                await bot.wait()
+            await kill_newsbot(bot)
             if not readers.done():
                 readers.cancel()
         await emulator.stop()

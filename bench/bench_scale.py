@@ -33,7 +33,7 @@ import asyncpg
 import numpy as np
 
 from bench.bench_load import Run, load_questions, reader
-from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.process import bot_env, kill_newsbot, start_newsbot, stop_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.servers import Nginx, Postgres, ensure_installed, free_port
 from tests.support.waiting import healthy
@@ -87,9 +87,7 @@ def tree_cpu_seconds(root: int) -> float:
 
 async def stop(instance: Instance, sig: int = signal.SIGTERM) -> int:
     instance.cpu += cpu_seconds(instance.process.pid)
-    instance.process.send_signal(sig)
-    stdout, stderr = await asyncio.wait_for(instance.process.communicate(), 60)
-    instance.outputs.append((stdout + stderr).decode())
+    instance.outputs.append(await stop_newsbot(instance.process, sig, timeout=60))
     return int(instance.process.returncode)
 
 
@@ -213,9 +211,8 @@ async def run_scale(
             exits.append(await stop(instance))
     finally:
         for instance in instances:
-            if instance.process is not None and instance.process.returncode is None:
-                instance.process.kill()
-                await instance.process.wait()
+            if instance.process is not None:
+                await kill_newsbot(instance.process)
         nginx.stop()
         await emulator.stop()
     conn = await asyncpg.connect(url)

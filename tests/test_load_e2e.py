@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.bench_load import run_load
-from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.process import bot_env, kill_newsbot, start_newsbot
 from tests.support.emulator.server import BotApiEmulator
 from tests.support.paths import SEEDS
 
@@ -53,9 +53,7 @@ async def test_sigkill_loses_no_turn(emulator: BotApiEmulator, tmp_path: Path) -
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
+        await kill_newsbot(bot)
     with sqlite3.connect(db) as conn:
         logged = set(conn.execute("SELECT chat_id, telegram_message_id FROM messages"))
     replied = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import ConversationLog
-from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.process import bot_env, kill_newsbot, start_newsbot, stop_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.paths import ROOT, SEEDS
 from tests.support.servers import PASSWORD
@@ -40,13 +39,9 @@ async def test_newsbot_run_answers_logs_and_shuts_down_on_sigterm(
         messages = await emulator.wait_for(1001, 3, timeout=30)
         assert any("Sept. 11" in m["text"] for m in messages)
         # SIGTERM now: a graceful stop finishes the handlers and writes their rows.
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        output = await stop_newsbot(process)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = (stdout + stderr).decode()
+        await kill_newsbot(process)
     assert process.returncode == 0, output
     assert "getUpdates" in output  # the httpx request lines were logged...
     assert TOKEN not in output  # ...without the token
@@ -111,9 +106,7 @@ async def test_revoked_token_while_running_exits_2_with_the_queued_turns_saved(
         await emulator.revoke_token()
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_newsbot(process)
         if blocker is not None:
             blocker.rollback()
             blocker.close()
@@ -212,13 +205,9 @@ async def test_a_rate_limit_below_one_message_a_second_still_sends(
         await emulator.send_text("When will all US troops leave Afghanistan?")
         (reply,) = await emulator.wait_for(1001, 1, timeout=30)
         assert "Sept. 11" in reply["text"]
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        output = await stop_newsbot(process)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = (stdout + stderr).decode()
+        await kill_newsbot(process)
     assert process.returncode == 0, output[-3000:]
     assert "maximum capacity" not in output and "Traceback" not in output
 
@@ -238,10 +227,7 @@ async def test_a_second_long_polling_instance_on_one_postgresql_is_refused(
         assert "NEWSBOT_DB" in line and "long-polling" in line and "NEWSBOT_WEBHOOK_URL" in line
         await emulator.send_text("When will all US troops leave Afghanistan?")
         await emulator.wait_for(1001, 1, timeout=30)
-        first.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(first.communicate(), 30)
+        await stop_newsbot(first)
     finally:
-        if first.returncode is None:
-            first.kill()
-            await first.wait()
+        await kill_newsbot(first)
     assert first.returncode == 0

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from handlers.webhook import SECRET_HEADER
-from tests.support.emulator.process import bot_env, start_newsbot
+from tests.support.emulator.process import bot_env, kill_newsbot, start_newsbot, stop_newsbot
 from tests.support.emulator.server import TOKEN, BotApiEmulator
 from tests.support.paths import SEEDS
 from tests.support.servers import PASSWORD, Postgres, ensure_installed, free_port
@@ -61,13 +61,9 @@ async def test_webhook_mode_answers_checks_the_secret_and_reports_health(
             right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             assert (await client.post(hook, content=b"{oops", headers=right)).status_code == 400
         await until(lambda: _delivered(db) == [("question", 1)])  # the reply marked delivered
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        output = await stop_newsbot(process)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = (stdout + stderr).decode()
+        await kill_newsbot(process)
     assert process.returncode == 0, output[-3000:]
     methods = {method for method, _ in emulator.calls}
     assert "getUpdates" not in methods and "deleteWebhook" not in methods
@@ -125,9 +121,8 @@ async def test_health_is_503_when_the_database_is_unreachable(
         assert got.json()["status"] == "database unreachable"
     finally:
         server.stop()
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert PASSWORD.encode() not in stderr
+        output = await stop_newsbot(process, timeout=60)
+    assert PASSWORD not in output
 
 
 async def test_a_database_outage_is_503_then_every_update_is_answered(
@@ -162,15 +157,12 @@ async def test_a_database_outage_is_503_then_every_update_is_answered(
             await emulator.wait_for(reader, 1, timeout=60)
         await emulator.settle(0.5)
         assert all(len(emulator.sent_to(reader)) == 1 for reader in readers)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 10)
+        output = await stop_newsbot(process, timeout=10)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_newsbot(process)
         server.stop()
-    assert process.returncode == 0, stderr.decode()[-3000:]
-    assert PASSWORD.encode() not in stderr
+    assert process.returncode == 0, output[-3000:]
+    assert PASSWORD not in output
 
 
 def _delivered(db: Path) -> list[tuple[str, int]]:

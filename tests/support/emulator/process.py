@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -35,3 +36,20 @@ async def start_newsbot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Pr
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def stop_newsbot(
+    process: asyncio.subprocess.Process, sig: int = signal.SIGTERM, timeout: float = 30
+) -> str:
+    """Send `sig` (SIGTERM: a graceful stop) and wait for the exit; stdout and stderr."""
+    process.send_signal(sig)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    return (stdout + stderr).decode()
+
+
+async def kill_newsbot(process: asyncio.subprocess.Process) -> None:
+    """Kill the process if it still runs: a test or bench that failed before stopping it
+    never leaves a bot behind."""
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
