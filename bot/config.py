@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     # A SQLite file, or a postgresql:// URL (the database several instances share).
     database: str = Field(default="data/newsbot.sqlite3", alias="NEWSBOT_DB")
     cache_dir: Path = Field(default=Path("data/cache"), alias="NEWSBOT_CACHE_DIR")
+    # The semantic stage's model: "default" (the packaged all-MiniLM-L6-v2), a folder with
+    # model.onnx and tokenizer.json, or "none" (lexical only).
+    model: str = Field(default="default", alias="NEWSBOT_MODEL")
+    # The cross-encoder that reads the leading candidates: "default" (the packaged
+    # ms-marco-MiniLM-L-12-v2), a folder with model.onnx and tokenizer.json, or "none".
+    reranker: str = Field(default="default", alias="NEWSBOT_RERANKER")
+    rerank_depth: int = Field(default=20, ge=0, le=100, alias="NEWSBOT_RERANK_DEPTH")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
     telegram_timeout: float = Field(default=10.0, gt=0, le=300, alias="NEWSBOT_TELEGRAM_TIMEOUT")
@@ -144,6 +151,21 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             raise ValueError("is blank: name a folder")
         return value
+
+    @field_validator("model", "reranker", mode="before")
+    @classmethod
+    def _model(cls, value: Any) -> Any:
+        text = str(value).strip() if value is not None else ""
+        if text.lower() in ("", "default", "none"):
+            return text.lower() or "default"
+        folder = Path(text).expanduser()
+        missing = [n for n in ("model.onnx", "tokenizer.json") if not (folder / n).is_file()]
+        if not folder.is_dir() or missing:
+            raise ValueError(
+                f"{text} is not a model folder (it needs model.onnx and tokenizer.json); "
+                "or use default, or none for lexical answers only"
+            )
+        return str(folder)
 
     @model_validator(mode="after")
     def _cache_apart(self) -> Settings:

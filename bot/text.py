@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
 import re
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -274,6 +275,18 @@ def _encode_chunk(
     finally:
         if collecting:
             gc.enable()
+
+
+def text_key(text: str) -> bytes:
+    """A text's 16-byte key (BLAKE2b): what the semantic stage keeps its vector under, and
+    what each segment records for its passages (bot/collection/segments.py)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def text_keys(texts: Iterable[str]) -> NDArray[np.uint8]:
+    """The keys of `texts`, one row of 16 bytes each."""
+    keys = [text_key(t) for t in texts]
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
 
 
 def default_workers() -> int:

@@ -50,10 +50,12 @@ def loaded_from(
         raise  # unreachable: fail() exits
 
 
-def library_from(settings: Settings) -> Library:
+def library_from(
+    settings: Settings, semantic: str = "now", progress: Progress | None = None
+) -> Library:
     """`open_library`, or exit with its one line."""
     try:
-        return open_library(settings)
+        return open_library(settings, semantic=semantic, progress=progress)
     except StartupError as exc:
         fail(str(exc))
         raise  # unreachable: fail() exits
@@ -108,7 +110,7 @@ def _questions(text: str) -> Iterator[str]:
 @articles_option
 def sources(as_json: bool, articles: Path | None) -> None:
     """List the articles: number, id, title, date, passages."""
-    collection = library_from(settings_from(articles)).collection
+    collection = library_from(settings_from(articles), semantic="off").collection
     counts: dict[str, int] = {}
     for passage in collection.passages:
         counts[passage.article.id] = counts.get(passage.article.id, 0) + 1
@@ -142,9 +144,11 @@ def index_command(force: bool, articles: Path | None) -> None:
     started = time.perf_counter()
     with Bars() as bars:
         loaded = loaded_from(settings, progress=bars.update, force=force)
-    took = time.perf_counter() - started
+        took = time.perf_counter() - started
+        library = library_from(settings, progress=bars.update) if loaded.indexes else None
     collection, indexes = loaded.collection, loaded.indexes
-    assert indexes is not None  # loaded_from exits when there is no article
+    assert indexes is not None  # loaded_from exits without articles
+    assert library is not None
     click.echo(
         f"{loaded.status.capitalize()} the index of {plural(len(collection.articles), 'article')} "
         f"({plural(len(collection.passages), 'passage')}, {len(collection.skipped)} skipped, "
@@ -152,6 +156,17 @@ def index_command(force: bool, articles: Path | None) -> None:
         f"({plural(loaded.read, 'file')} read); {size_on_disk(loaded.folder) / 1e6:.1f} MB "
         f"in {loaded.folder}"
     )
+    semantic = library.semantic
+    if semantic is None:
+        click.echo(f"No semantic stage (NEWSBOT_MODEL={settings.model}): answers are lexical.")
+    else:
+        progress, store = semantic.progress(), semantic.space.store
+        seconds = time.perf_counter() - started - took
+        click.echo(
+            f"Semantic stage: {progress.summary()} in {seconds:.1f} s; "
+            f"model {semantic.space.encoder.folder}, {len(store):,} vectors "
+            f"({store.nbytes / 1e6:.1f} MB)"
+        )
 
 
 @main.command(name="eval")
@@ -184,14 +199,16 @@ def eval_command(
     except (OSError, ValueError) as exc:
         fail(str(exc))
     reports = []
+    library = library_from(settings_from(articles))
     if cases:
-        index = library_from(settings_from(articles)).current.index
+        index = library.current.index
         reports += [evaluate.qa_report(path, found, index) for path, found in cases.items()]
     if known_items is not None:
         collection = load_collection(known_items)
         if not collection.passages:
             fail(f"no articles found in {known_items}")
-        reports.append(evaluate.known_item_report(known_items, collection))
+        prepare = library.semantic.attach if library.semantic is not None else None
+        reports.append(evaluate.known_item_report(known_items, collection, prepare))
     if as_json:
         click.echo(json.dumps({r.name: r.figures() for r in reports}, indent=2))
         return
@@ -227,7 +244,7 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
 def chat(articles: Path | None) -> None:
     """Talk to the bot in this terminal: questions and /help, /sources, /source N."""
     settings = settings_from(articles)
-    chat_loop(terminal_conversation(settings, library_from(settings)))
+    chat_loop(terminal_conversation(settings, library_from(settings, semantic="background")))
 
 
 @main.command()
@@ -238,7 +255,8 @@ def run(articles: Path | None) -> None:
     if settings.token is None:
         if sys.stdin.isatty() and not os.environ.get("CI"):
             click.echo(f"{NO_TOKEN}.\nStarting the terminal chat now.\n", err=True)
-            chat_loop(terminal_conversation(settings, library_from(settings)))
+            library = library_from(settings, semantic="background")
+            chat_loop(terminal_conversation(settings, library))
             return
         fail(NO_TOKEN)
     # The composition root: the only place the core hands over to the Telegram layer.

@@ -51,7 +51,11 @@ class Bars:
 
     def __init__(self) -> None:
         self.bars: dict[str, Any] = {}
-        self.labels = {"reading": "Reading articles", "indexing": "Indexing passages"}
+        self.labels = {
+            "reading": "Reading articles",
+            "indexing": "Indexing passages",
+            "embedding": "Embedding passages",
+        }
 
     def update(self, stage: str, done: int, total: int) -> None:
         bar = self.bars.get(stage)

@@ -21,13 +21,17 @@ ALLOWED: dict[str, set[str]] = {
     "bot": set(),
     "bot.lexical": {"bot"},
     "bot.collection": {"bot", "bot.lexical"},
-    "bot.retrieval": {"bot", "bot.lexical"},
+    "bot.semantic": {"bot"},
+    "bot.retrieval": {"bot", "bot.lexical", "bot.semantic"},
     "bot.ingest": {"bot"},
     "bot.storage": {"bot"},
-    "bot.serving": {"bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest"},
+    "bot.serving": {
+        "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.semantic",
+    },
     "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage"},
     "bot.runtime": {
         "bot", "bot.collection", "bot.retrieval", "bot.serving", "bot.storage", "bot.conversation",
+        "bot.semantic",
     },
 }  # fmt: skip
 # What the Telegram glue may use of the core, and the handler modules every other may import.

@@ -148,20 +148,24 @@ def test_bbc_tuning_half_answers_better_than_plain_bm25() -> None:
     assert shown["no-answer recall"] > 0.4  # type: ignore[operator]
 
 
-def test_eval_command_prints_json(tmp_path: Path) -> None:
-    """`newsbot eval FILE --json` prints the three systems' figures for the file."""
+@pytest.mark.parametrize("model", ["default", "none"])
+def test_eval_command_prints_json(tmp_path: Path, model: str) -> None:
+    """`newsbot eval FILE --json` prints each system's figures for the file: with a model,
+    the semantic stage's own (`dense`) and what readers would see without it (`lexical`)."""
+    setting = model
     result = subprocess.run(
         [sys.executable, "-m", "newsbot", "eval", str(QA), "--json"],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "NEWSBOT_CACHE_DIR": str(tmp_path / "cache")},
-        timeout=60,
+        env={**os.environ, "NEWSBOT_CACHE_DIR": str(tmp_path / "cache"), "NEWSBOT_MODEL": setting},
+        timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)[str(QA)]
-    assert set(figures) == {"shown", "ranking", "baseline"}
+    semantic = {"lexical", "dense"} if setting == "default" else set()
+    assert set(figures) == {"shown", "ranking", "baseline", *semantic}
     assert figures["shown"]["hit@1"] >= 0.95
 
 

@@ -28,9 +28,12 @@ OWN_TAG_LINE = "# The newsbot index cache"  # in every tag newsbot writes, whate
 
 # Every name the cache writes in its folder (the temporary ones carry the writer's pid).
 _OWN = re.compile(
-    r"(current|lock|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})"
+    r"(current|lock|CACHEDIR\.TAG|(state|seg|vec)-[0-9a-f]{16})"
     r"|\.(current|CACHEDIR\.TAG|(state|seg)-[0-9a-f]{16})\.\d+\.tmp"
 )
+# The semantic stage's vectors (bot/semantic/vectors.py), one file per model: kept across
+# states, never collected with them.
+_KEPT = re.compile(r"vec-[0-9a-f]{16}")
 
 
 class CacheFolderError(Exception):
@@ -43,7 +46,9 @@ def collect(cache_dir: Path, keep: set[str]) -> None:
     processes stay: they may be writing them)."""
     used = {"current", "lock", MARKER, *keep}
     for entry in cache_dir.iterdir():
-        if entry.name in used or not _OWN.fullmatch(entry.name):  # not ours: left alone
+        if entry.name in used or _KEPT.fullmatch(entry.name):
+            continue
+        if not _OWN.fullmatch(entry.name):  # not ours: left alone
             continue
         if entry.name.startswith(".") and entry.name.endswith(".tmp"):
             pid = entry.name.rsplit(".", 2)[-2]

@@ -26,7 +26,7 @@ from bot.articles import Article, passages_of
 from bot.collection.stored import ArticleStore, copy_store, write_store
 from bot.lexical.indexing import BM25_B, BM25_K1, index_documents
 from bot.lexical.postings import Postings, merge_postings, repeat
-from bot.text import words
+from bot.text import text_keys, words
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,6 +43,11 @@ class Segment:
     articles: Postings
     first_passage: NDArray[np.int64]
     _surface: bytes = field(repr=False)
+    # Per passage, the key of its text (bot/text.py text_key): how the semantic stage finds
+    # a passage's vector without reading its text (memory-mapped).
+    passage_keys: NDArray[np.uint8] = field(
+        repr=False, default_factory=lambda: np.zeros((0, 16), dtype=np.uint8)
+    )
 
     @property
     def size(self) -> int:
@@ -56,6 +61,9 @@ class Segment:
     def passage_mask(self, articles: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Per passage: does its article have the flag set in `articles`?"""
         return repeat(articles, np.diff(self.first_passage))
+
+
+_NO_KEYS = np.zeros((0, 16), dtype=np.uint8)
 
 
 def build_segment(
@@ -82,6 +90,7 @@ def build_segment(
         documents.articles,
         first,
         documents.surface,
+        text_keys(p.text for p in passages),
     )
 
 
@@ -127,8 +136,15 @@ def merge_segments(
         surface.update(segment.surface())
     surface.subtract(dead_surface or Counter())
     stores = [(s.store, m >= 0) for (s, _), m in zip(parts, article_maps, strict=True)]
+    keys = [s.passage_keys[m >= 0] for (s, _), m in zip(parts, passage_maps, strict=True)]
     merged = _save(
-        root, lambda folder: copy_store(folder, stores), passages, articles, first, surface
+        root,
+        lambda folder: copy_store(folder, stores),
+        passages,
+        articles,
+        first,
+        surface,
+        np.concatenate(keys) if keys else _NO_KEYS,
     )
     for (segment, _), new in zip(parts, article_maps, strict=True):  # keep what was built
         for old in np.flatnonzero(new >= 0).tolist():
@@ -158,6 +174,7 @@ def _save(
     articles: Postings,
     first: NDArray[np.int64],
     surface: Counter[str],
+    keys: NDArray[np.uint8],
 ) -> Segment:
     """Write a segment, owner-only, into a temporary folder under `root` (see `publish`)."""
     name = f"seg-{uuid.uuid4().hex[:16]}"
@@ -166,6 +183,7 @@ def _save(
     passages.save(temporary / "passages")
     articles.save(temporary / "articles")
     np.save(temporary / "first_passage.npy", first, allow_pickle=False)
+    np.save(temporary / "passage_keys.npy", keys, allow_pickle=False)
     kept = {w: n for w, n in surface.items() if n > 0}
     data = json.dumps({"words": list(kept), "counts": list(kept.values())}).encode()
     (temporary / "surface.json").write_bytes(data)
@@ -187,9 +205,12 @@ def open_segment(folder: Path, name: str | None = None) -> Segment:
     articles = Postings.load(folder / "articles")
     first = np.load(folder / "first_passage.npy", allow_pickle=False)
     surface = (folder / "surface.json").read_bytes()
+    keys = np.load(folder / "passage_keys.npy", mmap_mode="r", allow_pickle=False)
     if not (len(first) == store.size + 1 == articles.size + 1 and first[-1] == passages.size):
         raise ValueError(f"segment {folder.name} does not agree with itself")
-    return Segment(name or folder.name, folder, store, passages, articles, first, surface)
+    if keys.shape != (passages.size, 16):
+        raise ValueError(f"segment {folder.name}: passage keys do not match its passages")
+    return Segment(name or folder.name, folder, store, passages, articles, first, surface, keys)
 
 
 def owner_only(folder: Path) -> None:

@@ -9,6 +9,8 @@ articles and passages of a position on first use.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,8 +60,20 @@ def view(
         snapshot.spellings,
         article_of,
         snapshot,
+        partial(_passage_keys, segments, passage_pos, len(article_of)),
     )
     return collection, indexes
+
+
+def _passage_keys(
+    segments: Sequence[Segment], positions: Sequence[NDArray[np.int64]], count: int
+) -> NDArray[np.uint8]:
+    """The segments' passage keys in collection order (deleted passages left out)."""
+    keys = np.zeros((count, 16), dtype=np.uint8)
+    for segment, where in zip(segments, positions, strict=True):
+        live = where >= 0
+        keys[where[live]] = segment.passage_keys[live]
+    return keys
 
 
 def skipped_files(snapshot: Snapshot, update: Applied | None) -> tuple[tuple[str, str], ...]:

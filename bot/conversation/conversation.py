@@ -238,4 +238,11 @@ class Conversation:
             png = await asyncio.to_thread(chart_png, report)
             return Photo(png, replies.CHART_CAPTION, "stats.png")
 
-        return replies.stats(stats_html(report, titles), chart)
+        return replies.stats(stats_html(report, titles, self.semantic_status()), chart)
+
+    def semantic_status(self) -> str:
+        """How far embedding the articles is, or that answers are lexical."""
+        semantic = self.library.semantic
+        if semantic is None:
+            return "off (lexical answers; NEWSBOT_MODEL)"
+        return semantic.progress().summary()

@@ -23,8 +23,8 @@ def _votes(stats: LogStats) -> str:
     return f"{stats.votes_up} 👍 / {stats.votes_down} 👎 ({stats.votes_up / total:.0%} helpful)"
 
 
-def stats_html(stats: LogStats, titles: Mapping[str, str]) -> str:
-    """The report as one Telegram HTML message."""
+def stats_html(stats: LogStats, titles: Mapping[str, str], semantic: str | None = None) -> str:
+    """The report as one Telegram HTML message; `semantic`: how far the semantic stage is."""
     lines = ["<b>Questions</b> (answered)"]
     for label, pair in (
         ("Today", stats.today),
@@ -34,6 +34,8 @@ def stats_html(stats: LogStats, titles: Mapping[str, str]) -> str:
         lines.append(f"{label}: {pair[0]} ({_share(pair)})")
     lines.append(f"Readers: {stats.readers} · inline searches: {stats.inline_queries}")
     lines.append(f"Feedback: {esc(_votes(stats))}")
+    if semantic is not None:
+        lines.append(f"Semantic stage: {esc(semantic)}")
     sections = (
         ("Top questions", stats.top_questions),
         ("Top unanswered — what the articles don't cover", stats.top_unanswered),

@@ -45,6 +45,9 @@ class Indexes:
     spellings: list[str]
     article_of: NDArray[np.int64]
     origin: Hashable | None = None
+    # The key of each passage's text by collection position (bot/text.py text_key), when
+    # the segments recorded them: gathered on first call, no text read.
+    passage_keys: Callable[[], NDArray[np.uint8]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

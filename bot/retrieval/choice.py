@@ -112,6 +112,12 @@ def decide(query: Query, ordered: Sequence[Evidence], unknown: float) -> Verdict
     best = ordered[0]
     if answers(best) and unknown < UNKNOWN_SHARE:
         return Verdict(answers=True)
+    return closest(query, best, unknown)
+
+
+def closest(query: Query, best: Evidence, unknown: float) -> Verdict:
+    """When nothing answers: the closest passages are shown as such if the best holds
+    CLOSEST_COVERAGE of the question's weight, with what they mention and what is missing."""
     if best.coverage < CLOSEST_COVERAGE:
         return NOTHING
     names = [n.text for n, held in zip(query.names, best.held, strict=True) if not held]
@@ -127,16 +133,19 @@ def select(
     ordered: Sequence[Evidence],
     top_k: int,
     terms_of: Callable[[int], frozenset[str]],
+    shows: Callable[[Evidence, Evidence], bool] | None = None,
 ) -> list[Evidence]:
     """The passages shown, in rerank order: while they answer and score near the best
     (the first that does not ends the list); the closest ones when nothing answers.
-    Near-duplicates of a passage already chosen are left out."""
+    Near-duplicates of a passage already chosen are left out. `shows` tells whether a
+    passage may follow the best (further(), unless a learned rerank gives its own)."""
+    shows = shows or further
     if not (verdict.answers or verdict.closest):
         return []
     chosen: list[Evidence] = []
     seen: list[frozenset[str]] = []
     for evidence in ordered:
-        if verdict.answers and chosen and not further(evidence, chosen[0]):
+        if verdict.answers and chosen and not shows(evidence, chosen[0]):
             continue
         mine = terms_of(evidence.index)
         if any(near_duplicate(mine, theirs) for theirs in seen):

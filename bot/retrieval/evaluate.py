@@ -1,10 +1,14 @@
 """Answer quality as numbers: what readers are shown, the raw ranking, and a plain baseline.
 
-Three systems answer every question in the same run:
+The systems answer every question in the same run:
 - `shown`: the passages the bot would send, after every cut and rerank, and whether it
   presents them as the answer (a refusal, or a "closest passages" reply, presents nothing);
+- with a model (NEWSBOT_MODEL), `lexical`: the same without the semantic stage (what
+  NEWSBOT_MODEL=none shows), and `dense`: the passages closest to the question in the
+  model's space alone (bot/semantic/dense.py);
 - `ranking`: the raw fused BM25 ranking (bot/retrieval/ranking.py) before any of those steps;
 - `baseline`: rank_bm25's BM25Okapi over lower-cased whitespace tokens.
+Each system's time per question (mean and 99th percentile) is its stage's latency.
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ class Metrics:
     said_none: int = 0
     said_none_right: int = 0
     seconds: float = 0.0
+    times: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
     def add(
@@ -151,6 +156,7 @@ class Metrics:
             else None,
             "no-answer recall": share(self.said_none_right, self.unanswerable),
             "ms/question": share(self.seconds * 1000, self.answerable + self.unanswerable),
+            "ms p99": float(np.percentile(self.times, 99)) * 1000 if self.times else None,
         }
 
 
@@ -184,7 +190,9 @@ def _from(article: Article) -> Callable[[Passage], bool]:
 def _timed(system: System, question: str, metrics: Metrics) -> Shown:
     started = time.perf_counter()
     shown = system(question)
-    metrics.seconds += time.perf_counter() - started
+    took = time.perf_counter() - started
+    metrics.seconds += took
+    metrics.times.append(took)
     return shown
 
 
@@ -225,6 +233,23 @@ def shown_system(index: SearchIndex) -> System:
     return run
 
 
+def lexical_system(index: SearchIndex) -> System:
+    """What readers are shown without the semantic stage (NEWSBOT_MODEL=none)."""
+    return shown_system(SearchIndex(index.collection, titles=index.titles, built=index.built))
+
+
+def dense_system(index: SearchIndex) -> System:
+    """The passages closest to the question in the model's space, nothing else."""
+    dense = index.dense
+    assert dense is not None
+
+    def run(question: str) -> Shown:
+        positions = dense.candidates(dense.question(question), DEPTH)[:DEPTH]
+        return Shown([index.passages[i] for i in positions], bool(positions))
+
+    return run
+
+
 def ranking_system(index: SearchIndex) -> System:
     """newsbot's raw ranking, before the answerability decision, reranking and cuts."""
 
@@ -250,9 +275,14 @@ def baseline_system(passages: Sequence[Passage], titles: bool) -> System:
 
 
 def systems(index: SearchIndex, titles: bool) -> dict[str, System]:
-    """The three systems every evaluation compares, in the order reported."""
+    """The systems every evaluation compares, in the order reported (`lexical` and `dense`
+    only with a model)."""
+    semantic = {}
+    if index.dense is not None:
+        semantic = {"lexical": lexical_system(index), "dense": dense_system(index)}
     return {
         "shown": shown_system(index),
+        **semantic,
         "ranking": ranking_system(index),
         "baseline": baseline_system(index.passages, titles),
     }
@@ -318,9 +348,14 @@ def qa_report(path: Path, cases: list[Case], index: SearchIndex) -> Report:
     return Report(str(path), title, results)
 
 
-def known_item_report(folder: Path, collection: Collection) -> Report:
-    """Known-item search over `collection` (headlines not searchable)."""
+def known_item_report(
+    folder: Path, collection: Collection, prepare: Callable[[SearchIndex], None] | None = None
+) -> Report:
+    """Known-item search over `collection` (headlines not searchable); `prepare` gives the
+    index its semantic stage."""
     index = SearchIndex(collection, titles=False)
+    if prepare is not None:
+        prepare(index)
     results = {
         name: evaluate_known_items(s, collection) for name, s in systems(index, False).items()
     }

@@ -23,6 +23,7 @@ from bot.memory import Settler
 from bot.retrieval.answer_types import holds_answer
 from bot.retrieval.names import Name, Names, holds, names_of
 from bot.retrieval.query import Query
+from bot.semantic.dense import Similarity
 from bot.text import sentence_spans, tokenize
 
 # The best sentence is the one with most of the question's weight, this much more when it
@@ -39,6 +40,7 @@ class Candidate:
     fused: float  # passage + ARTICLE_WEIGHT x article
     passage_score: float  # normalised BM25 of the passage with its title
     article_score: float  # normalised BM25 of its article
+    rank: int = 0  # its place in the raw ranking
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,11 @@ class Evidence:
     held: tuple[bool, ...]  # per name of the question: does the article hold it as written?
     words: tuple[str, ...]  # the question's words the passage (or its title) holds
     sentence: tuple[int, int]  # offsets of the best sentence
-    score: float = 0.0  # the rerank score (bot/retrieval/choice.py)
+    score: float = 0.0  # the rerank score (bot/retrieval/choice.py, bot/retrieval/learned.py)
+    rank: int = 0  # its place in the raw ranking (0: first); a dense candidate's is CANDIDATES
+    paragraph: int = 1  # its paragraph in the article (0: the subtitle)
+    # Its closeness to the question in the model's space (bot/semantic); None without one.
+    similarity: Similarity | None = None
 
     @property
     def article_names(self) -> bool:
@@ -197,6 +203,8 @@ def gather(
             if stems and all(t in terms or t in head_terms for t in stems)
         ),
         sentence=sentence,
+        rank=candidate.rank,
+        paragraph=passage.paragraph,
     )
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -21,10 +21,21 @@ import numpy as np
 from bot.articles import Article, Collection, Passage
 from bot.lexical.bm25 import BM25Index
 from bot.lexical.indexing import Indexes, build_indexes
-from bot.retrieval.choice import NOTHING, Verdict, decide, rerank, select
+from bot.retrieval import learned
+from bot.retrieval.choice import (
+    NOTHING,
+    UNKNOWN_SHARE,
+    Verdict,
+    closest,
+    decide,
+    further,
+    rerank,
+    select,
+)
 from bot.retrieval.evidence import Candidate, Evidence, SentenceCache, confirm, gather
 from bot.retrieval.query import Query, Vocabulary, analyse
 from bot.retrieval.ranking import ARTICLE_WEIGHT, CANDIDATES, Ranking
+from bot.semantic.dense import DenseIndex
 from bot.text import stem, tokenize
 
 # Candidates of the raw ranking whose evidence is gathered and reranked, and of those, the
@@ -86,6 +97,10 @@ class SearchIndex:
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
         self.large = len(self.passages) >= LARGE_COLLECTION
+        # The semantic stage, set when a model is in use (bot/runtime/semantic.py); it joins
+        # passage by passage as their vectors are computed.
+        self.dense: DenseIndex | None = None
+        self.learned: learned.Learned | None = None
 
     def weight(self, term: str) -> float:
         """IDF of a term; unknown terms weigh as the rarest."""
@@ -104,22 +119,101 @@ class SearchIndex:
         query = question if isinstance(question, Query) else self.query(question)
         if not query.terms:
             return Found(query)
-        ordered = rerank(self.evidence(query))  # stages 2-4
+        unknown = self.unknown_share(query)
+        semantic = self.semantic_evidence(query)  # stages 2-3 with the model's similarities
+        if semantic is not None:
+            ordered, verdict, shows = self._learned(query, semantic, unknown)
+        else:
+            ordered = rerank(self.evidence(query))  # stages 2-4
+            leading = [
+                confirm(query, e, self.passages[e.index], self._sentences)
+                for e in ordered[:CONFIRMED]
+            ]
+            ordered = rerank(leading) + ordered[CONFIRMED:]
+            verdict, shows = decide(query, ordered, unknown), further
+        shown = select(verdict, ordered, top_k, self._terms_of, shows)  # stage 5
+        return Found(query, tuple(self._hit(n, e) for n, e in enumerate(shown, 1)), verdict)
+
+    def semantic_evidence(self, query: Query) -> list[Evidence] | None:
+        """Stage 3 with the semantic stage: the lexical candidates and the passages closest
+        to the question in the model's space, each with its similarities; None without a
+        model, or while a candidate has no vector yet (the lexical stages answer then)."""
+        dense = self.dense
+        if dense is None or not dense.mapped.is_set():
+            return None
+        vector = dense.question(query.text)
+        scored = self.ranking.scored(query.terms, CANDIDATES)
+        chosen = [
+            Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a, n)
+            for n, (i, p, a) in enumerate(scored[:RERANKED])
+        ]
+        known = {c.index for c in chosen}
+        rank = {i: (n, p, a) for n, (i, p, a) in enumerate(scored)}
+        for i in dense.candidates(vector):
+            if i not in known:
+                n, p, a = rank.get(i, (CANDIDATES, 0.0, 0.0))
+                chosen.append(Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a, n))
+                known.add(i)
+        found = []
+        for evidence in self._gather(query, chosen):
+            similarity = dense.similarity(vector, evidence.index)
+            if similarity is None:
+                return None
+            if not self.titles:  # headlines are not searched: their vectors neither
+                similarity = replace(similarity, title=0.0)
+            found.append(replace(evidence, similarity=similarity))
+        return found
+
+    def _learned(
+        self, query: Query, evidence: list[Evidence], unknown: float
+    ) -> tuple[list[Evidence], Verdict, Callable[[Evidence, Evidence], bool]]:
+        """Stage 4 learned (bot/retrieval/learned.py): the rerank, names confirmed as written
+        for the leading candidates, the cross-encoder's reading of the first `depth`, and the
+        decision."""
+        model = self.learned or learned.shipped()
+        ordered = learned.rerank(evidence, model)
         leading = [
             confirm(query, e, self.passages[e.index], self._sentences) for e in ordered[:CONFIRMED]
         ]
-        ordered = rerank(leading) + ordered[CONFIRMED:]
-        verdict = decide(query, ordered, self.unknown_share(query))
-        shown = select(verdict, ordered, top_k, self._terms_of)  # stage 5
-        return Found(query, tuple(self._hit(n, e) for n, e in enumerate(shown, 1)), verdict)
+        ordered = learned.rerank(leading + ordered[CONFIRMED:], model)
+        if not ordered:
+            return [], NOTHING, further
+        ordered, cross = self._cross(query, ordered, model)
+        threshold = model.threshold if cross is None else model.threshold_cross
+        best = ordered[0]
+        answers = (
+            best.article_names
+            and unknown < UNKNOWN_SHARE
+            and learned.answer_probability(ordered, unknown, model, cross) >= threshold
+        )
+        verdict = Verdict(answers=True) if answers else closest(query, best, unknown)
 
-    def search(self, question: str | Query, top_k: int) -> list[Hit]:
-        """Top passages that answer `question`, best first; empty when none does."""
-        found = self.find(question, top_k)
-        return list(found.hits) if found.answered else []
+        def shows(candidate: Evidence, first: Evidence) -> bool:
+            return candidate.article_names and learned.probability(candidate) >= model.further
+
+        return ordered, verdict, shows
+
+    def _cross(
+        self, query: Query, ordered: list[Evidence], model: learned.Learned
+    ) -> tuple[list[Evidence], tuple[float, float] | None]:
+        """The leading candidates read by the cross-encoder and ordered again (the rest
+        after them), with its score of the best and the best's margin over the others."""
+        space = self.dense.space if self.dense is not None else None
+        if space is None or space.reranker is None or not space.depth or model.final is None:
+            return ordered, None
+        read = ordered[: space.depth]
+        scores = space.reranker.scores(query.text, [self.passages[e.index].text for e in read])
+        final = learned.rerank_cross(read, scores, model)
+        by_index = {e.index: float(s) for e, s in zip(read, scores, strict=True)}
+        top = by_index[final[0].index]
+        others = [v for i, v in by_index.items() if i != final[0].index]
+        return final + ordered[space.depth :], (top, top - max(others, default=top - 10.0))
 
     def evidence(self, query: Query) -> list[Evidence]:
         """Stage 3: what each of the raw ranking's best candidates holds for the query."""
+        return self._gather(query, self.candidates(query))
+
+    def _gather(self, query: Query, candidates: Sequence[Candidate]) -> list[Evidence]:
         weights = self.weights(query)
         return [
             gather(
@@ -130,15 +224,20 @@ class SearchIndex:
                 self._sentences,
                 partial(self._in_article, self.ranking.article_of[candidate.index]),
             )
-            for candidate in self.candidates(query)
+            for candidate in candidates
         ]
 
     def candidates(self, query: Query) -> list[Candidate]:
         """The raw ranking's best RERANKED passages for the query, with their score parts."""
         return [
-            Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a)
-            for i, p, a in self.ranking.scored(query.terms, CANDIDATES)[:RERANKED]
+            Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a, n)
+            for n, (i, p, a) in enumerate(self.ranking.scored(query.terms, CANDIDATES)[:RERANKED])
         ]
+
+    def search(self, question: str | Query, top_k: int) -> list[Hit]:
+        """Top passages that answer `question`, best first; empty when none does."""
+        found = self.find(question, top_k)
+        return list(found.hits) if found.answered else []
 
     def unknown_share(self, query: Query) -> float:
         """The share of the question's weight in words no article uses (none counts in a

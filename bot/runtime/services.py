@@ -128,6 +128,9 @@ async def close_services(services: Services) -> None:
     ends."""
     services.stop.set()
     services.searches.shutdown(wait=True)
+    semantic = services.conversation.library.semantic
+    if semantic is not None:  # the embedding thread ends after its current chunk
+        await asyncio.to_thread(semantic.close)
     for task in services.tasks:
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout=5)

@@ -19,6 +19,7 @@ from bot.articles import fingerprint as article_fingerprint
 from bot.collection.snapshots import Snapshot
 from bot.markup import shorten
 from bot.retrieval.search import SearchIndex
+from bot.serving.semantic import SemanticStage
 from bot.text import plural, tokenize
 
 
@@ -75,13 +76,19 @@ class Changes:
 class Library:
     """The current edition, swapped atomically; `reloading` keeps reloads one at a time."""
 
-    def __init__(self, edition: Edition) -> None:
+    def __init__(self, edition: Edition, semantic: SemanticStage | None = None) -> None:
         self.current = edition
         self.reloading = threading.Lock()  # /reload and the folder watch may coincide
+        self.semantic = semantic  # every new edition's index is attached to it
 
     @classmethod
-    def of(cls, collection: Collection, index: SearchIndex | None = None) -> Library:
-        return cls(Edition.of(collection, index or SearchIndex(collection)))
+    def of(
+        cls,
+        collection: Collection,
+        index: SearchIndex | None = None,
+        semantic: SemanticStage | None = None,
+    ) -> Library:
+        return cls(Edition.of(collection, index or SearchIndex(collection)), semantic)
 
     @property
     def collection(self) -> Collection:
@@ -97,6 +104,8 @@ class Library:
         old = self.current
         changes = compare(old.collection, collection)
         if changes.changed:
+            if self.semantic is not None:
+                self.semantic.attach(index)
             self.current = Edition.of(collection, index, old.generation + 1)
         return changes
 
