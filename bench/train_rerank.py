@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +40,16 @@ from numpy.typing import NDArray
 
 from bench.semantic_setup import semantic_index
 from bot.retrieval import learned
-from bot.retrieval.evaluate import load_cases
+from bot.retrieval.evaluate import Case, load_cases
 from bot.retrieval.evidence import Evidence, confirm
 from bot.retrieval.search import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED_AT_MOST = 0.02
-FURTHER = 0.5
+FURTHER = 0.05
 PENALTY = 1.0
-DEPTH = 20  # candidates the cross-encoder reads in training (NEWSBOT_RERANK_DEPTH's default)
+DEPTH = 20  # candidates the cross-encoder reads in training
+RERANK_DEPTH = 8  # ... in the bot (NEWSBOT_RERANK_DEPTH's default): the thresholds are for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,15 @@ class Example:
 
 
 def fit(
-    x: NDArray[np.float64], y: NDArray[np.bool_], names: tuple[str, ...], penalty: float = PENALTY
+    x: NDArray[np.float64],
+    y: NDArray[np.bool_],
+    names: tuple[str, ...],
+    penalty: float = PENALTY,
+    weights: NDArray[np.float64] | None = None,
 ) -> learned.Logistic:
-    """L2-penalised logistic regression on standardised features (Newton's method)."""
+    """L2-penalised logistic regression on standardised features (Newton's method), each
+    row counted `weights` times (1 when not given)."""
+    weights = np.ones(len(x)) if weights is None else weights
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
@@ -85,8 +93,8 @@ def fit(
     ridge[-1, -1] = 0.0
     for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        gradient = z.T @ (p - target) + ridge @ w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + ridge
+        gradient = z.T @ (weights * (p - target)) + ridge @ w
+        hessian = (z * (weights * p * (1 - p))[:, None]).T @ z + ridge
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -209,6 +217,7 @@ def ordered_for(
     """The candidates as the bot orders them, and the cross-encoder's decision features."""
     first = learned.rerank(example.evidence, model)
     if not cross:
+        first = [e for e in first if e.article_names] + [e for e in first if not e.article_names]
         return first, np.zeros(0)
     lead = [example.evidence[i] for i in example.order[:DEPTH]]
     final = learned.rerank_cross(lead, example.cross, model)
@@ -216,7 +225,9 @@ def ordered_for(
     top = scores[final[0].index]
     others = [v for i, v in scores.items() if i != final[0].index]
     rest = [e for e in first if e.index not in scores]
-    return final + rest, np.array([top, top - max(others, default=top - 10.0)])
+    ordered = final + rest
+    ordered = [e for e in ordered if e.article_names] + [e for e in ordered if not e.article_names]
+    return ordered, np.array([top, top - max(others, default=top - 10.0)])
 
 
 def hit_at_1(found: Sequence[Example], model: learned.Learned, cross: bool) -> float:
@@ -231,13 +242,24 @@ def hit_at_1(found: Sequence[Example], model: learned.Learned, cross: bool) -> f
     return good / len(answered)
 
 
-def threshold(found: Sequence[Example], model: learned.Learned, cross: bool) -> float:
-    """The highest probability refusing at most REFUSED_AT_MOST of the answerable BBC questions."""
-    decision = model.decision_cross if cross else model.decision
-    assert decision is not None
-    rows, labels = decisions([e for e in found if e.question.source == "bbc"], model, cross)
-    probabilities = 1 / (1 + np.exp(-decision.logit(rows[labels])))
-    return max(0.0, float(np.quantile(probabilities, REFUSED_AT_MOST)) - 1e-6)
+def threshold(
+    index: SearchIndex, cases: Sequence[Case], model: learned.Learned, depth: int
+) -> float:
+    """The highest decision probability at which at most REFUSED_AT_MOST of the answerable
+    BBC tuning questions are refused, the bot's own gates (names, unknown words) included,
+    with the cross-encoder reading `depth` candidates: each question through the bot's stages."""
+    assert index.dense is not None
+    index.dense.space.depth = depth
+    index.learned = replace(model, threshold=0.0, threshold_cross=0.0)
+    chances = []
+    for case in cases:
+        if case.expect_none:
+            continue
+        found = index.find(case.question, 3)
+        chances.append(found.verdict.chance if found.answered else -1.0)
+    index.learned = None
+    allowed = int(REFUSED_AT_MOST * len(chances))
+    return max(0.0, float(sorted(chances)[allowed]) - 1e-6)
 
 
 def main() -> None:
@@ -252,8 +274,18 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bot" / "retrieval" / learned.MODEL_FILE
     )
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        help="keep the computed features in this file (pickle), and read them from it when "
+        "it exists: refitting then takes seconds",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.examples and args.examples.exists():
+        with args.examples.open("rb") as file:
+            found, found_bbc, rerank = pickle.load(file)
+        return finish(args, found, found_bbc, rerank, started)
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp) / "squad"
         folder.mkdir()
@@ -273,17 +305,38 @@ def main() -> None:
     y = np.concatenate([e.labels for e in everything if e.question.answerable])
     rerank = fit(x, y, learned.CANDIDATE)
     found, found_bbc = read_leading(squad, found, rerank), read_leading(bbc, found_bbc, rerank)
+    if args.examples:
+        with args.examples.open("wb") as file:
+            pickle.dump((found, found_bbc, rerank), file)
+    finish(args, found, found_bbc, rerank, started)
+
+
+def finish(
+    args: argparse.Namespace,
+    found: list[Example],
+    found_bbc: list[Example],
+    rerank: learned.Logistic,
+    started: float,
+) -> None:
+    bbc = semantic_index(args.articles, args.cache / "bbc")
+    cases = [c for path in args.tune for c in load_cases(path)]
+    """Fit the cross-encoder's rerank and the decisions; choose the thresholds; write."""
     everything = found + found_bbc
     final = fit(*final_rows(everything), learned.CANDIDATE + learned.CROSS)
     model = learned.Learned(rerank, rerank, 0.5, FURTHER, final=final)
-    decision = fit(*decisions(everything, model, False), learned.DECISION)
+    # Each source counts as much in the decision: SQuAD's unanswerable questions are written
+    # against one paragraph, the tuning sets' are a news reader's traps.
+    weight = np.array([1.0] * len(found) + [len(found) / max(1, len(found_bbc))] * len(found_bbc))
+    decision = fit(*decisions(everything, model, False), learned.DECISION, weights=weight)
     decision_cross = fit(
-        *decisions(everything, model, True), learned.DECISION + learned.CROSS_DECISION
+        *decisions(everything, model, True),
+        learned.DECISION + learned.CROSS_DECISION,
+        weights=weight,
     )
     model = learned.Learned(rerank, decision, 0.5, FURTHER, final, decision_cross)
     model = learned.Learned(
-        rerank, decision, threshold(everything, model, False), FURTHER, final, decision_cross,
-        threshold(everything, model, True),
+        rerank, decision, threshold(bbc, cases, model, 0), FURTHER, final, decision_cross,
+        threshold(bbc, cases, model, RERANK_DEPTH),
         trained_on=f"SQuAD 2.0 dev ({len(found)} questions) + BBC tuning ({len(found_bbc)})",
     )  # fmt: skip
     for name, part in (("SQuAD", found), ("BBC tuning", found_bbc)):
@@ -303,8 +356,9 @@ def main() -> None:
             ),
         )
     print(
-        f"thresholds {model.threshold:.3f} / {model.threshold_cross:.3f} (at most "
-        f"{REFUSED_AT_MOST:.0%} of the BBC tuning questions with an answer refused)"
+        f"thresholds {model.threshold:.3f} without the cross-encoder, {model.threshold_cross:.3f}"
+        f" with it (at most {REFUSED_AT_MOST:.0%} of the BBC tuning questions with an answer "
+        "refused, the gates included)"
     )
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
 

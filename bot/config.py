@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     # The cross-encoder that reads the leading candidates: "default" (the packaged
     # ms-marco-MiniLM-L-12-v2), a folder with model.onnx and tokenizer.json, or "none".
     reranker: str = Field(default="default", alias="NEWSBOT_RERANKER")
-    rerank_depth: int = Field(default=20, ge=0, le=100, alias="NEWSBOT_RERANK_DEPTH")
+    rerank_depth: int = Field(default=8, ge=0, le=100, alias="NEWSBOT_RERANK_DEPTH")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
     telegram_timeout: float = Field(default=10.0, gt=0, le=300, alias="NEWSBOT_TELEGRAM_TIMEOUT")

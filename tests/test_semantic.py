@@ -39,6 +39,7 @@ def test_vectors_are_kept_by_text_and_survive_a_torn_record(tmp_path: Path) -> N
     again.add([text_key("third")], np.array([[0, 0, 1, 0]], dtype=np.float32))
     assert len(VectorStore(4, path)) == 3
     assert path.read_bytes().startswith(MAGIC)
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 @needs_models

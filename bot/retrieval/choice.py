@@ -63,6 +63,8 @@ class Verdict:
     closest: bool = False
     mentioned: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    # The learned decision's chance that the best passage answers (None without a model).
+    chance: float | None = None
 
 
 NOTHING = Verdict()

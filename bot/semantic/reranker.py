@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,8 @@ from bot.semantic.model import ModelError, packaged
 DEFAULT_PATH = ("models", "data", "reranker_en")
 # The question and passage together are cut to this many tokens (the passage's end first).
 MAX_TOKENS = 256
+# Pairs per run of the model: sorted by length, so each batch pads to a similar length.
+BATCH = 5
 
 
 class CrossEncoder:
@@ -57,10 +60,19 @@ class CrossEncoder:
             raise ModelError(f"{folder / 'model.onnx'} does not take input_ids and attention_mask")
 
     def scores(self, question: str, passages: Sequence[str]) -> NDArray[np.float32]:
-        """How well each passage answers the question (logits: higher is better)."""
+        """How well each passage answers the question (logits: higher is better). Pairs
+        run in batches of similar length (padding costs as much as text)."""
+        out = np.zeros(len(passages), dtype=np.float32)
         if not passages:
-            return np.zeros(0, dtype=np.float32)
+            return out
         encodings = self.tokenizer.encode_batch([(question, p) for p in passages])
+        order = sorted(range(len(encodings)), key=lambda n: len(encodings[n].ids))
+        for start in range(0, len(order), BATCH):
+            chunk = order[start : start + BATCH]
+            out[chunk] = self._run([encodings[n] for n in chunk])
+        return out
+
+    def _run(self, encodings: Sequence[Any]) -> NDArray[np.float32]:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask, kinds = np.zeros_like(ids), np.zeros_like(ids)
@@ -72,7 +84,7 @@ class CrossEncoder:
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = kinds
         logits = np.asarray(self.session.run(None, feed)[0], dtype=np.float32)
-        return logits.reshape(len(passages), -1)[:, -1]
+        return logits.reshape(len(encodings), -1)[:, -1]
 
 
 def open_reranker(setting: str, threads: int = 1) -> CrossEncoder | None:

@@ -123,7 +123,8 @@ class VectorStore:
         )
         assert self.path is not None
         try:
-            with self.path.open("ab") as file:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "ab") as file:  # owner-only, as the rest of the cache
                 fcntl.flock(file, fcntl.LOCK_EX)  # two processes on one cache: whole records
                 size = file.seek(0, os.SEEK_END)
                 torn = (size - len(MAGIC)) % self._record if size else 0
