@@ -20,8 +20,7 @@ from bot.semantic.reranker import CrossEncoder
 from bot.semantic.vectors import VectorStore, text_key
 from bot.text import sentence_spans, text_keys
 
-# Dense candidates added to the lexical ones: this many distinct texts, each at every
-# position that holds it (a story run twice is found twice, as BM25 finds it).
+# Dense candidates added to the lexical ones: this many distinct texts.
 DENSE_CANDIDATES = 10
 
 
@@ -98,6 +97,7 @@ class DenseIndex:
         # The distinct passage vectors as float32, for dense candidates; rebuilt when more
         # passages have a vector than when it was built.
         self._matrix: tuple[int, NDArray[np.int64], NDArray[np.float32]] | None = None
+        self._first: tuple[int, dict[int, int]] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -131,16 +131,26 @@ class DenseIndex:
     def candidates(
         self, question: NDArray[np.float32], count: int = DENSE_CANDIDATES
     ) -> list[int]:
-        """Positions of the passages closest to the question (distinct texts first)."""
+        """Positions of the `count` distinct passages closest to the question, closest
+        first (of a text filed several times, its first position: the lexical ranking
+        brings the copies it finds)."""
         present, matrix = self._distinct()
         if not len(present):
             return []
         similar = matrix @ question
-        top = np.argsort(-similar, kind="stable")[:count]
-        best = present[top]
-        positions = np.flatnonzero(np.isin(self.rows, best))
-        order = {int(row): n for n, row in enumerate(best.tolist())}
-        return sorted(positions.tolist(), key=lambda i: order[int(self.rows[i])])
+        best = present[np.argsort(-similar, kind="stable")[:count]]
+        first = self._first_positions()
+        return [first[row] for row in best.tolist()]
+
+    def _first_positions(self) -> dict[int, int]:
+        """Per vector row, the first position that holds it (rebuilt as rows fill in)."""
+        built = self._first
+        if built is None or built[0] != self.embedded:
+            known = np.flatnonzero(self.rows >= 0)
+            distinct, where = np.unique(self.rows[known], return_index=True)
+            firsts = dict(zip(distinct.tolist(), known[where].tolist(), strict=True))
+            built = self._first = (self.embedded, firsts)
+        return built[1]
 
     def _distinct(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """The distinct rows of the passages with a vector, and their vectors."""
