@@ -55,7 +55,9 @@ class Logistic:
     bias: float
 
     def logit(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
-        return ((features - self.mean) / self.scale) @ self.weights + self.bias
+        """The log-odds of each row; a feature not known (NaN) counts as its average."""
+        known = np.where(np.isnan(features), self.mean, features)
+        return ((known - self.mean) / self.scale) @ self.weights + self.bias
 
     def as_json(self) -> dict[str, Any]:
         return {

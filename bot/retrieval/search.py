@@ -162,8 +162,8 @@ class SearchIndex:
             similarity = dense.similarity(vector, evidence.index)
             if similarity is None:
                 return None
-            if not self.titles:  # headlines are not searched: their vectors neither
-                similarity = replace(similarity, title=0.0)
+            if not self.titles:  # headlines are not searched: their vectors are not known
+                similarity = replace(similarity, title=math.nan)
             found.append(replace(evidence, similarity=similarity))
         return found
 
