@@ -36,12 +36,14 @@ from bot.articles import Article, Collection, passages_of
 from bot.collection import snapshots
 from bot.collection.cache import load_cached
 from bot.collection.segments import remove
+from bot.config import load_settings
 from bot.conversation.conversation import Conversation, hit_rows
 from bot.conversation.replies import Reply
 from bot.loopwatch import LoopLag, LoopWatch
 from bot.memory import settle_memory
 from bot.retrieval.search import SearchIndex
 from bot.serving.library import Library
+from bot.serving.semantic import open_semantic
 from bot.storage import ChatRow, ConversationLog, Turn, UserRow, row_counts
 from bot.storage.state import ConversationKey, MemoryState
 from bot.text import default_workers
@@ -69,13 +71,23 @@ def synthetic(size: int) -> Collection:
     return Collection(articles, tuple(p for a in articles for p in passages_of(a)))
 
 
-def real(folder: Path, cache: Path) -> tuple[Library, str]:
-    """The articles of `folder` from its index cache, as `newsbot run` loads them."""
+def real(folder: Path, cache: Path, model: str) -> tuple[Library, str]:
+    """The articles of `folder` from its index cache, as `newsbot run` loads them; with a
+    model (`--model`, NEWSBOT_MODEL's values), its semantic stage, every passage embedded
+    first (the vectors are kept in the cache: run `newsbot index` on the folder first)."""
     loaded = load_cached(folder, cache)
     if loaded.indexes is None:
         raise SystemExit(f"no articles in {folder}")
     index = SearchIndex(loaded.collection, built=loaded.indexes)
-    return Library.of(loaded.collection, index), f"loaded ({loaded.status})"
+    settings = load_settings(
+        None, NEWSBOT_ARTICLES_DIR=folder, NEWSBOT_CACHE_DIR=cache, NEWSBOT_MODEL=model
+    )
+    semantic = open_semantic(settings, background=False)
+    if semantic is not None:
+        semantic.attach(index)
+    library = Library.of(loaded.collection, index, semantic)
+    stage = "semantic stage on" if semantic is not None else "lexical only"
+    return library, f"loaded ({loaded.status}, {stage})"
 
 
 def titles(collection: Collection, count: int) -> list[str]:
@@ -225,7 +237,7 @@ async def main_async(args: argparse.Namespace) -> None:
         )
     started = time.perf_counter()
     if folders is not None:
-        library, done = real(*folders)
+        library, done = real(*folders, args.model)
     else:
         library, done = Library.of(synthetic(args.passages)), "indexed"
     settle_memory()  # as `newsbot run` does after loading
@@ -267,6 +279,9 @@ def main() -> None:
     )
     parser.add_argument("--cache", type=Path, help="its index cache (default: FOLDER-cache)")
     parser.add_argument("--workers", type=int, default=50, help="concurrent readers")
+    parser.add_argument(
+        "--model", default="none", help="with --articles: NEWSBOT_MODEL (default: none)"
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 
