@@ -61,39 +61,10 @@ class Encoder:
     vectors. Thread-safe (onnxruntime sessions may run concurrently)."""
 
     def __init__(self, folder: Path, threads: int = 1, options: Options | None = None) -> None:
-        import onnxruntime
-        from tokenizers import Tokenizer
-
-        for name in ("model.onnx", "tokenizer.json"):
-            if not (folder / name).is_file():
-                raise ModelError(
-                    f"{folder} has no {name} (a model folder needs model.onnx and tokenizer.json)"
-                )
         self.folder = folder
         self.options = options or _options(folder)
-        try:
-            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        except Exception as exc:  # tokenizers raises its own exception type
-            raise ModelError(f"{folder / 'tokenizer.json'} is not a tokenizer: {exc}") from exc
+        self.tokenizer, self.session, self.inputs = open_onnx(folder, threads)
         self.tokenizer.enable_truncation(self.options.max_tokens)
-        self.tokenizer.no_padding()
-        settings = onnxruntime.SessionOptions()
-        settings.intra_op_num_threads = threads
-        settings.inter_op_num_threads = 1
-        settings.log_severity_level = 3
-        # Idle threads sleep instead of spinning: the bot's event loop needs that core.
-        settings.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = onnxruntime.InferenceSession(
-                str(folder / "model.onnx"), settings, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(
-                f"{folder / 'model.onnx'} is not a model onnxruntime can run: {exc}"
-            ) from exc
-        self.inputs = {i.name for i in self.session.get_inputs()}
-        if not {"input_ids", "attention_mask"} <= self.inputs:
-            raise ModelError(f"{folder / 'model.onnx'} does not take input_ids and attention_mask")
         self.name = _identity(folder)
         self.dimension = int(self.embed(["dimension"]).shape[1])
 
@@ -122,15 +93,8 @@ class Encoder:
         return np.stack(out)
 
     def _run(self, encodings: Sequence[Any]) -> NDArray[np.float32]:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self.inputs:
-            feed["token_type_ids"] = np.zeros_like(ids)
+        feed = padded(encodings, self.inputs)
+        mask = feed["attention_mask"]
         output = np.asarray(self.session.run(None, feed)[0], dtype=np.float32)
         if output.ndim == 3 and self.options.pooling == "cls":  # the first token's vector
             output = output[:, 0, :]
@@ -139,6 +103,57 @@ class Encoder:
             output = (output * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(output, axis=1, keepdims=True)
         return np.asarray(output / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def open_onnx(folder: Path, threads: int) -> tuple[Any, Any, set[str]]:
+    """The tokenizer, the onnxruntime session and its input names of a model folder
+    (`model.onnx`, `tokenizer.json`); ModelError says what is wrong with it."""
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    for name in ("model.onnx", "tokenizer.json"):
+        if not (folder / name).is_file():
+            raise ModelError(
+                f"{folder} has no {name} (a model folder needs model.onnx and tokenizer.json)"
+            )
+    try:
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as exc:  # tokenizers raises its own exception type
+        raise ModelError(f"{folder / 'tokenizer.json'} is not a tokenizer: {exc}") from exc
+    tokenizer.no_padding()
+    settings = onnxruntime.SessionOptions()
+    settings.intra_op_num_threads = threads
+    settings.inter_op_num_threads = 1
+    settings.log_severity_level = 3
+    # Idle threads sleep instead of spinning: the bot's event loop needs that core.
+    settings.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), settings, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(
+            f"{folder / 'model.onnx'} is not a model onnxruntime can run: {exc}"
+        ) from exc
+    inputs = {i.name for i in session.get_inputs()}
+    if not {"input_ids", "attention_mask"} <= inputs:
+        raise ModelError(f"{folder / 'model.onnx'} does not take input_ids and attention_mask")
+    return tokenizer, session, inputs
+
+
+def padded(encodings: Sequence[Any], inputs: set[str]) -> dict[str, NDArray[np.int64]]:
+    """A batch of tokenizer encodings as the model's inputs, padded to the longest."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask, kinds = np.zeros_like(ids), np.zeros_like(ids)
+    for row, encoding in enumerate(encodings):
+        ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1
+        kinds[row, : len(encoding.ids)] = encoding.type_ids
+    feed = {"input_ids": ids, "attention_mask": mask}
+    if "token_type_ids" in inputs:
+        feed["token_type_ids"] = kinds
+    return feed
 
 
 def open_model(setting: str, threads: int = 1) -> Encoder | None:
