@@ -217,17 +217,12 @@ def ordered_for(
     """The candidates as the bot orders them, and the cross-encoder's decision features."""
     first = learned.rerank(example.evidence, model)
     if not cross:
-        first = [e for e in first if e.article_names] + [e for e in first if not e.article_names]
-        return first, np.zeros(0)
+        return learned.names_first(first), np.zeros(0)
     lead = [example.evidence[i] for i in example.order[:DEPTH]]
-    final = learned.rerank_cross(lead, example.cross, model)
-    scores = {e.index: float(s) for e, s in zip(lead, example.cross, strict=True)}
-    top = scores[final[0].index]
-    others = [v for i, v in scores.items() if i != final[0].index]
-    rest = [e for e in first if e.index not in scores]
-    ordered = final + rest
-    ordered = [e for e in ordered if e.article_names] + [e for e in ordered if not e.article_names]
-    return ordered, np.array([top, top - max(others, default=top - 10.0)])
+    final, (top, margin) = learned.read_by_cross(lead, example.cross, model)
+    read = {e.index for e in lead}
+    rest = [e for e in first if e.index not in read]
+    return learned.names_first(final + rest), np.array([top, margin])
 
 
 def hit_at_1(found: Sequence[Example], model: learned.Learned, cross: bool) -> float:

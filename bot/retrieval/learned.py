@@ -204,6 +204,25 @@ def rerank_cross(
     return _sorted(evidence, model.final.logit(features))
 
 
+def read_by_cross(
+    read: Sequence[Evidence], cross: NDArray[np.float32], model: Learned
+) -> tuple[list[Evidence], tuple[float, float]]:
+    """The candidates the cross-encoder read (`cross`: its scores, in their order) ordered
+    by the final model, with the cross-encoder's score of the best and the best's margin
+    over the others it read (the decision's CROSS_DECISION features)."""
+    final = rerank_cross(read, cross, model)
+    scores = {e.index: float(s) for e, s in zip(read, cross, strict=True)}
+    top = scores[final[0].index]
+    others = [v for i, v in scores.items() if i != final[0].index]
+    return final, (top, top - max(others, default=top - 10.0))
+
+
+def names_first(ordered: Sequence[Evidence]) -> list[Evidence]:
+    """The candidates whose article holds every name of the question as written first (a
+    passage whose article lacks one cannot answer), each group in its order."""
+    return [e for e in ordered if e.article_names] + [e for e in ordered if not e.article_names]
+
+
 def _sorted(evidence: Sequence[Evidence], logits: NDArray[np.float64]) -> list[Evidence]:
     scored = [replace(e, score=float(s)) for e, s in zip(evidence, logits, strict=True)]
     return sorted(scored, key=lambda e: -e.score)

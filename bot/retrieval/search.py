@@ -182,11 +182,7 @@ class SearchIndex:
         if not ordered:
             return [], NOTHING, further
         ordered, cross = self._cross(query, ordered, model)
-        # A passage whose article lacks a name of the question as written cannot answer it:
-        # the ones that hold every name go first (in their order), the others after.
-        ordered = [e for e in ordered if e.article_names] + [
-            e for e in ordered if not e.article_names
-        ]
+        ordered = learned.names_first(ordered)
         threshold = model.threshold if cross is None else model.threshold_cross
         best = ordered[0]
         chance = learned.answer_probability(ordered, unknown, model, cross)
@@ -213,11 +209,8 @@ class SearchIndex:
             return ordered, None
         read = ordered[: space.depth]
         scores = space.reranker.scores(query.text, [self.passages[e.index].text for e in read])
-        final = learned.rerank_cross(read, scores, model)
-        by_index = {e.index: float(s) for e, s in zip(read, scores, strict=True)}
-        top = by_index[final[0].index]
-        others = [v for i, v in by_index.items() if i != final[0].index]
-        return final + ordered[space.depth :], (top, top - max(others, default=top - 10.0))
+        final, cross = learned.read_by_cross(read, scores, model)
+        return final + ordered[space.depth :], cross
 
     def evidence(self, query: Query) -> list[Evidence]:
         """Stage 3: what each of the raw ranking's best candidates holds for the query."""
