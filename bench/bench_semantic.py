@@ -57,13 +57,14 @@ def embedding(threads: int) -> dict[str, float]:
     assert encoder is not None
     real = list(load_collection(BBC).articles)
     random.Random(7).shuffle(real)
-    real_texts = [t for a in real[:SAMPLE_ARTICLES] for t in texts_of(a, tuple(passages_of(a)))]
+    sample = [(a, tuple(passages_of(a))) for a in real[:SAMPLE_ARTICLES]]
+    real_texts = [t for a, passages in sample for t in texts_of(a, passages)]
     synthetic = generate(2000, seed=7)
     synthetic_texts = [
         *synthetic,
         *(p[a:b] for p in synthetic for a, b in sentence_spans(p) if len(sentence_spans(p)) > 1),
     ]
-    counts = {"real": sum(len(tuple(passages_of(a))) for a in real[:SAMPLE_ARTICLES])}
+    counts = {"real": sum(len(passages) for _, passages in sample)}
     counts["synthetic"] = len(synthetic)
     figures: dict[str, float] = {}
     for name, texts in (("real", real_texts), ("synthetic", synthetic_texts)):

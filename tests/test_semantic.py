@@ -11,7 +11,8 @@ import pytest
 
 from bot.semantic.model import open_model
 from bot.semantic.reranker import open_reranker
-from bot.semantic.vectors import MAGIC, VectorStore, text_key
+from bot.semantic.vectors import MAGIC, VectorStore
+from bot.text import text_key
 from tests.support.cli import newsbot
 from tests.support.paths import SEEDS
 

@@ -159,7 +159,8 @@ class SearchIndex:
                 known.add(i)
         found = []
         for evidence in self._gather(query, chosen):
-            similarity = dense.similarity(vector, evidence.index)
+            spans = self._sentences.passage(evidence.index, self.passages[evidence.index]).spans
+            similarity = dense.similarity(vector, evidence.index, spans)
             if similarity is None:
                 return None
             if not self.titles:  # headlines are not searched: their vectors are not known

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 from bot.articles import Article, Collection, Passage
 from bot.semantic.model import Encoder
 from bot.semantic.reranker import CrossEncoder
-from bot.semantic.vectors import VectorStore, text_key
-from bot.text import sentence_spans, text_keys
+from bot.semantic.vectors import VectorStore
+from bot.text import sentence_spans, text_key, text_keys
 
 # Dense candidates added to the lexical ones: this many distinct texts.
 DENSE_CANDIDATES = 10
@@ -61,13 +61,13 @@ class Space:
         passages are built only then)."""
         locate = getattr(collection.articles, "location", None)
         if locate is None:
-            return _keys(p.text for p in passages())
+            return text_keys(p.text for p in passages())
         store, local = locate(number)
         with self._lock:
             mine = self._keys.setdefault(store, {})
         found = mine.get(local)
         if found is None:
-            found = mine[local] = _keys(p.text for p in passages())
+            found = mine[local] = text_keys(p.text for p in passages())
         return found
 
 
@@ -165,14 +165,21 @@ class DenseIndex:
                     self._matrix = built
         return built[1], built[2]
 
-    def similarity(self, question: NDArray[np.float32], position: int) -> Similarity | None:
-        """The passage's similarity to the question; None while it has no vector."""
+    def similarity(
+        self,
+        question: NDArray[np.float32],
+        position: int,
+        spans: Sequence[tuple[int, int]] | None = None,
+    ) -> Similarity | None:
+        """The passage's similarity to the question; None while it has no vector. `spans`:
+        its sentences, when the caller has split it already (bot/text.py sentence_spans)."""
         row = int(self.rows[position])
         if row < 0:
             return None
         store = self.space.store
         passage = self.collection.passages[position]
-        texts = [passage.text[a:b] for a, b in sentence_spans(passage.text)]
+        spans = sentence_spans(passage.text) if spans is None else spans
+        texts = [passage.text[a:b] for a, b in spans]
         keys = [text_key(passage.article.title), *(text_key(t) for t in texts)]
         found = store.rows(keys)
         vectors = store.vectors(np.array([row, *found[found >= 0]], dtype=np.int64)) @ question
@@ -193,7 +200,3 @@ def texts_of(article: Article, passages: Sequence[Passage]) -> list[str]:
         if len(spans) > 1:
             texts.extend(passage.text[a:b] for a, b in spans)
     return texts
-
-
-def _keys(texts: Iterable[str]) -> NDArray[np.uint8]:
-    return text_keys(texts)

@@ -19,10 +19,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.text import text_key
-
-__all__ = ["VectorStore", "text_key"]
-
 log = logging.getLogger(__name__)
 
 KEY_BYTES = 16

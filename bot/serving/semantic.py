@@ -35,10 +35,6 @@ class SemanticStage:
         self.embedder = Embedder() if background else None
         self._last: DenseIndex | None = None
 
-    @property
-    def model(self) -> str:
-        return self.space.encoder.folder.name
-
     def attach(self, index: SearchIndex, report: Callable[[Progress], None] | None = None) -> None:
         """Give `index` its dense side; embed what is missing now (no background) or in the
         background (the index answers lexically until its candidates have vectors)."""
