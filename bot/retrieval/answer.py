@@ -30,6 +30,7 @@ class Answer:
     searched_for: str | None = None
     follows: str | None = None
     verdict: Verdict = NOTHING
+    language: str = "en"  # the question's language (ISO 639-1), as retrieval read it
 
     @property
     def answered(self) -> bool:
@@ -42,14 +43,21 @@ class Answer:
 
 
 def answer(
-    index: SearchIndex, question: str, top_k: int, follows: str | None = None, pages: int = 1
+    index: SearchIndex,
+    question: str,
+    top_k: int,
+    follows: str | None = None,
+    pages: int = 1,
+    hint: str | None = None,
 ) -> Answer:
     """Search the index for `question` (read after `follows`, if given) and time it.
 
-    With `pages` > 1 the answer holds up to `pages * top_k` hits, for "More".
+    With `pages` > 1 the answer holds up to `pages * top_k` hits, for "More". `hint` is the
+    reader's language (Telegram's `language_code`), which decides for short questions.
     """
     started = time.perf_counter()
-    found = index.find(f"{follows} {question}" if follows else question, top_k * max(1, pages))
+    searched = f"{follows} {question}" if follows else question
+    found = index.find(searched, top_k * max(1, pages), hint=hint)
     hits = found.hits if found.answered else found.hits[:top_k]
     return Answer(
         question,
@@ -58,4 +66,5 @@ def answer(
         searched_for=found.query.corrected,
         follows=follows,
         verdict=found.verdict,
+        language=found.query.language,
     )

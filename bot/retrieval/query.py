@@ -56,6 +56,7 @@ class Query:
     words: tuple[tuple[str, tuple[str, ...]], ...] = ()  # content words as typed, their terms
     folded: frozenset[str] = frozenset()  # every word of the question, case-folded
     name_terms: tuple[tuple[str, ...], ...] = ()  # the terms of each name
+    language: str = "en"  # the question's language (ISO 639-1), as it was read
 
     @property
     def corrected(self) -> str | None:

@@ -109,17 +109,19 @@ class SearchIndex:
         """IDF of a term; unknown terms weigh as the rarest."""
         return self.sparse.idf.get(term, self._unknown_idf)
 
-    def query(self, question: str) -> Query:
-        """Stage 1: the question read as a query (bot/retrieval/query.py)."""
+    def query(self, question: str, hint: str | None = None) -> Query:
+        """Stage 1: the question read as a query (bot/retrieval/query.py); `hint` is the
+        reader's language, which decides for short questions."""
         return analyse(question, self.vocabulary)
 
     def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
         """Stage 2, the raw ranking (retrieval/ranking.py): (passage index, score), best first."""
         return self.ranking.rank(terms, count)
 
-    def find(self, question: str | Query, top_k: int) -> Found:
-        """The passages to show for `question` and whether they answer it."""
-        query = question if isinstance(question, Query) else self.query(question)
+    def find(self, question: str | Query, top_k: int, hint: str | None = None) -> Found:
+        """The passages to show for `question` and whether they answer it (`hint`: the
+        reader's language)."""
+        query = question if isinstance(question, Query) else self.query(question, hint)
         if not query.terms:
             return Found(query)
         unknown = self.unknown_share(query)
