@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.language.detect import article_language, code_of
 from bot.scan import FileInfo, scan_folder
 from bot.text import sentence_spans
 
@@ -19,7 +20,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # Paragraphs longer than this are cut into passages on sentence boundaries.
 MAX_PASSAGE_CHARS = 900
 SUBTITLE_MAX_CHARS = 100
-FRONT_MATTER_KEYS = ("url", "published", "outlet", "author", "language", "fetched", "title")
+FRONT_MATTER_KEYS = (
+    "url", "published", "outlet", "author", "language", "lang", "fetched", "title",
+)  # fmt: skip
 
 # Site furniture that ends up in scraped articles; matched against whole short paragraphs.
 _BOILERPLATE = re.compile(
@@ -31,10 +34,14 @@ _BOILERPLATE = re.compile(
     r"|leave a (comment|reply)\.?|related( articles| stories)?:?)$",
     re.IGNORECASE,
 )
-# "KABUL-", "KABUL -", "WASHINGTON (Reuters) —", "NEW YORK, March 3 -" at the start of the body.
+# "KABUL-", "KABUL -", "WASHINGTON (Reuters) —", "NEW YORK, March 3 -" at the start of the body;
+# and as German and French agencies write them, the place in ordinary capitals before a
+# spaced dash: "Wien – ", "Paris (AFP) – ", "Villingen-Schwenningen – " (not "The minister –
+# who ...": the place is one or two capitalised words, the dash an en or em dash).
 _DATELINE = re.compile(
     r"^(?P<place>[A-Z][A-Z.'’ ]{1,30}[A-Z.](?:, [A-Z][a-z]{2,8}\.? \d{1,2})?(?: \([^)]{1,30}\))?)"
     r"\s?[-–—:]\s*(?=\S)"
+    r"|^(?P<town>[A-ZÀ-Þ][\w'’.]+(?:[ /-][A-ZÀ-Þ][\w'’.]+)?(?: \([^)]{1,30}\))?) [–—] (?=\S)"
 )
 _BLANK_LINES = re.compile(r"\n[ \t]*\n+")
 # What counts towards "binary": C0 controls other than tab, newline, carriage return and form
@@ -55,10 +62,15 @@ class Article:
     url: str | None = None
     published: str | None = None
     outlet: str | None = None
-    language: str | None = None
+    language: str | None = None  # ISO 639-1: from the front matter, else detected
     author: str | None = None
     fetched: str | None = None  # when `newsbot import` read it (ISO 8601, UTC)
     modified: float = 0.0  # the file's modification time (seconds since the epoch)
+
+    @property
+    def lang(self) -> str:
+        """The language its words are read in for search (English when unknown)."""
+        return self.language or "en"
 
     @property
     def newest_first_key(self) -> tuple[str, float]:
@@ -101,6 +113,12 @@ class Collection:
     def article(self, number: int) -> Article | None:
         """Article by its 1-based number in /sources order, or None."""
         return self.articles[number - 1] if 1 <= number <= len(self.articles) else None
+
+    def languages(self) -> frozenset[str]:
+        """The languages its articles are read in (for stored articles, without building
+        them)."""
+        found: frozenset[str] | None = getattr(self.articles, "languages", None)
+        return found if found is not None else frozenset(a.lang for a in self.articles)
 
     def article_ids(self) -> Sequence[str]:
         """The articles' ids in order (for stored articles, without building them)."""
@@ -252,11 +270,12 @@ def parse_article(text: str, file_name: str) -> Article:
         subtitle, rest = rest[0], rest[1:]
     dateline = None
     if rest and (match := _DATELINE.match(rest[0])):
-        dateline = match.group("place").strip()
+        dateline = (match.group("place") or match.group("town")).strip()
         rest[0] = rest[0][match.end() :]
     if not rest:
         raise ArticleError("no body text after the title")
     article_id = file_name.rsplit(".", 1)[0]
+    declared = code_of(meta.get("lang") or meta.get("language"))
     return Article(
         id=article_id,
         file_name=file_name,
@@ -267,7 +286,7 @@ def parse_article(text: str, file_name: str) -> Article:
         url=meta.get("url"),
         published=meta.get("published"),
         outlet=meta.get("outlet"),
-        language=meta.get("language"),
+        language=declared or article_language(title, tuple(rest)),
         author=meta.get("author"),
         fetched=meta.get("fetched"),
     )

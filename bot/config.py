@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.language.detect import code_of
 from bot.logs import install_redaction
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -93,13 +94,16 @@ class Settings(BaseSettings):
     # A SQLite file, or a postgresql:// URL (the database several instances share).
     database: str = Field(default="data/newsbot.sqlite3", alias="NEWSBOT_DB")
     cache_dir: Path = Field(default=Path("data/cache"), alias="NEWSBOT_CACHE_DIR")
-    # The semantic stage's model: "default" (the packaged all-MiniLM-L6-v2), a folder with
+    # The semantic stage's model: "default" (the packaged bge-small-en-v1.5), a folder with
     # model.onnx and tokenizer.json, or "none" (lexical only).
     model: str = Field(default="default", alias="NEWSBOT_MODEL")
     # The cross-encoder that reads the leading candidates: "default" (the packaged
     # ms-marco-MiniLM-L-12-v2), a folder with model.onnx and tokenizer.json, or "none".
     reranker: str = Field(default="default", alias="NEWSBOT_RERANKER")
     rerank_depth: int = Field(default=8, ge=0, le=100, alias="NEWSBOT_RERANK_DEPTH")
+    # The language of articles whose front matter names none: "auto" (detected per article)
+    # or an ISO 639-1 code ("de"); bot/language/detect.py.
+    language: str = Field(default="auto", alias="NEWSBOT_LANGUAGE")
     top_k: int = Field(default=3, ge=1, le=20, alias="NEWSBOT_TOP_K")
     rate_limit: float = Field(default=30.0, ge=0, alias="NEWSBOT_RATE_LIMIT")
     telegram_timeout: float = Field(default=10.0, gt=0, le=300, alias="NEWSBOT_TELEGRAM_TIMEOUT")
@@ -166,6 +170,22 @@ class Settings(BaseSettings):
                 "or use default, or none for lexical answers only"
             )
         return str(folder)
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        text = str(value).strip() if value is not None else ""
+        if text.lower() in ("", "auto"):
+            return "auto"
+        code = code_of(text)
+        if code is None:
+            raise ValueError(f"{text} is not a language: use auto, or a code such as de or en")
+        return code
+
+    @property
+    def articles_language(self) -> str | None:
+        """The language set for articles that name none (None: detect each)."""
+        return None if self.language == "auto" else self.language
 
     @model_validator(mode="after")
     def _cache_apart(self) -> Settings:

@@ -19,6 +19,8 @@ import numpy as np
 import Stemmer
 from numpy.typing import NDArray
 
+from bot.language.analysis import language as other_language
+
 # A compact English stop list (function words, auxiliaries, question words). "us" is left
 # out on purpose: after case folding it is mostly "US" in news text, and dropping it would
 # erase "US troops".
@@ -219,10 +221,23 @@ def collapse_joined(text: str) -> str:
     return text
 
 
-def tokenize(text: str) -> list[str]:
-    """The one tokenizer for passages and questions: words minus stop words, stemmed."""
+def tokenize(text: str, language: str = "en") -> list[str]:
+    """The one tokenizer for passages and questions: words minus stop words, stemmed (English
+    as above; any other language as bot/language/analysis.py reads it)."""
+    if language != "en":
+        return other_language(language).terms(words(text))
     cached = _STEMS.get
     return [cached(w) or stem(w) for w in words(text) if w not in STOP_WORDS]
+
+
+def stem_in(word: str, language: str) -> str:
+    """The term of a case-folded word in `language`."""
+    return stem(word) if language == "en" else other_language(language).stem(word)
+
+
+def is_stop_word(word: str, language: str) -> bool:
+    """Is this case-folded word a function word of `language`?"""
+    return word in STOP_WORDS if language == "en" else other_language(language).is_stop(word)
 
 
 # -- a whole collection at once ---------------------------------------------------------------
@@ -244,19 +259,25 @@ class Encoded:
 
 
 def _encode_chunk(
-    texts: Sequence[str], surface: bool
+    texts: Sequence[str], surface: bool, languages: Sequence[str] | None = None
 ) -> tuple[list[str], bytes, bytes, Counter[str]]:
-    """Term ids of `texts` in a vocabulary of their own (merged by `encode`)."""
+    """Term ids of `texts` (each in its language, English when `languages` is None) in a
+    vocabulary of their own (merged by `encode`)."""
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived strings: the collector would only rescan them
     try:
-        term_of: dict[str, int] = {}  # case-folded word -> term id, -1 for stop words
+        # Per language: case-folded word -> term id, -1 for stop words.
+        term_ofs: dict[str, dict[str, int]] = {"en": {}}
         terms: dict[str, int] = {}
         out = array("i")
         lengths = array("q")
         counts: Counter[str] = Counter()
-        get = term_of.get
-        for text in texts:
+        for n, text in enumerate(texts):
+            code = "en" if languages is None else languages[n]
+            term_of = term_ofs.get(code)
+            if term_of is None:
+                term_of = term_ofs[code] = {}
+            get = term_of.get
             found = words(text)
             if surface:
                 counts.update(found)
@@ -266,7 +287,9 @@ def _encode_chunk(
                 for word in found:
                     if word not in term_of:
                         term_of[word] = (
-                            -1 if word in STOP_WORDS else terms.setdefault(stem(word), len(terms))
+                            -1
+                            if is_stop_word(word, code)
+                            else terms.setdefault(stem_in(word, code), len(terms))
                         )
                 ids = [i for i in map(get, found, repeat(-2)) if i != -1]
             out.extend(ids)
@@ -302,26 +325,32 @@ def encode(
     workers: int | None = None,
     surface: bool = False,
     progress: Callable[[int], None] | None = None,
+    languages: Sequence[str] | None = None,
 ) -> Encoded:
     """Tokenize every text (exactly as `tokenize`), in worker processes for large inputs.
 
-    `surface` also counts the case-folded words; `progress` is called with texts done.
+    `surface` also counts the case-folded words; `progress` is called with texts done;
+    `languages` holds each text's language (all English when None).
     """
     workers = default_workers() if workers is None else workers
     if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
         size = -(-len(texts) // (workers * CHUNKS_PER_WORKER))
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        tags = [
+            None if languages is None else languages[i : i + size]
+            for i in range(0, len(texts), size)
+        ]
         # "spawn": safe from any thread (the bot reloads articles in a worker thread).
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             parts = []
-            results = pool.map(_encode_chunk, chunks, repeat(surface))
+            results = pool.map(_encode_chunk, chunks, repeat(surface), tags)
             for chunk, part in zip(chunks, results, strict=True):
                 parts.append(part)
                 if progress is not None:
                     progress(len(chunk))
     else:
-        parts = [_encode_chunk(texts, surface)]
+        parts = [_encode_chunk(texts, surface, languages)]
         if progress is not None:
             progress(len(texts))
     terms: dict[str, int] = {}

@@ -43,6 +43,7 @@ from bot.collection.cache_folder import CacheFolderError, collect, locked
 from bot.collection.manifest import Manifest, Scan, ScanDiff, compare_scan, patch_scan
 from bot.collection.segments import Segment, open_segment, owner_only, publish, remove
 from bot.collection.snapshots import Applied, Progress, Snapshot, needs_compaction
+from bot.language import detect
 from bot.lexical import indexing
 from bot.lexical.indexing import Indexes
 
@@ -55,7 +56,8 @@ STATE_FORMAT = 1
 _CODE = (
     "bot.articles", "bot.scan", "bot.text", "bot.lexical.indexing", "bot.lexical.postings",
     "bot.collection.stored", "bot.collection.segments", "bot.collection.manifest",
-    "bot.collection.snapshots", "bot.collection.views",
+    "bot.collection.snapshots", "bot.collection.views", "bot.language.analysis",
+    "bot.language.detect",
 )  # fmt: skip
 
 
@@ -86,6 +88,7 @@ def cache_key(titles: bool = True) -> str:
         "demonyms": sorted(text.DEMONYMS.items()),
         "phrases": sorted(text.EQUIVALENT_PHRASES.items()),
         "fields": [f.name for f in fields(Article)],
+        "articles_language": detect.articles_language(),
     }
     digest.update(json.dumps(settings).encode())
     for name in _CODE:

@@ -15,7 +15,7 @@ import itertools
 import json
 import mmap
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from pathlib import Path
 from typing import Any, BinaryIO, overload
 
@@ -54,6 +54,8 @@ class ArticleStore:
             self.passage_start = arrays["passage_start"]
             self.passage = {name: arrays[f"p_{name}"] for name in _PASSAGE_ARRAYS}
         self.size = int(header["articles"])
+        # The languages its articles are read in (bot/articles.py Article.lang).
+        self.languages = frozenset(header.get("languages", ()))
         ids = (folder / "ids.txt").read_text(encoding="utf-8")
         self.ids = ids.split("\x00") if self.size else []
         consistent = (
@@ -166,6 +168,7 @@ def write_store(
     _finish(
         folder,
         [a.id for a in articles],
+        {a.lang for a in articles},
         {
             "meta_offsets": np.asarray(meta_offsets, dtype=np.int64),
             "text_offsets": np.asarray(text_offsets, dtype=np.int64),
@@ -219,7 +222,7 @@ def copy_store(folder: Path, parts: Sequence[tuple[ArticleStore, NDArray[np.bool
     arrays = {name: np.concatenate(values) for name, values in offsets.items()}
     for name, values in passage.items():
         arrays[f"p_{name}"] = np.concatenate(values) if values else np.zeros(0, np.int64)
-    _finish(folder, ids, arrays)
+    _finish(folder, ids, frozenset().union(*(s.languages for s, _ in parts)), arrays)
 
 
 def _copy(
@@ -242,10 +245,17 @@ def _runs(keep: NDArray[np.bool_]) -> Iterator[tuple[int, int]]:
     yield from zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
 
 
-def _finish(folder: Path, ids: list[str], arrays: dict[str, NDArray[np.int64]]) -> None:
+def _finish(
+    folder: Path, ids: list[str], languages: Set[str], arrays: dict[str, NDArray[np.int64]]
+) -> None:
     np.savez(folder / "arrays.npz", allow_pickle=False, **arrays)
     (folder / "ids.txt").write_text("\x00".join(ids), encoding="utf-8")
-    header = {"format": FORMAT, "fields": list(_FIELDS), "articles": len(ids)}
+    header = {
+        "format": FORMAT,
+        "fields": list(_FIELDS),
+        "articles": len(ids),
+        "languages": sorted(languages),
+    }
     (folder / "header.json").write_text(json.dumps(header), encoding="utf-8")
 
 
@@ -286,6 +296,11 @@ class StoredArticles(Sequence[Article]):
     def __iter__(self) -> Iterator[Article]:
         for part, local in zip(self._part.tolist(), self._local.tolist(), strict=True):
             yield self._stores[part].article(local)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages of the articles (of their stores: a removed article's may linger)."""
+        return frozenset().union(*(s.languages for s in self._stores))
 
     @property
     def ids(self) -> list[str]:

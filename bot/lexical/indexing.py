@@ -97,10 +97,18 @@ def index_documents(
     assembled as term ids with numpy. `avgdl` (passages, articles) is the average length the
     gain bounds are computed for (default: these documents').
     """
-    encoded = encode([p.text for p in passages], workers, surface=True, progress=progress)
+    # Each passage is read in its article's language (all English: the one fast path).
+    tags = [a.lang for a in articles]
+    languages = None if all(t == "en" for t in tags) else [tags[n] for n in article_of.tolist()]
+    encoded = encode(
+        [p.text for p in passages], workers, surface=True, progress=progress, languages=languages
+    )
     terms = encoded.terms
     heads = [
-        [terms.setdefault(t, len(terms)) for t in tokenize(f"{a.title}\n{a.subtitle or ''}")]
+        [
+            terms.setdefault(t, len(terms))
+            for t in tokenize(f"{a.title}\n{a.subtitle or ''}", a.lang)
+        ]
         if titles
         else []
         for a in articles

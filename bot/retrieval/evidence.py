@@ -137,7 +137,8 @@ class SentenceCache:
 def split(passage: Passage) -> Sentences:
     """A passage's sentences and their terms."""
     spans = tuple(sentence_spans(passage.text))
-    terms = tuple(frozenset(tokenize(passage.text[a:b])) for a, b in spans)
+    language = passage.article.lang
+    terms = tuple(frozenset(tokenize(passage.text[a:b], language)) for a, b in spans)
     return Sentences(spans, terms, frozenset().union(*terms))
 
 

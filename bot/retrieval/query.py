@@ -14,14 +14,19 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.language import compounds
+from bot.language.analysis import fold_german
+from bot.language.analysis import language as reading
 from bot.retrieval.names import Name, name_of
 from bot.text import (
     EQUIVALENT_PHRASES,
     QUESTION_FILLER,
     STOP_WORDS,
     collapse_joined,
+    is_stop_word,
     normalize,
     stem,
+    stem_in,
     tokenize,
     words,
 )
@@ -29,6 +34,16 @@ from bot.text import (
 _SURFACE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s?$")
 _FILLER_STEMS = frozenset(stem(w) for w in QUESTION_FILLER)
+
+
+def filler_stems(language: str) -> frozenset[str]:
+    """The terms of a language's conversational filler (dropped from questions only)."""
+    if language == "en":
+        return _FILLER_STEMS
+    other = reading(language)
+    return frozenset(other.stem(w) for w in other.filler)
+
+
 # Capitalised at the start of a question for grammar's sake, not because they are names.
 _NOT_NAMES = STOP_WORDS | {"i", "is", "are", "was", "were", "did", "does", "do", "has", "have"}
 _YES_NO = re.compile(
@@ -79,8 +94,10 @@ class Vocabulary:
         spellings: Sequence[str],
         together: Callable[[str, Sequence[str]], float],
         capitalised: Callable[[str], bool],
+        count: Callable[[str], int] = lambda term: 0,
     ) -> None:
         self.known = known  # is this term in some passage?
+        self.count = count  # how many passages hold the term (German compounds' parts)
         self.used = used  # is this case-folded word in some article (titles too)?
         self.spellings = spellings  # the collection's words, most frequent first
         # The share of these terms that share a passage with the term.
@@ -102,11 +119,17 @@ class Vocabulary:
         return self._rank[spelling]
 
 
-def analyse(question: str, vocabulary: Vocabulary) -> Query:
-    """Read a question: terms, spelling fixes for unknown words, names, the answer kind."""
+def analyse(question: str, vocabulary: Vocabulary, language: str = "en") -> Query:
+    """Read a question in `language`: terms, spelling fixes for unknown words, names, the
+    answer kind (and in German, compounds split or joined as the articles write them)."""
     found = surface_words(question)
-    named = [_looks_like_name(w, n) for n, w in enumerate(found)]
-    content_terms = [t for w in found for t in tokenize(w)]
+    named = [_looks_like_name(w, n, language) for n, w in enumerate(found)]
+    filler = filler_stems(language)
+
+    def terms_of(word: str) -> list[str]:
+        return tokenize(word, language)
+
+    content_terms = [t for w in found for t in terms_of(w)]
     corrections: list[tuple[str, str]] = []
     unknown: list[str] = []
     terms: list[str] = []
@@ -114,16 +137,18 @@ def analyse(question: str, vocabulary: Vocabulary) -> Query:
     names: list[str] = []
     run: list[str] = []
     for word, is_name in zip(found, named, strict=True):
-        fixed = _fix(word, is_name, content_terms, vocabulary)
+        parts = _parts(word, language, vocabulary)
+        fixed = None if parts else _fix(word, is_name, content_terms, vocabulary, language)
         if fixed is not None:
             corrections.append((word, fixed))
             word = fixed
-        stems = tuple(t for t in tokenize(word) if t not in _FILLER_STEMS)
+        stems = parts or tuple(t for t in terms_of(word) if t not in filler)
         if stems:
             typed.append((word, stems))
-        terms.extend(tokenize(word))
+        terms.extend(parts or terms_of(word))
         if (
             stems
+            and not parts
             and not all(vocabulary.known(t) for t in stems)
             and not vocabulary.used(_POSSESSIVE.sub("", word.casefold()))
         ):
@@ -135,7 +160,10 @@ def analyse(question: str, vocabulary: Vocabulary) -> Query:
             run = []
     if run:
         names.append(" ".join(run))
-    kept = without_filler(terms)
+    if language == "de":
+        terms.extend(_joined(found, vocabulary))
+    kept = without_filler(terms, filler)
+    content = frozenset(t for t in kept if t not in filler)
     found_names = tuple(name for n in names if (name := name_of(n)) is not None)
     return Query(
         question,
@@ -143,12 +171,37 @@ def analyse(question: str, vocabulary: Vocabulary) -> Query:
         tuple(corrections),
         tuple(unknown),
         found_names,
-        question_kind(question),
-        frozenset(t for t in kept if t not in _FILLER_STEMS),
+        question_kind(question, language),
+        content,
         tuple(typed),
         frozenset(w.casefold() for w in words(question)),
-        tuple(tuple(tokenize(n.text)) for n in found_names),
+        tuple(tuple(terms_of(n.text)) for n in found_names),
+        language,
     )
+
+
+def _parts(word: str, language: str, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """The terms of a German compound's parts when the articles do not use it whole
+    ("Samsunghandy" -> samsung, handy), else ()."""
+    if language != "de" or " " in word or len(word) < compounds.MIN_COMPOUND:
+        return ()
+    folded = word.casefold()
+    if not folded.isalpha() or vocabulary.known(stem_in(folded, language)):
+        return ()
+    german = reading(language)
+    found = compounds.split(fold_german(folded), german.stem, vocabulary.count)
+    return found or ()
+
+
+def _joined(found: list[str], vocabulary: Vocabulary) -> list[str]:
+    """The terms of compounds the articles use that two of the question's words make."""
+    german = reading("de")
+    content = [
+        fold_german(w.casefold())
+        for w in found
+        if w.isalpha() and not german.is_stop(w.casefold())
+    ]
+    return compounds.joins(content, german.stem, vocabulary.known)
 
 
 def surface_words(question: str) -> list[str]:
@@ -167,33 +220,45 @@ def surface_words(question: str) -> list[str]:
     return joined
 
 
-def _looks_like_name(word: str, position: int) -> bool:
+def _looks_like_name(word: str, position: int, language: str = "en") -> bool:
     if " " in word:  # an equivalent form: "United States", "European Union"
         return True
     if word == "I":
         return False
-    if word.casefold() in _NOT_NAMES and not word.isupper():
+    if language == "en":
+        if word.casefold() in _NOT_NAMES and not word.isupper():
+            return False
+    elif is_stop_word(word.casefold(), language) and not word.isupper():
         return False
     if (word.isupper() and len(word) > 1) or word.isdigit():  # "BBC", "EU", "2008"
         return True
     if any(c.isupper() for c in word[1:]):  # "iPhone", "eBay"
         return True
+    if language != "en" and reading(language).nouns_capitalised:
+        return False  # German writes every noun capitalised: "Geld" names nothing
     return position > 0 and word[0].isupper()
 
 
-def _fix(word: str, is_name: bool, others: list[str], vocabulary: Vocabulary) -> str | None:
+def _fix(
+    word: str, is_name: bool, others: list[str], vocabulary: Vocabulary, language: str = "en"
+) -> str | None:
     """A spelling fix for a word none of whose terms the articles use, or None.
 
     The fix is the most frequent word within reach that fits the rest of the question: it
     shares passages with at least half of the question's other known terms; a name is only
     fixed into a word the articles write as a name ("iPhone" is not "phone").
     """
-    terms = tokenize(word)
-    if not terms or all(vocabulary.known(t) or t in _FILLER_STEMS for t in terms):
+    terms = tokenize(word, language)
+    filler = filler_stems(language)
+    if not terms or all(vocabulary.known(t) or t in filler for t in terms):
         return None
     rest = [t for t in others if t not in terms and vocabulary.known(t)]
-    for fixed in spellings_near(word, vocabulary):
-        fixed_terms = tokenize(fixed)
+    for fixed in spellings_near(word, vocabulary, language=language):
+        if language != "en" and not _swapped(word.casefold(), fixed):
+            # An inflected word one letter from another word is that word's form, not a
+            # slip ("pflanzten"/"pflanzen", "vereidigt"/"verteidigt"): only a swap is fixed.
+            continue
+        fixed_terms = tokenize(fixed, language)
         if not fixed_terms:  # "wich" -> "which": a function word, dropped like one
             return _cased(fixed, word)
         if is_name and not vocabulary.capitalised(fixed):
@@ -205,6 +270,19 @@ def _fix(word: str, is_name: bool, others: list[str], vocabulary: Vocabulary) ->
     return None
 
 
+def _swapped(typed: str, fixed: str) -> bool:
+    """Is `fixed` `typed` with two neighbouring letters swapped ("Merkle" / "Merkel")?"""
+    if len(typed) != len(fixed):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(typed, fixed, strict=True)) if a != b]
+    return (
+        len(differ) == 2
+        and differ[1] == differ[0] + 1
+        and typed[differ[0]] == fixed[differ[1]]
+        and typed[differ[1]] == fixed[differ[0]]
+    )
+
+
 def _cased(fixed: str, word: str) -> str:
     if word.isupper():
         return fixed.upper()
@@ -213,11 +291,13 @@ def _cased(fixed: str, word: str) -> str:
     return fixed
 
 
-def spellings_near(word: str, vocabulary: Vocabulary, count: int = 8) -> list[str]:
+def spellings_near(
+    word: str, vocabulary: Vocabulary, count: int = 8, language: str = "en"
+) -> list[str]:
     """The collection's words within one edit of `word` (two for long words), nearest first,
     the most frequent first among equally near ones."""
     lower = _POSSESSIVE.sub("", word.casefold())
-    if len(lower) < 4 or lower in STOP_WORDS or not lower.isalpha():
+    if len(lower) < 4 or is_stop_word(lower, language) or not lower.isalpha():
         return []
     limit = 1 if len(lower) <= 7 else 2
     found = process.extract(
@@ -231,9 +311,9 @@ def spellings_near(word: str, vocabulary: Vocabulary, count: int = 8) -> list[st
     return [str(f[0]) for f in found[:count]]
 
 
-def without_filler(terms: list[str]) -> list[str]:
+def without_filler(terms: list[str], filler: frozenset[str] = _FILLER_STEMS) -> list[str]:
     """Terms minus conversational filler, unless nothing else is left."""
-    content = [t for t in terms if t not in _FILLER_STEMS]
+    content = [t for t in terms if t not in filler]
     return content or terms
 
 
@@ -254,13 +334,38 @@ _KINDS = (
 )
 
 
-def question_kind(question: str) -> str | None:
-    """What the question asks for: 'number', 'when', 'who', 'where', 'why', 'yes-no'."""
+# The same kinds in German (matched on folded words: "hohe" is "Höhe").
+_KINDS_DE = (
+    (
+        "number",
+        r"\bwie ?(viele?|hoch|gross|lange?|alt|weit|schnell|teuer|stark|oft)\b"
+        r"|\b(welche[mnrs]?|was fur eine?) (zahl|summe|hohe|anteil|betrag|preis|wert)\b",
+    ),
+    ("when", r"\b(seit |bis )?wann\b|\b(welche[mnrs]?|an welchem) (datum|jahr|tag|monat)\b"),
+    ("who", r"\b(wer|wem|wen|wessen)\b|\bwelche[mnrs]? (firma|partei|politiker\w*|person)\b"),
+    ("where", r"\b(wo|woher|wohin)\b|\b(in |aus )?welche[mnrs]? (land|stadt|ort|region)\b"),
+    ("why", r"\b(warum|wieso|weshalb|weswegen)\b|\bgrund\b|\bgrunde\b"),
+)
+_YES_NO_DE = re.compile(
+    r"^(ist|sind|war|waren|hat|haben|hatte|wird|werden|wurde|kann|konnen|gibt|gab|soll)\b"
+)
+
+
+def question_kind(question: str, language: str = "en") -> str | None:
+    """What the question asks for: 'number', 'when', 'who', 'where', 'why', 'yes-no' (in
+    English or German; None in other languages)."""
     found = words(question)
+    if language == "de":
+        found = [fold_german(w) for w in found]
+        kinds, yes_no = _KINDS_DE, _YES_NO_DE
+    elif language == "en":
+        kinds, yes_no = _KINDS, _YES_NO
+    else:
+        return None
     text = " ".join(found)
-    for kind, pattern in _KINDS:
+    for kind, pattern in kinds:
         if re.search(pattern, text):
             return kind
-    if found and _YES_NO.match(found[0]):
+    if found and yes_no.match(found[0]):
         return "yes-no"
     return None

@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 
 from bot.articles import Article, Collection, Passage
+from bot.language.detect import question_language
 from bot.lexical.bm25 import BM25Index
 from bot.lexical.indexing import Indexes, build_indexes
 from bot.retrieval import learned
@@ -100,6 +101,7 @@ class SearchIndex:
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
         self.large = len(self.passages) >= LARGE_COLLECTION
+        self.languages = collection.languages()
         # The semantic stage, set when a model is in use (bot/runtime/semantic.py); it joins
         # passage by passage as their vectors are computed.
         self.dense: DenseIndex | None = None
@@ -110,9 +112,11 @@ class SearchIndex:
         return self.sparse.idf.get(term, self._unknown_idf)
 
     def query(self, question: str, hint: str | None = None) -> Query:
-        """Stage 1: the question read as a query (bot/retrieval/query.py); `hint` is the
-        reader's language, which decides for short questions."""
-        return analyse(question, self.vocabulary)
+        """Stage 1: the question read as a query (bot/retrieval/query.py), in its language
+        among the collection's; `hint` is the reader's language, which decides for short
+        questions."""
+        language = question_language(question, self.languages, hint)
+        return analyse(question, self.vocabulary, language)
 
     def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
         """Stage 2, the raw ranking (retrieval/ranking.py): (passage index, score), best first."""
@@ -146,8 +150,10 @@ class SearchIndex:
         dense = self.dense
         if dense is None or not dense.mapped.is_set():
             return None
+        if not dense.space.encoder.options.reads(query.language):
+            return None  # the lexical stages read questions the model does not
         vector = dense.question(query.text)
-        scored = self.ranking.scored(query.terms, CANDIDATES)
+        scored = self._in_language(query, self.ranking.scored(query.terms, CANDIDATES))
         chosen = [
             Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a, n)
             for n, (i, p, a) in enumerate(scored[:RERANKED])
@@ -155,7 +161,7 @@ class SearchIndex:
         known = {c.index for c in chosen}
         rank = {i: (n, p, a) for n, (i, p, a) in enumerate(scored)}
         for i in dense.candidates(vector):
-            if i not in known:
+            if i not in known and self._reads(query, i):
                 n, p, a = rank.get(i, (CANDIDATES, 0.0, 0.0))
                 chosen.append(Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a, n))
                 known.add(i)
@@ -237,8 +243,24 @@ class SearchIndex:
         """The raw ranking's best RERANKED passages for the query, with their score parts."""
         return [
             Candidate(i, self.passages[i], p + ARTICLE_WEIGHT * a, p, a, n)
-            for n, (i, p, a) in enumerate(self.ranking.scored(query.terms, CANDIDATES)[:RERANKED])
+            for n, (i, p, a) in enumerate(
+                self._in_language(query, self.ranking.scored(query.terms, CANDIDATES))[:RERANKED]
+            )
         ]
+
+    def _in_language(
+        self, query: Query, scored: list[tuple[int, float, float]]
+    ) -> list[tuple[int, float, float]]:
+        """In a collection of several languages, the candidates in the question's language,
+        when there are any (names and numbers alone may match across languages)."""
+        if len(self.languages) < 2:
+            return scored
+        mine = [s for s in scored if self._reads(query, s[0])]
+        return mine or scored
+
+    def _reads(self, query: Query, number: int) -> bool:
+        """Is passage `number` in the question's language (always, in one language)?"""
+        return len(self.languages) < 2 or self.passages[number].article.lang == query.language
 
     def search(self, question: str | Query, top_k: int) -> list[Hit]:
         """Top passages that answer `question`, best first; empty when none does."""
@@ -251,7 +273,7 @@ class SearchIndex:
         if not self.large or not query.unknown:
             return 0.0
         weights = self.weights(query)
-        unknown = {t for w in query.unknown for t in tokenize(w)}
+        unknown = {t for w in query.unknown for t in tokenize(w, query.language)}
         return sum(w for t, w in weights.items() if t in unknown) / (sum(weights.values()) or 1)
 
     def weights(self, query: Query) -> dict[str, float]:
@@ -270,7 +292,7 @@ class SearchIndex:
         found = self._heads.get(id(article))
         if found is None:
             head = f"{article.title}\n{article.subtitle or ''}" if self.titles else ""
-            found = self._heads[id(article)] = frozenset(tokenize(head))
+            found = self._heads[id(article)] = frozenset(tokenize(head, article.lang))
         return found
 
     def _in_article(self, article: int, term: str) -> bool:
@@ -292,6 +314,7 @@ def vocabulary(sparse: BM25Index, passages: Sequence[Passage], spellings: list[s
         spellings=spellings,
         together=partial(_together, sparse),
         capitalised=partial(_capitalised, sparse, passages),
+        count=lambda term: len(sparse.documents(term)),
     )
 
 

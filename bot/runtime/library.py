@@ -11,6 +11,7 @@ from bot.collection.cache import Loaded, load_cached
 from bot.collection.cache_folder import CacheFolderError
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
+from bot.language.detect import set_article_language
 from bot.memory import settle_memory
 from bot.retrieval.search import SearchIndex
 from bot.semantic.background import Progress as Embedded
@@ -32,6 +33,7 @@ def load_articles(
     new and changed files are read). StartupError when the cache folder is not the cache's
     own or the folder holds no article."""
     folder, cache = settings.articles_dir, settings.cache_dir
+    set_article_language(settings.articles_language)
     try:
         loaded = load_cached(folder, cache, force=force, progress=progress, compact=compact)
     except CacheFolderError as exc:

@@ -7,9 +7,11 @@
 - `none`: no model; retrieval is lexical only.
 
 A model folder may hold `newsbot-model.json` with {"query_prefix", "passage_prefix",
-"max_tokens", "pooling"}: E5 models want "query: " and "passage: " before the text, BGE
-models an instruction before the question and the first token's vector ("pooling": "cls")
-instead of the mean of all (the default, as sentence-transformers models).
+"max_tokens", "pooling", "languages"}: E5 models want "query: " and "passage: " before the
+text, BGE models an instruction before the question and the first token's vector ("pooling": "cls")
+instead of the mean of all (the default, as sentence-transformers models). "languages" lists
+the ISO 639-1 codes of the questions it reads (absent: any); questions in other languages are
+answered by the lexical stages alone. The default model reads English.
 """
 
 from __future__ import annotations
@@ -48,11 +50,18 @@ class Options:
     passage_prefix: str = ""
     max_tokens: int = MAX_TOKENS
     pooling: str = "mean"  # of a model whose output is token vectors: "mean" or "cls"
+    languages: tuple[str, ...] = ()  # the questions' languages it reads; () for any
+
+    def reads(self, language: str) -> bool:
+        """Does the model read questions in this language?"""
+        return not self.languages or language in self.languages
 
 
 # bge-small-en-v1.5 (its model card): the instruction before questions, the [CLS] vector.
 DEFAULT_OPTIONS = Options(
-    query_prefix="Represent this sentence for searching relevant passages: ", pooling="cls"
+    query_prefix="Represent this sentence for searching relevant passages: ",
+    pooling="cls",
+    languages=("en",),
 )
 
 
@@ -197,6 +206,7 @@ def _options(folder: Path) -> Options:
             str(data.get("passage_prefix", "")),
             int(data.get("max_tokens", MAX_TOKENS)),
             "cls" if data.get("pooling") == "cls" else "mean",
+            tuple(str(code) for code in data.get("languages", ())),
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise ModelError(f"{path} is not valid: {exc}") from exc

@@ -177,6 +177,6 @@ def _names(article: Article, index: SearchIndex) -> list[str]:
             if not phrase_words or len(phrase) < 4:
                 continue
             phrase = " ".join(phrase_words)
-            weight = sum(index.weight(t) for t in set(tokenize(phrase)))
+            weight = sum(index.weight(t) for t in set(tokenize(phrase, article.lang)))
             scored[phrase] = max(scored.get(phrase, 0.0), weight)
     return sorted(scored, key=lambda p: (-scored[p], p))
