@@ -28,14 +28,15 @@ ALLOWED: dict[str, set[str]] = {
     "bot.serving": {
         "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.semantic",
     },
-    "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage"},
+    "bot.i18n": {"bot"},
+    "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage", "bot.i18n"},
     "bot.runtime": {
         "bot", "bot.collection", "bot.retrieval", "bot.serving", "bot.storage", "bot.conversation",
-        "bot.semantic",
+        "bot.semantic", "bot.i18n",
     },
 }  # fmt: skip
 # What the Telegram glue may use of the core, and the handler modules every other may import.
-HANDLERS_USE = {"bot", "bot.conversation", "bot.runtime", "bot.serving", "bot.storage"}
+HANDLERS_USE = {"bot", "bot.conversation", "bot.runtime", "bot.serving", "bot.storage", "bot.i18n"}
 SHARED_HANDLERS = {"handlers.services", "handlers.reading", "handlers.delivery"}
 MOST_MODULES = 12
 
