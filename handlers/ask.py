@@ -9,7 +9,13 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from handlers.delivery import Exchange, with_typing
-from handlers.reading import addressed_to_bot, conversation_of, is_group, strip_mention
+from handlers.reading import (
+    addressed_to_bot,
+    conversation_of,
+    is_group,
+    language_of,
+    strip_mention,
+)
 from handlers.services import Context, NewsApp, get_services
 
 
@@ -32,5 +38,6 @@ async def ask_text(update: Update, context: Context) -> None:
         question = message.text
     exchange = Exchange(update, context, "question")
     conversation = get_services(context).conversation
-    reply = await with_typing(update, context, conversation.ask(question, conversation_of(update)))
+    asked = conversation.ask(question, conversation_of(update), language_of(update))
+    reply = await with_typing(update, context, asked)
     await exchange.reply(reply)

@@ -8,6 +8,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.conversation import replies
 from bot.conversation.replies import PageAction, VoteAction, parse_button
+from bot.i18n.catalogs import for_reader
 from bot.storage import Vote
 from bot.storage.state import MessageKey, VoteKey
 from handlers.delivery import deliver, keyboard
@@ -25,22 +26,23 @@ async def on_button(update: Update, context: Context) -> None:
         return
     message = query.message
     action = parse_button(query.data)
+    language = query.from_user.language_code
     if action is None or message is None:
-        await query.answer(replies.UNKNOWN_BUTTON)
+        await query.answer(replies.unknown_button(for_reader(language)))
         return
     services = get_services(context)
     conversation, user_id = services.conversation, query.from_user.id
     if isinstance(action, VoteAction):
         services.log.record(Vote(message.chat.id, message.message_id, user_id, action.vote))
         reply = await conversation.vote(
-            VoteKey(message.chat.id, message.message_id, user_id), action.vote
+            VoteKey(message.chat.id, message.message_id, user_id), action.vote, language
         )
     elif isinstance(action, PageAction):
         reply = await conversation.page(
-            MessageKey(message.chat.id, message.message_id), action.page
+            MessageKey(message.chat.id, message.message_id), action.page, language
         )
     else:
-        reply = await conversation.answer_forget(action, user_id)
+        reply = await conversation.answer_forget(action, user_id, language)
     if reply.messages:
         try:
             await deliver(

@@ -12,8 +12,9 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.conversation import replies
 from bot.conversation.command_table import COMMANDS, Command, Request, menu
+from bot.i18n.catalogs import ENGLISH, catalog_languages, for_reader, translator
 from handlers.delivery import Exchange, with_typing
-from handlers.reading import conversation_of, is_admin, is_group
+from handlers.reading import conversation_of, is_admin, is_group, language_of
 from handlers.services import Chats, Context, NewsApp, get_chats, get_services, get_services_of
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def request_of(update: Update, context: Context) -> Request:
         who=conversation_of(update),
         first_name=user.first_name if user else None,
         admin=is_admin(update, context),
+        language=language_of(update),
     )
 
 
@@ -59,7 +61,7 @@ async def answer_command(command: Command, update: Update, context: Context) -> 
     services = get_services(context)
     if command.admin_only and not request.admin:
         if not is_group(update.effective_chat):
-            await exchange.reply(replies.unknown_command(command.name))
+            await exchange.reply(replies.unknown_command(command.name, request.tr))
         return
     reply = await with_typing(update, context, command.call(services.conversation, request))
     await exchange.reply(reply)
@@ -72,13 +74,28 @@ async def unknown(update: Update, context: Context) -> None:
     exchange = Exchange(update, context)
     text = (update.effective_message.text if update.effective_message else None) or "/"
     name = text[1:].split(maxsplit=1)[0].split("@", 1)[0] if len(text) > 1 else ""
-    await exchange.reply(replies.unknown_command(name))
+    await exchange.reply(replies.unknown_command(name, for_reader(language_of(update))))
+
+
+def menu_languages() -> list[str | None]:
+    """Each command menu's language_code: None (the default, English), then one per catalog."""
+    return [None, *catalog_languages()]
+
+
+def commands_in(language: str | None, admin: bool) -> list[BotCommand]:
+    tr = translator(language) if language else ENGLISH
+    return [BotCommand(n, d) for n, d in menu(admin=admin, tr=tr)]
 
 
 async def register_menus(app: NewsApp) -> None:
-    """The command menu: everyone's commands, plus the admin commands in admins' chats."""
+    """The command menu, in English and in each catalog's language (Telegram shows a reader
+    the one for their `language_code`): everyone's commands, plus the admin commands in
+    admins' chats."""
     try:
-        await app.bot.set_my_commands([BotCommand(n, d) for n, d in menu(admin=False)])
+        for language in menu_languages():
+            await app.bot.set_my_commands(
+                commands_in(language, admin=False), language_code=language
+            )
     except TelegramError as exc:
         log.warning("Could not register the command menu: %s", exc)
     chats = get_chats(app.bot_data)
@@ -91,9 +108,12 @@ async def admin_menu(bot: Bot, chats: Chats, admin_id: int) -> None:
     if admin_id in chats.admin_menus:
         return
     try:
-        await bot.set_my_commands(
-            [BotCommand(n, d) for n, d in menu(admin=True)], scope=BotCommandScopeChat(admin_id)
-        )
+        for language in menu_languages():
+            await bot.set_my_commands(
+                commands_in(language, admin=True),
+                scope=BotCommandScopeChat(admin_id),
+                language_code=language,
+            )
     except TelegramError as exc:  # the admin has not started a chat with the bot yet
         log.info("No admin command menu for %d yet (%s): set on their next command", admin_id, exc)
         return

@@ -8,7 +8,9 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.conversation import replies
+from bot.i18n.catalogs import for_reader
 from handlers.delivery import Exchange, deliver
+from handlers.reading import language_of
 from handlers.services import SERVICES_KEY, Context, NewsApp
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):  # blocked by the user or removed from the group
         return
     exchange = Exchange(update, context, "error")
-    sorry = replies.sorry()
+    sorry = replies.sorry(for_reader(language_of(update)))
     try:
         chat_id = update.effective_chat.id
         await deliver(lambda: context.bot.send_message(chat_id, sorry.messages[0]))

@@ -9,7 +9,9 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler, fi
 
 from bot.conversation import replies
 from bot.conversation.replies import ForgetAction, parse_button
+from bot.i18n.catalogs import for_reader
 from handlers.delivery import Exchange
+from handlers.reading import language_of
 from handlers.services import Context, NewsApp, get_chats, get_services
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,9 @@ async def allowlist(update: Update, context: Context) -> None:
         return
     if is_forget(update):
         return
+    tr = for_reader(language_of(update))
     if update.callback_query is not None:
-        await update.callback_query.answer(replies.NOT_ALLOWED[:200])
+        await update.callback_query.answer(tr.gettext(replies.NOT_ALLOWED)[:200])
     elif update.inline_query is not None:
         await update.inline_query.answer([], cache_time=0, is_personal=True)
     elif update.message is not None and chat is not None:
@@ -46,7 +49,7 @@ async def allowlist(update: Update, context: Context) -> None:
         refused = get_chats(context.bot_data).refused
         if chat.id not in refused:
             refused.add(chat.id)
-            await exchange.reply(replies.not_allowed())
+            await exchange.reply(replies.not_allowed(tr))
         else:  # refused once already: stay quiet, but keep the record
             exchange.record(replies.silence())
     raise ApplicationHandlerStop

@@ -36,7 +36,7 @@ async def on_inline_query(update: Update, context: Context) -> None:
             description=r.description,
             input_message_content=InputTextMessageContent(r.message, parse_mode=ParseMode.HTML),
         )
-        for r in await services.conversation.inline(query.query)
+        for r in await services.conversation.inline(query.query, query.from_user.language_code)
     ]
     personal = bool(services.settings.allowed_chats)
     await deliver(lambda: query.answer(results, cache_time=CACHE_TIME, is_personal=personal))

@@ -6,8 +6,9 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot.conversation import replies
+from bot.i18n.catalogs import for_reader
 from handlers.delivery import Exchange
-from handlers.reading import addressed_to_bot, is_group
+from handlers.reading import addressed_to_bot, is_group, language_of
 from handlers.services import Context, NewsApp
 
 NOT_TEXT = (
@@ -38,4 +39,5 @@ async def not_text(update: Update, context: Context) -> None:
         is_group(update.effective_chat) and not addressed_to_bot(message, context)
     ):
         return
-    await Exchange(update, context, "other").reply(replies.text_only())
+    tr = for_reader(language_of(update))
+    await Exchange(update, context, "other").reply(replies.text_only(tr))

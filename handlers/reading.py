@@ -21,6 +21,12 @@ def is_admin(update: Update, context: Context) -> bool:
     return get_services(context).settings.is_admin(user.id if user else None)
 
 
+def language_of(update: Update) -> str | None:
+    """The reader's language as Telegram says it (`language_code`: "de", "pt-br"), if any."""
+    user = update.effective_user
+    return user.language_code if user else None
+
+
 def conversation_of(update: Update) -> ConversationKey:
     """Follow-ups are per reader and chat."""
     chat, user = update.effective_chat, update.effective_user

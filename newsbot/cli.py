@@ -19,6 +19,7 @@ from bot.collection.cache import Loaded, size_on_disk
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
 from bot.conversation.render import render_text, to_json
+from bot.i18n.catalogs import for_reader, language_tag, languages, locale_language, negotiate
 from bot.retrieval.answer import answer
 from bot.runtime.library import load_articles, open_library, open_library_to_serve
 from bot.runtime.services import terminal_conversation
@@ -69,6 +70,25 @@ articles_option = click.option(
 )
 
 
+lang_option = click.option(
+    "--lang",
+    default=None,
+    metavar="LANG",
+    help="Language of the bot's own lines (en, de; de_DE.UTF-8 works too); "
+    "default: the locale (LC_ALL, LC_MESSAGES, LANG), else the question's.",
+)
+
+
+def reader_language(lang: str | None) -> str | None:
+    """The terminal reader's language: `--lang` (one the bot speaks, or exit 2), else the
+    locale's (negotiated like a Telegram reader's language_code)."""
+    if lang is None:
+        return locale_language()
+    if negotiate(lang) is None:
+        fail(f"--lang {lang}: newsbot speaks {', '.join(languages())}")
+    return lang
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsbot")
 def main() -> None:
@@ -79,19 +99,23 @@ def main() -> None:
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per question).")
 @articles_option
-def ask(question: tuple[str, ...], as_json: bool, articles: Path | None) -> None:
+@lang_option
+def ask(question: tuple[str, ...], as_json: bool, articles: Path | None, lang: str | None) -> None:
     """Answer QUESTION; with "-", answer one question per line of standard input."""
+    language = reader_language(lang)
     settings = settings_from(articles)
     index = library_from(settings).current.index
     text = " ".join(question)
     for q in _questions(text):
-        result = answer(index, q, settings.top_k)
+        result = answer(index, q, settings.top_k, hint=language_tag(language))
         if as_json:
             click.echo(json.dumps(to_json(result), ensure_ascii=False))
         else:
+            tr = for_reader(language, result.language)
             if text == "-":
-                click.echo(f"Q: {q}")
-            click.echo(render_text(result))
+                # TRANSLATORS: before each question of `newsbot ask -` (Q for question).
+                click.echo(tr.gettext("Q: {question}").format(question=q))
+            click.echo(render_text(result, tr))
             if text == "-":
                 click.echo()
 
@@ -241,10 +265,13 @@ def import_command(sources: tuple[str, ...], as_json: bool, articles: Path | Non
 
 @main.command()
 @articles_option
-def chat(articles: Path | None) -> None:
+@lang_option
+def chat(articles: Path | None, lang: str | None) -> None:
     """Talk to the bot in this terminal: questions and /help, /sources, /source N."""
+    language = reader_language(lang)
     settings = settings_from(articles)
-    chat_loop(terminal_conversation(settings, library_from(settings, semantic="background")))
+    library = library_from(settings, semantic="background")
+    chat_loop(terminal_conversation(settings, library), language)
 
 
 @main.command()
@@ -256,7 +283,7 @@ def run(articles: Path | None) -> None:
         if sys.stdin.isatty() and not os.environ.get("CI"):
             click.echo(f"{NO_TOKEN}.\nStarting the terminal chat now.\n", err=True)
             library = library_from(settings, semantic="background")
-            chat_loop(terminal_conversation(settings, library))
+            chat_loop(terminal_conversation(settings, library), locale_language())
             return
         fail(NO_TOKEN)
     # The composition root: the only place the core hands over to the Telegram layer.

@@ -30,14 +30,15 @@ ALLOWED: dict[str, set[str]] = {
         "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.semantic",
         "bot.language",
     },
-    "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage"},
+    "bot.i18n": {"bot"},
+    "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage", "bot.i18n"},
     "bot.runtime": {
         "bot", "bot.collection", "bot.retrieval", "bot.serving", "bot.storage", "bot.conversation",
-        "bot.semantic", "bot.language",
+        "bot.semantic", "bot.language", "bot.i18n",
     },
 }  # fmt: skip
 # What the Telegram glue may use of the core, and the handler modules every other may import.
-HANDLERS_USE = {"bot", "bot.conversation", "bot.runtime", "bot.serving", "bot.storage"}
+HANDLERS_USE = {"bot", "bot.conversation", "bot.runtime", "bot.serving", "bot.storage", "bot.i18n"}
 SHARED_HANDLERS = {"handlers.services", "handlers.reading", "handlers.delivery"}
 MOST_MODULES = 12
 

@@ -298,3 +298,28 @@ def test_an_empty_path_option_is_refused(tmp_path: Path, args: list[str], option
     one_line_exit_2(result, option)
     assert "4711" not in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "page.html"]
+
+
+def test_chat_speaks_the_locales_language_or_lang() -> None:
+    """`newsbot chat --lang de` and LANG=de_DE.UTF-8 print the bot's own lines in German;
+    LC_ALL=C.UTF-8 outranks LANG (English)."""
+    stdin = "/source 99\nWhat is the capital of France?\n"
+    for args, env in ((["--lang", "de"], {}), ([], {"LANG": "de_DE.UTF-8"})):
+        result = newsbot("chat", *args, stdin=stdin, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "Einen Artikel 99 gibt es nicht: Wähl einen von 1 bis 1" in result.stdout
+        assert "Dazu habe ich in den Artikeln nichts gefunden." in result.stdout
+    english = newsbot("chat", stdin=stdin, env={"LC_ALL": "C.UTF-8", "LANG": "de_DE.UTF-8"})
+    assert "There is no article 99" in english.stdout
+    assert "I couldn't find that in the articles." in english.stdout
+
+
+def test_ask_takes_lang_and_refuses_a_language_it_does_not_speak() -> None:
+    """`newsbot ask --lang de` says "not found" in German; an
+    unknown --lang exits 2 naming the languages there are."""
+    german = newsbot("ask", "--lang", "de", "What is the capital of France?")
+    assert german.returncode == 0, german.stderr
+    assert german.stdout.startswith("Dazu habe ich in den Artikeln nichts gefunden.")
+    refused = newsbot("ask", "--lang", "xx", "Taliban")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "newsbot: --lang xx: newsbot speaks en, de"

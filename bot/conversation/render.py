@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.articles import SUBTITLE, Article
+from bot.i18n.catalogs import ENGLISH, N_, Translator
 from bot.markup import (
     MESSAGE_LIMIT,
     esc,
@@ -45,34 +46,49 @@ LINK_CHARS = 1000  # a longer URL (escaped) is not linked
 FOOTER_ROOM = 64
 
 
-NO_ANSWER = (
+NO_ANSWER = N_(
     "I couldn't find that in the articles. Try other words, or see what they cover with /sources."
 )
 
 
-NOT_ANSWERED = "I couldn't find an answer to that in the articles."
+def _quoted(words: tuple[str, ...], tr: Translator) -> str:
+    """Words of the question, each in the language's quotation marks."""
+    # TRANSLATORS: one word of the reader's question, quoted; keep {word}.
+    return ", ".join(tr.gettext("“{word}”").format(word=shorten(w, 60)) for w in words)
 
 
-def closest_intro(verdict: Verdict) -> str:
+def closest_intro(verdict: Verdict, tr: Translator = ENGLISH) -> str:
     """The line before the closest passages: what they hold of the question, and what not."""
-    mentioned = ", ".join(f"“{shorten(w, 60)}”" for w in verdict.mentioned[:4])
-    missing = ", ".join(f"“{shorten(w, 60)}”" for w in verdict.missing[:3])
+    mentioned = _quoted(verdict.mentioned[:4], tr)
+    missing = _quoted(verdict.missing[:3], tr)
     if mentioned and missing:
-        return f"{NOT_ANSWERED} The closest passages mention {mentioned}, but not {missing}:"
+        return tr.gettext(
+            "I couldn't find an answer to that in the articles. "
+            "The closest passages mention {mentioned}, but not {missing}:"
+        ).format(mentioned=mentioned, missing=missing)
     if mentioned:
-        return f"{NOT_ANSWERED} The closest passages only mention {mentioned}:"
-    return f"{NOT_ANSWERED} These are the closest passages:"
+        return tr.gettext(
+            "I couldn't find an answer to that in the articles. "
+            "The closest passages only mention {mentioned}:"
+        ).format(mentioned=mentioned)
+    return tr.gettext(
+        "I couldn't find an answer to that in the articles. These are the closest passages:"
+    )
 
 
 INLINE_EXCERPT_CHARS = 1500
 
 
-def preface_of(result: Answer) -> str | None:
+def preface_of(result: Answer, tr: Translator = ENGLISH) -> str | None:
     """One line saying what was searched for, when it was not the question as typed."""
     if result.follows:
-        return f"Following on from “{shorten(result.follows, 120)}”:"
+        # TRANSLATORS: {question} is the reader's previous question, as they typed it.
+        line = tr.gettext("Following on from “{question}”:")
+        return line.format(question=shorten(result.follows, 120))
     if result.searched_for:
-        return f"Showing results for “{shorten(result.searched_for, 200)}”:"
+        # TRANSLATORS: {question} is the question with its spelling corrected.
+        line = tr.gettext("Showing results for “{question}”:")
+        return line.format(question=shorten(result.searched_for, 200))
     return None
 
 
@@ -84,6 +100,7 @@ def source_line(
     paragraph: int | None = None,
     open_link: str | None = None,
     link_title: bool = True,
+    tr: Translator = ENGLISH,
 ) -> str:
     """Citation as HTML: title, file, ¶ number, then dateline/date/outlet when known.
 
@@ -99,64 +116,82 @@ def source_line(
         title = f'<a href="{html.escape(target, quote=True)}">{title}</a>'
     parts = [title, esc(shorten(article.file_name, FILE_CHARS))]
     if paragraph == SUBTITLE:
-        parts.append("subtitle")
+        parts.append(esc(tr.gettext("subtitle")))
     elif paragraph is not None:
         parts.append(f"¶ {paragraph}")
     extras = (article.dateline, article.published, article.outlet)
     parts += [esc(shorten(x, FIELD_CHARS)) for x in extras if x]
     if url and link_title and open_link:
-        parts.append(f'<a href="{html.escape(open_link, quote=True)}">open in bot</a>')
+        label = esc(tr.gettext("open in bot"))
+        parts.append(f'<a href="{html.escape(open_link, quote=True)}">{label}</a>')
     elif url and not link_title:
-        parts.append(f'<a href="{html.escape(url, quote=True)}">link</a>')
+        label = esc(tr.gettext("link"))
+        parts.append(f'<a href="{html.escape(url, quote=True)}">{label}</a>')
     return "— " + ", ".join(parts[:2]) + "".join(f" · {p}" for p in parts[2:])
 
 
-def plain_source(article: Article, paragraph: int | None = None) -> str:
+def plain_source(article: Article, paragraph: int | None = None, tr: Translator = ENGLISH) -> str:
     """Citation as plain text (the URL, when known, at the end)."""
-    return html_to_text(source_line(article, paragraph, link_title=False))
+    return html_to_text(source_line(article, paragraph, link_title=False, tr=tr))
 
 
-def hit_blocks(hit: Hit, link: ArticleLink | None = None, limit: int = MESSAGE_LIMIT) -> list[str]:
+def hit_blocks(
+    hit: Hit,
+    link: ArticleLink | None = None,
+    limit: int = MESSAGE_LIMIT,
+    tr: Translator = ENGLISH,
+) -> list[str]:
     """A hit as HTML: the passage quoted with its best sentence in bold, then its source."""
     text = hit.passage.text
     start, end = hit.best_sentence
     segments = [(text[:start], False), (text[start:end], True), (text[end:], False)]
     article = hit.passage.article
-    source = source_line(article, hit.passage.paragraph, link(article) if link else None)
+    source = source_line(article, hit.passage.paragraph, link(article) if link else None, tr=tr)
     quotes = quote_html(segments, limit=limit - tg_len(source) - 1)
     quotes[-1] += "\n" + source
     return quotes
 
 
-def hit_block(hit: Hit, link: ArticleLink | None = None, limit: int = MESSAGE_LIMIT) -> str:
+def hit_block(
+    hit: Hit,
+    link: ArticleLink | None = None,
+    limit: int = MESSAGE_LIMIT,
+    tr: Translator = ENGLISH,
+) -> str:
     """A hit as one HTML block within `limit`: a passage too long for it is cut with "…"
     (its first piece, then the source line)."""
-    pieces = hit_blocks(hit, link, limit=limit - len("\n…\n") - 5)
+    pieces = hit_blocks(hit, link, limit=limit - len("\n…\n") - 5, tr=tr)
     if len(pieces) == 1:
         return pieces[0]
     return pieces[0] + "\n…\n" + pieces[-1].rsplit("\n", 1)[-1]  # the source ends the last
 
 
-def render_pages(result: Answer, per_page: int, link: ArticleLink | None = None) -> list[str]:
+def render_pages(
+    result: Answer,
+    per_page: int,
+    link: ArticleLink | None = None,
+    tr: Translator = ENGLISH,
+) -> list[str]:
     """The answer as pages of one message each: up to `per_page` hits that fit in a message.
 
     The first page starts with the preface; with several pages, each ends with
     "Passages 4–6 of 9". A passage too long for a page on its own is cut with "…".
     """
-    preface = preface_of(result)
+    preface = preface_of(result, tr)
+    no_answer = tr.gettext(NO_ANSWER)
     if not result.hits:
-        return [esc(f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER)]
+        return [esc(f"{preface}\n{no_answer}" if preface else no_answer)]
     limit = MESSAGE_LIMIT - FOOTER_ROOM
     lines = [f"<i>{esc(preface)}</i>"] if preface else []
     if result.closest:
-        lines.append(esc(closest_intro(result.verdict)))
+        lines.append(esc(closest_intro(result.verdict, tr)))
     head = "\n".join(lines)
     pages: list[list[str]] = []
     spans: list[tuple[int, int]] = []
     current: list[str] = [head] if head else []
     first = 1
     for rank, hit in enumerate(result.hits, start=1):
-        block = hit_block(hit, link, limit=limit - tg_len(head))
+        block = hit_block(hit, link, limit=limit - tg_len(head), tr=tr)
         taken = rank - first
         used = tg_len("\n\n".join(current))
         if taken and (taken >= per_page or used + 2 + tg_len(block) > limit):
@@ -170,24 +205,32 @@ def render_pages(result: Answer, per_page: int, link: ArticleLink | None = None)
         return ["\n\n".join(pages[0])]
     total = len(result.hits)
     return [
-        "\n\n".join(blocks) + f"\n\n<i>Passages {a}–{b} of {total}</i>"
-        if a != b
-        else "\n\n".join(blocks) + f"\n\n<i>Passage {a} of {total}</i>"
+        "\n\n".join(blocks) + f"\n\n<i>{esc(_footer(a, b, total, tr))}</i>"
         for blocks, (a, b) in zip(pages, spans, strict=True)
     ]
 
 
-def render_text(result: Answer) -> str:
+def _footer(first: int, last: int, total: int, tr: Translator) -> str:
+    """ "Passages 4–6 of 9", or "Passage 7 of 9" for a page of one."""
+    if first != last:
+        line = tr.gettext("Passages {first}–{last} of {total}")
+    else:
+        line = tr.gettext("Passage {first} of {total}")
+    return line.format(first=first, last=last, total=total)
+
+
+def render_text(result: Answer, tr: Translator = ENGLISH) -> str:
     """The answer as plain text: the same passages in the same order as on Telegram."""
-    preface = preface_of(result)
+    preface = preface_of(result, tr)
+    no_answer = tr.gettext(NO_ANSWER)
     if not result.hits:
-        return f"{preface}\n{NO_ANSWER}" if preface else NO_ANSWER
+        return f"{preface}\n{no_answer}" if preface else no_answer
     lines: list[str] = [preface, ""] if preface else []
     if result.closest:
-        lines += [closest_intro(result.verdict), ""]
+        lines += [closest_intro(result.verdict, tr), ""]
     for hit in result.hits:
         lines.append(f"[{hit.rank}] {hit.passage.text}")
-        lines.append("    " + plain_source(hit.passage.article, hit.passage.paragraph))
+        lines.append("    " + plain_source(hit.passage.article, hit.passage.paragraph, tr))
         lines.append("")
     return "\n".join(lines).rstrip()
 
@@ -218,9 +261,9 @@ def to_json(result: Answer) -> dict[str, Any]:
     }
 
 
-def article_messages(article: Article) -> list[str]:
+def article_messages(article: Article, tr: Translator = ENGLISH) -> list[str]:
     """A whole article as HTML messages within Telegram's limit."""
-    blocks = [_article_head(article)]
+    blocks = [_article_head(article, tr)]
     for n, paragraph in enumerate(article.paragraphs, start=1):
         prefix = (
             f"{esc(shorten(article.dateline, FIELD_CHARS))} — "
@@ -235,11 +278,11 @@ def article_messages(article: Article) -> list[str]:
     return pack(blocks)
 
 
-def _article_head(article: Article) -> str:
+def _article_head(article: Article, tr: Translator) -> str:
     """Title, subtitle and source line as one block within a message: a title too long for
     it is cut (an escaped title may be five times its length: cut until it fits)."""
     tail = [f"<i>{esc(shorten(article.subtitle, 1000))}</i>"] if article.subtitle else []
-    tail.append(source_line(article))
+    tail.append(source_line(article, tr=tr))
     limit = MESSAGE_LIMIT
     while True:
         head = "\n".join([f"<b>{esc(shorten(article.title, limit))}</b>", *tail])
@@ -263,7 +306,7 @@ def _result_id(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def inline_hit(hit: Hit, link: ArticleLink) -> InlineResult:
+def inline_hit(hit: Hit, link: ArticleLink, tr: Translator = ENGLISH) -> InlineResult:
     """A passage to share: the article as title, its key sentence as description."""
     passage = hit.passage
     start, end = hit.best_sentence
@@ -271,17 +314,17 @@ def inline_hit(hit: Hit, link: ArticleLink) -> InlineResult:
         id=_result_id(f"{passage.article.id}\x00{passage.paragraph}\x00{passage.part}"),
         title=shorten(passage.article.title, 100),
         description=shorten(passage.text[start:end], 200),
-        message=hit_block(hit, link),
+        message=hit_block(hit, link, tr=tr),
     )
 
 
-def inline_article(article: Article, link: str | None) -> InlineResult:
+def inline_article(article: Article, link: str | None, tr: Translator = ENGLISH) -> InlineResult:
     """An article to share (no question yet): its title and first paragraph."""
     first = article.paragraphs[0] if article.paragraphs else ""
     title = f"<b>{esc(shorten(article.title, 300))}</b>"
     excerpt = esc(shorten(first, INLINE_EXCERPT_CHARS))
     message = f"{title}\n<blockquote>{excerpt}</blockquote>\n"
-    message += source_line(article, 1 if first else None, link)
+    message += source_line(article, 1 if first else None, link, tr=tr)
     return InlineResult(
         id=_result_id(f"article\x00{article.id}"),
         title=shorten(article.title, 100),

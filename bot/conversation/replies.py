@@ -4,6 +4,9 @@ answer's passages are rendered by bot/retrieval/answer.py).
 A `Reply` is HTML messages (each within Telegram's limits) with optional buttons, a pop-up
 notice for a button press, and what the log and the reader state need to know about it.
 The Telegram handlers and the terminal chat only deliver replies; they write no text.
+
+Each reply is in the language of its `tr` (bot/i18n: the reader's, or the question's, else
+English); the constants here are English, marked for the catalogs, and translated where used.
 """
 
 from __future__ import annotations
@@ -14,33 +17,33 @@ from dataclasses import dataclass
 
 from bot.articles import Collection
 from bot.conversation.render import article_messages
+from bot.i18n.catalogs import ENGLISH, N_, Translator
 from bot.markup import esc, pack, shorten, tg_len
 from bot.retrieval.answer import Answer
 from bot.serving.library import Changes
 from bot.storage.state import KeptAnswer
-from bot.text import plural
 
 SOURCES_PER_PAGE = 20
 # /source sends at most this many messages at once; longer articles continue on page 2...
 SOURCE_MESSAGES_PER_PAGE = 3
 
-STALE_BUTTON = "This answer is from before a restart or an update of the articles: ask again."
-UNKNOWN_BUTTON = "This button no longer works: please ask again."
-NOT_ALLOWED = (
+STALE_BUTTON = N_("This answer is from before a restart or an update of the articles: ask again.")
+UNKNOWN_BUTTON = N_("This button no longer works: please ask again.")
+NOT_ALLOWED = N_(
     "Sorry, this bot only answers in the chats its newsroom has allowed. "
     "Ask the people who run it for access."
 )
-TEXT_ONLY = (
+TEXT_ONLY = N_(
     "I can only read text: send me a question about the articles in words, "
     "or see what they cover with /sources."
 )
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
-FORGET_FAILED = "I couldn't delete your data just now: please try /forget again in a minute."
-FORGET_EXPIRED = "This confirmation has expired: send /forget again."
-CHART_CAPTION = "Questions per day and the share answered, last 30 days"
+SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
+FORGET_FAILED = N_("I couldn't delete your data just now: please try /forget again in a minute.")
+FORGET_EXPIRED = N_("This confirmation has expired: send /forget again.")
+CHART_CAPTION = N_("Questions per day and the share answered, last 30 days")
 # What the log stores for a /stats reply: its top questions are other readers' words.
 STATS_LOGGED = "[stats report]"
-EMPTY_QUESTION = "Please ask a question in words, e.g. <i>{example}</i>"
+EMPTY_QUESTION = N_("Please ask a question in words, e.g. <i>{example}</i>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +131,18 @@ def parse_button(data: str | None) -> ButtonAction | None:
     return None
 
 
-def answer_buttons(page: int, pages: int) -> Keyboard:
+def unknown_button(tr: Translator = ENGLISH) -> str:
+    """The notice for a press on a button that is not ours (any more)."""
+    return tr.gettext(UNKNOWN_BUTTON)
+
+
+def answer_buttons(page: int, pages: int, tr: Translator = ENGLISH) -> Keyboard:
     """Back / More when there are several pages, then 👍 / 👎."""
     nav = []
     if page > 1:
-        nav.append(Button("« Back", f"p:{page - 1}"))
+        nav.append(Button(tr.gettext("« Back"), f"p:{page - 1}"))
     if page < pages:
-        nav.append(Button("More »", f"p:{page + 1}"))
+        nav.append(Button(tr.gettext("More »"), f"p:{page + 1}"))
     votes = (Button("👍", "f:up"), Button("👎", "f:down"))
     return (tuple(nav), votes) if nav else (votes,)
 
@@ -142,17 +150,25 @@ def answer_buttons(page: int, pages: int) -> Keyboard:
 # -- commands -------------------------------------------------------------------------------
 
 
-def start(name: str | None, articles: int, examples: Sequence[str]) -> Reply:
+def start(
+    name: str | None, articles: int, examples: Sequence[str], tr: Translator = ENGLISH
+) -> Reply:
     """Greeting, how to ask, and example questions."""
-    hello = f"Hello, {esc(name)}!" if name else "Hello!"
+    hello = tr.gettext("Hello, {name}!").format(name=esc(name)) if name else tr.gettext("Hello!")
+    about = tr.ngettext(
+        "I answer questions about {n} news article with passages quoted word for word, "
+        "each with its source.",
+        "I answer questions about {n} news articles with passages quoted word for word, "
+        "each with its source.",
+        articles,
+    ).format(n=tr.number(articles))
     lines = [
-        f"{hello} I answer questions about {plural(articles, 'news article')}"
-        " with passages quoted word for word, each with its source.",
+        f"{hello} {esc(about)}",
         "",
-        "Just send me a question, for example:",
+        esc(tr.gettext("Just send me a question, for example:")),
         *(f"• <i>{esc(q)}</i>" for q in examples),
         "",
-        "/sources lists the articles, /help shows everything else.",
+        esc(tr.gettext("/sources lists the articles, /help shows everything else.")),
     ]
     return Reply(("\n".join(lines),))
 
@@ -161,32 +177,49 @@ def help(
     commands: Sequence[tuple[str, str]],
     admin_commands: Sequence[tuple[str, str]],
     bot_username: str | None,
+    tr: Translator = ENGLISH,
 ) -> Reply:
-    """Commands and tips; the admin commands when given (to admins)."""
+    """Commands and tips; the admin commands when given (to admins). The descriptions come
+    translated (the command table's)."""
+    # The tips are Telegram HTML: translations keep their <i> tags.
     lines = [
-        "<b>How to ask</b>",
-        "Send a question in plain words. I reply with the passages from the articles that "
-        "answer it best, quoted verbatim, the key sentence in bold, each with its source "
-        "(article, file, paragraph). If the articles don't say, I tell you so.",
+        _bold(tr.gettext("How to ask")),
+        esc(
+            tr.gettext(
+                "Send a question in plain words. I reply with the passages from the articles "
+                "that answer it best, quoted verbatim, the key sentence in bold, each with its "
+                "source (article, file, paragraph). If the articles don't say, I tell you so."
+            )
+        ),
         "",
-        "<b>Commands</b>",
+        _bold(tr.gettext("Commands")),
         *(f"/{name} — {esc(text)}" for name, text in commands),
         "",
-        "<b>Tips</b>",
-        "• Names, places and numbers work best: <i>Taliban prisoners released</i>.",
-        "• Follow up in a few words — <i>and how many were released?</i> — and I read it "
-        "with your previous question; /new starts afresh.",
-        "• Small typos are fixed; I say what I searched for.",
-        "• In groups, use /ask, mention me, or reply to one of my messages.",
-        "• Under an answer: <i>More</i> for further passages, 👍 / 👎 to tell the "
-        "newsroom whether it helped.",
-        f"• In any chat, type @{esc(bot_username or 'botname')} and a question to "
-        "share a passage.",
+        _bold(tr.gettext("Tips")),
+        tr.gettext("• Names, places and numbers work best: <i>Taliban prisoners released</i>."),
+        tr.gettext(
+            "• Follow up in a few words — <i>and how many were released?</i> — and I read it "
+            "with your previous question; /new starts afresh."
+        ),
+        esc(tr.gettext("• Small typos are fixed; I say what I searched for.")),
+        esc(tr.gettext("• In groups, use /ask, mention me, or reply to one of my messages.")),
+        tr.gettext(
+            "• Under an answer: <i>More</i> for further passages, 👍 / 👎 to tell the "
+            "newsroom whether it helped."
+        ),
+        # TRANSLATORS: {bot} is the bot's @username.
+        tr.gettext("• In any chat, type @{bot} and a question to share a passage.").format(
+            bot=esc(bot_username or "botname")
+        ),
     ]
     if admin_commands:
-        lines += ["", "<b>Admin commands</b>"]
+        lines += ["", _bold(tr.gettext("Admin commands"))]
         lines += [f"/{name} — {esc(text)}" for name, text in admin_commands]
     return Reply(("\n".join(lines),))
+
+
+def _bold(text: str) -> str:
+    return f"<b>{esc(text)}</b>"
 
 
 def number(text: str) -> int | None:
@@ -195,69 +228,88 @@ def number(text: str) -> int | None:
     return int(text) if re.fullmatch(r"\d{1,9}", text) else None
 
 
-def sources(collection: Collection, arg: str = "") -> Reply:
+def sources(collection: Collection, arg: str = "", tr: Translator = ENGLISH) -> Reply:
     """Numbered list of the articles, a page at a time."""
     articles = collection.articles
     pages = max(1, -(-len(articles) // SOURCES_PER_PAGE))
     page = number(arg) if arg.strip() else 1
     if page is None or not 1 <= page <= pages:
-        are = "is" if pages == 1 else "are"
-        return Reply((f"There {are} {plural(pages, 'page')} of sources: try /sources 1.",))
+        line = tr.ngettext(
+            "There is {n} page of sources: try /sources 1.",
+            "There are {n} pages of sources: try /sources 1.",
+            pages,
+        )
+        return Reply((esc(line.format(n=tr.number(pages))),))
     first = (page - 1) * SOURCES_PER_PAGE
-    lines = [f"<b>Sources</b> ({plural(len(articles), 'article')})"]
+    count = tr.ngettext("{n} article", "{n} articles", len(articles))
+    count = count.format(n=tr.number(len(articles)))
+    lines = [_bold(tr.gettext("Sources")) + f" ({esc(count)})"]
     for n, article in enumerate(articles[first : first + SOURCES_PER_PAGE], start=first + 1):
         extra = " · ".join(esc(shorten(x, 60)) for x in (article.published, article.outlet) if x)
         lines.append(f"{n}. {esc(shorten(article.title, 120))}" + (f" · {extra}" if extra else ""))
-    lines += ["", "Open one with /source N."]
+    lines += ["", esc(tr.gettext("Open one with /source N."))]
     if pages > 1:
-        more = f" — /sources {page + 1} for more" if page < pages else ""
-        lines.append(f"Page {page} of {pages}{more}.")
+        if page < pages:
+            more = tr.gettext("Page {page} of {pages} — /sources {next} for more.")
+        else:
+            more = tr.gettext("Page {page} of {pages}.")
+        lines.append(esc(more.format(page=page, pages=pages, next=page + 1)))
     return Reply(tuple(pack(lines, sep="\n")))
 
 
-def source(collection: Collection, arg: str) -> Reply:
+def source(collection: Collection, arg: str, tr: Translator = ENGLISH) -> Reply:
     """One article in full: title, subtitle, dateline and paragraphs; paged if long."""
     parts = arg.split()
     chosen = number(parts[0]) if parts else None
     total = len(collection.articles)
     if chosen is None:
-        return Reply(
-            (f"Tell me which article: /source N, with N from 1 to {total} (see /sources).",)
+        line = tr.gettext(
+            "Tell me which article: /source N, with N from 1 to {total} (see /sources)."
         )
+        return Reply((esc(line.format(total=total)),))
     article = collection.article(chosen)
     if article is None:
-        return Reply(
-            (f"There is no article {chosen}: choose one from 1 to {total} (see /sources).",)
+        line = tr.gettext(
+            "There is no article {chosen}: choose one from 1 to {total} (see /sources)."
         )
-    messages = article_messages(article)
+        return Reply((esc(line.format(chosen=chosen, total=total)),))
+    messages = article_messages(article, tr)
     pages = -(-len(messages) // SOURCE_MESSAGES_PER_PAGE)
     page = number(parts[1]) if len(parts) > 1 else 1
     if page is None or not 1 <= page <= pages:
-        return Reply((f"Article {chosen} has {plural(pages, 'page')}: try /source {chosen} 1.",))
+        line = tr.ngettext(
+            "Article {chosen} has {n} page: try /source {chosen} 1.",
+            "Article {chosen} has {n} pages: try /source {chosen} 1.",
+            pages,
+        )
+        return Reply((esc(line.format(chosen=chosen, n=tr.number(pages))),))
     chunk = messages[(page - 1) * SOURCE_MESSAGES_PER_PAGE : page * SOURCE_MESSAGES_PER_PAGE]
     if page < pages:
-        chunk.append(f"Page {page} of {pages} — /source {chosen} {page + 1} for more.")
+        more = tr.gettext("Page {page} of {pages} — /source {chosen} {next} for more.")
+        chunk.append(esc(more.format(page=page, pages=pages, chosen=chosen, next=page + 1)))
     return Reply(tuple(chunk))
 
 
-def ask_usage(examples: Sequence[str]) -> Reply:
+def ask_usage(examples: Sequence[str], tr: Translator = ENGLISH) -> Reply:
     """/ask without a question."""
-    return Reply((f"Put your question after the command: /ask {esc(examples[0])}",))
+    line = esc(tr.gettext("Put your question after the command: /ask {example}"))
+    return Reply((line.format(example=esc(examples[0])),))
 
 
-def unknown_command(command: str) -> Reply:
+def unknown_command(command: str, tr: Translator = ENGLISH) -> Reply:
     """A command we don't have."""
-    return Reply((f"I don't know /{esc(shorten(command, 40))}. See /help for what I can do.",))
+    line = esc(tr.gettext("I don't know /{command}. See /help for what I can do."))
+    return Reply((line.format(command=esc(shorten(command, 40))),))
 
 
-def text_only() -> Reply:
+def text_only(tr: Translator = ENGLISH) -> Reply:
     """A photo, sticker, voice message...: only text is read."""
-    return Reply((TEXT_ONLY,))
+    return Reply((esc(tr.gettext(TEXT_ONLY)),))
 
 
-def not_allowed() -> Reply:
+def not_allowed(tr: Translator = ENGLISH) -> Reply:
     """The one refusal a chat outside the allowlist gets."""
-    return Reply((NOT_ALLOWED,))
+    return Reply((esc(tr.gettext(NOT_ALLOWED)),))
 
 
 def silence() -> Reply:
@@ -265,22 +317,23 @@ def silence() -> Reply:
     return Reply(("",))
 
 
-def sorry() -> Reply:
+def sorry(tr: Translator = ENGLISH) -> Reply:
     """Something failed while answering."""
-    return Reply((SORRY,))
+    return Reply((esc(tr.gettext(SORRY)),))
 
 
-def fresh_start() -> Reply:
+def fresh_start(tr: Translator = ENGLISH) -> Reply:
     """/new."""
-    return Reply(("Fresh start: your next question is read on its own.",))
+    return Reply((esc(tr.gettext("Fresh start: your next question is read on its own.")),))
 
 
 # -- questions ------------------------------------------------------------------------------
 
 
-def empty_question(question: str, examples: Sequence[str]) -> Reply:
+def empty_question(question: str, examples: Sequence[str], tr: Translator = ENGLISH) -> Reply:
     """A message with no words to search for."""
-    return Reply((EMPTY_QUESTION.format(example=esc(examples[0])),), question=question)
+    line = tr.gettext(EMPTY_QUESTION).format(example=esc(examples[0]))
+    return Reply((line,), question=question)
 
 
 def answer_page(
@@ -289,6 +342,7 @@ def answer_page(
     page: int = 1,
     keep: KeptAnswer | None = None,
     question: str | None = None,
+    tr: Translator = ENGLISH,
 ) -> Reply:
     """Page `page` of an answer; with buttons when it quotes passages."""
     if not result.answered:
@@ -296,93 +350,116 @@ def answer_page(
     return Reply(
         (pages[page - 1],),
         answer=result,
-        buttons=answer_buttons(page, len(pages)),
-        notice=f"Page {page} of {len(pages)}",
+        buttons=answer_buttons(page, len(pages), tr),
+        notice=tr.gettext("Page {page} of {pages}").format(page=page, pages=len(pages)),
         question=question,
         keep=keep,
     )
 
 
-def stale_button() -> Reply:
-    return Reply((), notice=STALE_BUTTON)
+def stale_button(tr: Translator = ENGLISH) -> Reply:
+    return Reply((), notice=tr.gettext(STALE_BUTTON))
 
 
-def vote_notice(before: int | None, vote: int) -> Reply:
+def vote_notice(before: int | None, vote: int, tr: Translator = ENGLISH) -> Reply:
     """Acknowledge a 👍 / 👎; pressing again changes it."""
-    word = "helpful" if vote > 0 else "not helpful"
+    if vote > 0:
+        if before == vote:
+            return Reply((), notice=tr.gettext("You already marked this answer as helpful."))
+        if before is not None:
+            return Reply((), notice=tr.gettext("Vote changed: marked as helpful."))
+        return Reply((), notice=tr.gettext("Thanks! Marked as helpful."))
     if before == vote:
-        return Reply((), notice=f"You already marked this answer as {word}.")
+        return Reply((), notice=tr.gettext("You already marked this answer as not helpful."))
     if before is not None:
-        return Reply((), notice=f"Vote changed: marked as {word}.")
-    return Reply((), notice=f"Thanks! Marked as {word}.")
+        return Reply((), notice=tr.gettext("Vote changed: marked as not helpful."))
+    return Reply((), notice=tr.gettext("Thanks! Marked as not helpful."))
 
 
 # -- privacy --------------------------------------------------------------------------------
 
 
-def forget_prompt(user_id: int) -> Reply:
+def forget_prompt(user_id: int, tr: Translator = ENGLISH) -> Reply:
     """/forget: ask `user_id` for confirmation first (their buttons only)."""
-    text = (
+    text = tr.gettext(
         "This deletes everything I have logged about you: your questions, my replies, "
-        "your 👍/👎 votes and your inline searches. It cannot be undone.\n\n"
-        "Delete it all?"
+        "your 👍/👎 votes and your inline searches. It cannot be undone."
     )
-    yes = Button("Yes, delete", f"forget:yes:{user_id}")
-    return Reply((text,), buttons=((yes, Button("No, keep it", f"forget:no:{user_id}")),))
+    text = esc(text) + "\n\n" + esc(tr.gettext("Delete it all?"))
+    yes = Button(tr.gettext("Yes, delete"), f"forget:yes:{user_id}")
+    no = Button(tr.gettext("No, keep it"), f"forget:no:{user_id}")
+    return Reply((text,), buttons=((yes, no),))
 
 
-def forgotten(deleted: int) -> Reply:
-    return Reply(
-        (
-            f"Done: deleted {plural(deleted, 'logged message')} of yours "
-            "and everything linked to them. Anything you send from now on is logged again.",
-        ),
-        notice="Deleted.",
+def forgotten(deleted: int, tr: Translator = ENGLISH) -> Reply:
+    line = tr.ngettext(
+        "Done: deleted {n} logged message of yours and everything linked to them. "
+        "Anything you send from now on is logged again.",
+        "Done: deleted {n} logged messages of yours and everything linked to them. "
+        "Anything you send from now on is logged again.",
+        deleted,
     )
+    return Reply((esc(line.format(n=tr.number(deleted))),), notice=tr.gettext("Deleted."))
 
 
-def forget_cancelled() -> Reply:
-    return Reply(("Nothing was deleted.",), notice="Kept.")
+def forget_cancelled(tr: Translator = ENGLISH) -> Reply:
+    return Reply((esc(tr.gettext("Nothing was deleted.")),), notice=tr.gettext("Kept."))
 
 
-def not_your_forget() -> Reply:
+def not_your_forget(tr: Translator = ENGLISH) -> Reply:
     """Someone else pressed the buttons of a reader's /forget (in a group)."""
-    return Reply((), notice="Only the reader who sent /forget can answer it: send your own.")
+    notice = tr.gettext("Only the reader who sent /forget can answer it: send your own.")
+    return Reply((), notice=notice)
 
 
-def forget_expired() -> Reply:
+def forget_expired(tr: Translator = ENGLISH) -> Reply:
     """A confirmation already answered, or from before a restart."""
-    return Reply((), notice=FORGET_EXPIRED)
+    return Reply((), notice=tr.gettext(FORGET_EXPIRED))
 
 
-def forget_failed() -> Reply:
-    return Reply((), notice=FORGET_FAILED, alert=True)
+def forget_failed(tr: Translator = ENGLISH) -> Reply:
+    return Reply((), notice=tr.gettext(FORGET_FAILED), alert=True)
 
 
 # -- operators ------------------------------------------------------------------------------
 
 
-def reloaded(changes: Changes) -> Reply:
+def reloaded(changes: Changes, tr: Translator = ENGLISH) -> Reply:
     """The reply to /reload."""
+    total = tr.number(changes.total)
     if not changes.changed:
-        lines = [f"No changes: {plural(changes.total, 'article')}, as before."]
+        line = tr.ngettext(
+            "No changes: {n} article, as before.",
+            "No changes: {n} articles, as before.",
+            changes.total,
+        )
+        lines = [esc(line.format(n=total))]
     else:
-        lines = [f"<b>Articles reloaded</b>: {plural(changes.total, 'article')} now."]
+        now = tr.ngettext("{n} article now.", "{n} articles now.", changes.total)
+        heading = esc(tr.gettext("Articles reloaded"))
+        lines = [f"<b>{heading}</b>: {esc(now.format(n=total))}"]
         for label, titles in (
-            ("Added", changes.added),
-            ("Updated", changes.updated),
-            ("Removed", changes.removed),
+            (tr.gettext("Added"), changes.added),
+            (tr.gettext("Updated"), changes.updated),
+            (tr.gettext("Removed"), changes.removed),
         ):
             if titles:
                 shown = ", ".join(f"<i>{esc(shorten(t, 80))}</i>" for t in titles[:10])
-                more = f" and {len(titles) - 10} more" if len(titles) > 10 else ""
-                lines.append(f"{label} ({len(titles)}): {shown}{more}")
+                more = _and_more(len(titles) - 10, tr) if len(titles) > 10 else ""
+                lines.append(f"{esc(label)} ({len(titles)}): {shown}{more}")
     if changes.skipped:
-        lines.append(_skipped_line(changes.skipped))
+        lines.append(_skipped_line(changes.skipped, tr=tr))
     return Reply(tuple(pack(lines, sep="\n")))
 
 
-def _skipped_line(skipped: Sequence[tuple[str, str]], room: int = 3000) -> str:
+def _and_more(n: int, tr: Translator) -> str:
+    """ " and 5 more", after a list cut short."""
+    return esc(tr.gettext(" and {n} more").format(n=tr.number(n)))
+
+
+def _skipped_line(
+    skipped: Sequence[tuple[str, str]], room: int = 3000, tr: Translator = ENGLISH
+) -> str:
     """The unreadable files and why, as many as fit in `room` (their names come from the
     folder: any length, any characters)."""
     shown: list[str] = []
@@ -391,12 +468,18 @@ def _skipped_line(skipped: Sequence[tuple[str, str]], room: int = 3000) -> str:
         if shown and tg_len("; ".join([*shown, entry])) > room:
             break
         shown.append(entry)
-    more = f" and {len(skipped) - len(shown)} more" if len(skipped) > len(shown) else ""
-    return f"Skipped {plural(len(skipped), 'unreadable file')}: {'; '.join(shown)}{more}"
+    more = _and_more(len(skipped) - len(shown), tr) if len(skipped) > len(shown) else ""
+    line = tr.ngettext(
+        "Skipped {n} unreadable file: {files}",
+        "Skipped {n} unreadable files: {files}",
+        len(skipped),
+    )
+    return esc(line).format(n=tr.number(len(skipped)), files="; ".join(shown)) + more
 
 
-def reload_failed(reason: str) -> Reply:
-    return Reply((esc(f"Reload failed, nothing changed: {reason}"),))
+def reload_failed(reason: str, tr: Translator = ENGLISH) -> Reply:
+    line = tr.gettext("Reload failed, nothing changed: {reason}")
+    return Reply((esc(line.format(reason=reason)),))
 
 
 def stats(report: str, chart: Callable[[], Awaitable[Photo]]) -> Reply:
@@ -406,5 +489,5 @@ def stats(report: str, chart: Callable[[], Awaitable[Photo]]) -> Reply:
     return Reply((report,), photo=chart, logged_as=STATS_LOGGED)
 
 
-def log_unreadable(reason: str) -> Reply:
-    return Reply((esc(f"Cannot read the log: {reason}"),))
+def log_unreadable(reason: str, tr: Translator = ENGLISH) -> Reply:
+    return Reply((esc(tr.gettext("Cannot read the log: {reason}").format(reason=reason)),))

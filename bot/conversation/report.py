@@ -5,48 +5,64 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 
+from bot.i18n.catalogs import ENGLISH, Translator
 from bot.markup import MESSAGE_LIMIT, esc, shorten, tg_len
 from bot.storage import LogStats
 
 QUESTION_CHARS = 80
 
 
-def _share(pair: tuple[int, int]) -> str:
+def _share(pair: tuple[int, int], tr: Translator = ENGLISH) -> str:
     questions, answered = pair
-    return f"{answered / questions:.0%}" if questions else "–"
+    return tr.percent(answered / questions) if questions else "–"
 
 
-def _votes(stats: LogStats) -> str:
+def _votes(stats: LogStats, tr: Translator = ENGLISH) -> str:
     total = stats.votes_up + stats.votes_down
     if not total:
-        return "no votes yet"
-    return f"{stats.votes_up} 👍 / {stats.votes_down} 👎 ({stats.votes_up / total:.0%} helpful)"
+        return tr.gettext("no votes yet")
+    line = tr.gettext("{up} 👍 / {down} 👎 ({share} helpful)")
+    return line.format(
+        up=stats.votes_up, down=stats.votes_down, share=tr.percent(stats.votes_up / total)
+    )
 
 
-def stats_html(stats: LogStats, titles: Mapping[str, str], semantic: str | None = None) -> str:
+def _bold(text: str) -> str:
+    return f"<b>{esc(text)}</b>"
+
+
+def stats_html(
+    stats: LogStats,
+    titles: Mapping[str, str],
+    semantic: str | None = None,
+    tr: Translator = ENGLISH,
+) -> str:
     """The report as one Telegram HTML message; `semantic`: how far the semantic stage is."""
-    lines = ["<b>Questions</b> (answered)"]
+    _ = tr.gettext
+    lines = [_bold(_("Questions")) + " (" + esc(_("answered")) + ")"]
     for label, pair in (
-        ("Today", stats.today),
-        ("7 days", stats.week),
-        ("All time", stats.all_time),
+        (_("Today"), stats.today),
+        (_("7 days"), stats.week),
+        (_("All time"), stats.all_time),
     ):
-        lines.append(f"{label}: {pair[0]} ({_share(pair)})")
-    lines.append(f"Readers: {stats.readers} · inline searches: {stats.inline_queries}")
-    lines.append(f"Feedback: {esc(_votes(stats))}")
+        lines.append(f"{esc(label)}: {pair[0]} ({esc(_share(pair, tr))})")
+    line = _("Readers: {readers} · inline searches: {inline}")
+    lines.append(esc(line.format(readers=stats.readers, inline=stats.inline_queries)))
+    lines.append(esc(_("Feedback: {votes}").format(votes=_votes(stats, tr))))
     if semantic is not None:
-        lines.append(f"Semantic stage: {esc(semantic)}")
+        lines.append(esc(_("Semantic stage: {status}").format(status=semantic)))
+    none = esc(_("none"))
     sections = (
-        ("Top questions", stats.top_questions),
-        ("Top unanswered — what the articles don't cover", stats.top_unanswered),
+        (_("Top questions"), stats.top_questions),
+        (_("Top unanswered — what the articles don't cover"), stats.top_unanswered),
     )
     for heading, rows in sections:
-        lines += ["", f"<b>{esc(heading)}</b>"]
-        lines += [f"{n}× <i>{esc(shorten(q, QUESTION_CHARS))}</i>" for q, n in rows] or ["none"]
-    lines += ["", "<b>Most cited articles</b>"]
+        lines += ["", _bold(heading)]
+        lines += [f"{n}× <i>{esc(shorten(q, QUESTION_CHARS))}</i>" for q, n in rows] or [none]
+    lines += ["", _bold(_("Most cited articles"))]
     lines += [
         f"{n}× {esc(shorten(titles.get(a, a), QUESTION_CHARS))}" for a, n in stats.top_articles
-    ] or ["none"]
+    ] or [none]
     text = "\n".join(lines)
     while tg_len(text) > MESSAGE_LIMIT:  # only with very long questions: drop from the end
         lines.pop()
@@ -79,7 +95,7 @@ def stats_text(stats: LogStats, titles: Mapping[str, str]) -> str:
     return "\n".join(out)
 
 
-def chart_png(stats: LogStats) -> bytes:
+def chart_png(stats: LogStats, tr: Translator = ENGLISH) -> bytes:
     """Questions per day (bars) and the share answered (line), as a PNG."""
     # Imported here: matplotlib takes a moment to import and only the chart needs it.
     from matplotlib.figure import Figure
@@ -94,16 +110,17 @@ def chart_png(stats: LogStats) -> bytes:
     x = list(range(len(days)))  # positions, labelled with the dates
     ax.bar(x, questions, color="#4C78A8", label="questions")
     ax.set_xticks(x, days)
-    ax.set_ylabel("questions per day")
+    ax.set_ylabel(tr.gettext("questions per day"))
     ax.set_ylim(bottom=0, top=max([*questions, 1]) * 1.15)
     ax.tick_params(axis="x", labelrotation=60, labelsize=8)
     right = ax.twinx()
     right.plot(x, share, color="#F58518", marker="o", markersize=3, label="answered")
     right.set_ylim(0, 105)
-    right.set_ylabel("answered (%)")
-    ax.set_title(f"newsbot: questions per day and share answered, last {len(days)} days")
+    right.set_ylabel(tr.gettext("answered (%)"))
+    title = tr.gettext("newsbot: questions per day and share answered, last {days} days")
+    ax.set_title(title.format(days=len(days)))
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles, ["questions", "answered (%)"], loc="upper left")
+    ax.legend(handles, [tr.gettext("questions"), tr.gettext("answered (%)")], loc="upper left")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

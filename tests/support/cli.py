@@ -14,6 +14,8 @@ from pathlib import Path
 from tests.support.paths import ROOT
 
 CACHE = Path(tempfile.mkdtemp(prefix="newsbot-test-cache-"))
+# The locale variables `newsbot chat` and `ask` read for their language (a test sets them).
+LOCALE = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def newsbot(
@@ -28,8 +30,11 @@ def newsbot(
     """Run `newsbot ARGS`; `memory_mb` caps its address space (a runaway fails fast);
     `obey_modes`: file modes bind it even as root (see `drop_mode_overrides`)."""
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NEWSBOT_", "TELEGRAM_")) and k not in LOCALE
     }
+    environment["LANG"] = "C.UTF-8"  # the bot's English lines, whatever the machine's locale
     environment["NEWSBOT_CACHE_DIR"] = str(CACHE)
     environment.update(env or {})
     return subprocess.run(

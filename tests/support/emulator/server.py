@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,10 @@ class BotApiEmulator(WebhookDelivery):
         self.chat_actions: list[tuple[int, str]] = []
         self.commands: list[dict[str, Any]] = []
         self.scoped_commands: dict[str, list[dict[str, Any]]] = {}  # by JSON of the scope
+        # Menus set with a language_code, by (JSON of the scope or "default", language_code).
+        self.language_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # Each user's Telegram language_code ("en" unless set here; None: Telegram sends none).
+        self.languages: dict[int, str | None] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.inline_answers: dict[str, dict[str, Any]] = {}
         self.errors: list[tuple[str, str]] = []  # (method, description) of refused calls
@@ -354,19 +359,40 @@ class BotApiEmulator(WebhookDelivery):
             if not 1 <= len(description) <= 256:
                 raise ApiError(400, "Bad Request: command description is invalid")
         scope = params.get("scope")
-        if scope and scope.get("type") != "default":
-            if scope.get("type") == "chat" and int(scope.get("chat_id", 0)) not in self.chats:
-                raise ApiError(400, "Bad Request: chat not found")
+        language = self._language_code(params)
+        in_chat = scope.get("chat_id", 0) if scope and scope.get("type") == "chat" else None
+        if in_chat is not None and int(in_chat) not in self.chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        if language:
+            self.language_commands[(self._scope_key(scope), language)] = commands
+        elif scope and scope.get("type") != "default":
             self.scoped_commands[json.dumps(scope, sort_keys=True)] = commands
         else:
             self.commands = commands
         return True
 
     async def api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The commands set for exactly this scope and language_code (as Telegram answers)."""
         scope = params.get("scope")
+        if language := self._language_code(params):
+            return self.language_commands.get((self._scope_key(scope), language), [])
         if scope and scope.get("type") != "default":
             return self.scoped_commands.get(json.dumps(scope, sort_keys=True), [])
         return self.commands
+
+    @staticmethod
+    def _scope_key(scope: dict[str, Any] | None) -> str:
+        if not scope or scope.get("type") == "default":
+            return "default"
+        return json.dumps(scope, sort_keys=True)
+
+    @staticmethod
+    def _language_code(params: dict[str, Any]) -> str:
+        """A menu's language_code: empty, or two lower-case letters (ISO 639-1)."""
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise ApiError(400, "Bad Request: invalid language code specified")
+        return language
 
     async def api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
@@ -668,13 +694,15 @@ class BotApiEmulator(WebhookDelivery):
         return query_id
 
     def user(self, user_id: int) -> dict[str, Any]:
-        return {
+        user: dict[str, Any] = {
             "id": user_id,
             "is_bot": False,
             "first_name": f"Reader{user_id}",
             "username": f"reader{user_id}",
-            "language_code": "en",
         }
+        if language := self.languages.get(user_id, "en"):
+            user["language_code"] = language
+        return user
 
     async def push_update(self, payload: dict[str, Any]) -> int:
         update = {"update_id": next(self._update_ids), **payload}
