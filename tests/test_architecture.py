@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.storage": {"bot"},
     "bot.serving": {
         "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.semantic",
-        "bot.language",
+        "bot.language", "bot.i18n",
     },
     "bot.i18n": {"bot"},
     "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage", "bot.i18n"},

@@ -2,4 +2,4 @@
 the folder watch, the feed poller.
 
 May import: bot (the base modules), bot.lexical, bot.collection, bot.retrieval, bot.ingest,
-bot.semantic, bot.language."""
+bot.semantic, bot.language, bot.i18n."""

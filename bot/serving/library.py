@@ -17,6 +17,7 @@ import numpy as np
 from bot.articles import Article, Collection, article_changes
 from bot.articles import fingerprint as article_fingerprint
 from bot.collection.snapshots import Snapshot
+from bot.i18n.catalogs import N_, SOURCE, languages, translator
 from bot.markup import shorten
 from bot.retrieval.search import SearchIndex
 from bot.serving.semantic import SemanticStage
@@ -141,16 +142,23 @@ def compare(old: Collection, new: Collection) -> Changes:
     return Changes(added, updated, removed, skipped=new.skipped, total=len(new.articles))
 
 
+# An example question, in the language of the article whose name it asks about (a German
+# article's name in a German question: the one its words are read in).
+EXAMPLE = N_("What do the articles say about {name}?")
+
+
 def example_questions(index: SearchIndex, count: int = 3) -> list[str]:
-    """A few questions about names in the collection that are known to find an answer."""
+    """A few questions about names in the collection that are known to find an answer, each
+    in its article's language (English where the bot has no catalog of that language)."""
     found: list[str] = []
     articles = index.collection.articles
     picks = [articles[i * len(articles) // count] for i in range(min(count, len(articles)))]
     for article in picks * count:
         if len(found) == count:
             break
+        template = translator(article.lang if article.lang in languages() else SOURCE)
         for name in _names(article, index):
-            question = f"What do the articles say about {name}?"
+            question = template.gettext(EXAMPLE).format(name=name)
             if question not in found and index.search(question, 1):
                 found.append(question)
                 break
