@@ -114,11 +114,16 @@ class Collection:
         """Article by its 1-based number in /sources order, or None."""
         return self.articles[number - 1] if 1 <= number <= len(self.articles) else None
 
-    def languages(self) -> frozenset[str]:
-        """The languages its articles are read in (for stored articles, without building
-        them)."""
-        found: frozenset[str] | None = getattr(self.articles, "languages", None)
-        return found if found is not None else frozenset(a.lang for a in self.articles)
+    def languages(self) -> dict[str, int]:
+        """Passages per language its articles are read in (for stored articles, without
+        building them)."""
+        found: dict[str, int] | None = getattr(self.articles, "languages", None)
+        if found is not None:
+            return found
+        counts: dict[str, int] = {}
+        for passage in self.passages:
+            counts[passage.article.lang] = counts.get(passage.article.lang, 0) + 1
+        return counts
 
     def article_ids(self) -> Sequence[str]:
         """The articles' ids in order (for stored articles, without building them)."""

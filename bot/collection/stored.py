@@ -15,7 +15,8 @@ import itertools
 import json
 import mmap
 import threading
-from collections.abc import Iterator, Sequence, Set
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, overload
 
@@ -54,8 +55,8 @@ class ArticleStore:
             self.passage_start = arrays["passage_start"]
             self.passage = {name: arrays[f"p_{name}"] for name in _PASSAGE_ARRAYS}
         self.size = int(header["articles"])
-        # The languages its articles are read in (bot/articles.py Article.lang).
-        self.languages = frozenset(header.get("languages", ()))
+        # Passages per language its articles are read in (bot/articles.py Article.lang).
+        self.languages: dict[str, int] = dict(header.get("languages", {}))
         ids = (folder / "ids.txt").read_text(encoding="utf-8")
         self.ids = ids.split("\x00") if self.size else []
         consistent = (
@@ -165,10 +166,13 @@ def write_store(
             paragraph_start.append(len(text_offsets) - 1)
             passage_start.append(len(rows))
     columns = np.array(rows, dtype=np.int64).reshape(len(rows), len(_PASSAGE_ARRAYS))
+    languages: Counter[str] = Counter()
+    for article, mine in zip(articles, passages, strict=True):
+        languages[article.lang] += len(mine)
     _finish(
         folder,
         [a.id for a in articles],
-        {a.lang for a in articles},
+        languages,
         {
             "meta_offsets": np.asarray(meta_offsets, dtype=np.int64),
             "text_offsets": np.asarray(text_offsets, dtype=np.int64),
@@ -222,7 +226,11 @@ def copy_store(folder: Path, parts: Sequence[tuple[ArticleStore, NDArray[np.bool
     arrays = {name: np.concatenate(values) for name, values in offsets.items()}
     for name, values in passage.items():
         arrays[f"p_{name}"] = np.concatenate(values) if values else np.zeros(0, np.int64)
-    _finish(folder, ids, frozenset().union(*(s.languages for s, _ in parts)), arrays)
+    # Counted before deletions: an upper bound (a language dropped entirely may linger).
+    languages: Counter[str] = Counter()
+    for store, _ in parts:
+        languages.update(store.languages)
+    _finish(folder, ids, languages, arrays)
 
 
 def _copy(
@@ -246,7 +254,10 @@ def _runs(keep: NDArray[np.bool_]) -> Iterator[tuple[int, int]]:
 
 
 def _finish(
-    folder: Path, ids: list[str], languages: Set[str], arrays: dict[str, NDArray[np.int64]]
+    folder: Path,
+    ids: list[str],
+    languages: Mapping[str, int],
+    arrays: dict[str, NDArray[np.int64]],
 ) -> None:
     np.savez(folder / "arrays.npz", allow_pickle=False, **arrays)
     (folder / "ids.txt").write_text("\x00".join(ids), encoding="utf-8")
@@ -254,7 +265,7 @@ def _finish(
         "format": FORMAT,
         "fields": list(_FIELDS),
         "articles": len(ids),
-        "languages": sorted(languages),
+        "languages": dict(sorted(languages.items())),
     }
     (folder / "header.json").write_text(json.dumps(header), encoding="utf-8")
 
@@ -298,9 +309,12 @@ class StoredArticles(Sequence[Article]):
             yield self._stores[part].article(local)
 
     @property
-    def languages(self) -> frozenset[str]:
-        """The languages of the articles (of their stores: a removed article's may linger)."""
-        return frozenset().union(*(s.languages for s in self._stores))
+    def languages(self) -> dict[str, int]:
+        """Passages per language (of their stores: a removed article's may still count)."""
+        found: Counter[str] = Counter()
+        for store in self._stores:
+            found.update(store.languages)
+        return dict(found)
 
     @property
     def ids(self) -> list[str]:

@@ -100,8 +100,11 @@ class SearchIndex:
         self._heads: dict[int, frozenset[str]] = {}
         # The weight of a word the collection lacks: as rare as a word in a single passage.
         self._unknown_idf = math.log(len(self.passages) + 1)
+        # Passages per language: a question is read among these languages, and "large"
+        # counts the passages of its own (the seed among 1,028 German articles is small).
+        self.language_passages = collection.languages()
+        self.languages = frozenset(self.language_passages)
         self.large = len(self.passages) >= LARGE_COLLECTION
-        self.languages = collection.languages()
         # The semantic stage, set when a model is in use (bot/runtime/semantic.py); it joins
         # passage by passage as their vectors are computed.
         self.dense: DenseIndex | None = None
@@ -198,7 +201,7 @@ class SearchIndex:
         # The decision was learned on thousands of passages; in a small collection (a
         # newsroom's first articles) the question's share held by the passage decides, as
         # without a model.
-        sure = chance >= threshold if self.large else answers_lexically(best)
+        sure = chance >= threshold if self.large_in(query) else answers_lexically(best)
         answers = best.article_names and unknown < UNKNOWN_SHARE and sure
         verdict = Verdict(answers=True) if answers else closest(query, best, unknown)
         verdict = replace(verdict, chance=chance)
@@ -270,11 +273,17 @@ class SearchIndex:
     def unknown_share(self, query: Query) -> float:
         """The share of the question's weight in words no article uses (none counts in a
         collection too small for an absent word to mean anything: LARGE_COLLECTION)."""
-        if not self.large or not query.unknown:
+        if not self.large_in(query) or not query.unknown:
             return 0.0
         weights = self.weights(query)
         unknown = {t for w in query.unknown for t in tokenize(w, query.language)}
         return sum(w for t, w in weights.items() if t in unknown) / (sum(weights.values()) or 1)
+
+    def large_in(self, query: Query) -> bool:
+        """Does the collection hold LARGE_COLLECTION passages in the question's language?"""
+        if len(self.languages) < 2:
+            return self.large
+        return self.language_passages.get(query.language, 0) >= LARGE_COLLECTION
 
     def weights(self, query: Query) -> dict[str, float]:
         """The weight of each content term of the question: its IDF; a word the articles
