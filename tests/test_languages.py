@@ -194,3 +194,14 @@ def test_the_language_setting_through_the_command_line(tmp_path: Path) -> None:
     bad = newsbot("ask", "x", "--articles", str(folder), env={**env, "NEWSBOT_LANGUAGE": "!!"})
     assert bad.returncode == 2
     assert "NEWSBOT_LANGUAGE" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_question_is_not_answered_from_another_languages_articles(tmp_path: Path) -> None:
+    """An English question that only a German article's name matches is not answered from
+    it: each question is matched against its own language's passages."""
+    folder = write(tmp_path / "mixed", {**GERMAN, **ENGLISH})
+    index = SearchIndex(load_collection(folder))
+    found = index.find("Why is Samsung recalling 2.5 million phones?", 3)
+    assert found.query.language == "en"
+    assert all(h.passage.article.language == "en" for h in found.hits)
+    assert not found.answered

@@ -254,12 +254,12 @@ class SearchIndex:
     def _in_language(
         self, query: Query, scored: list[tuple[int, float, float]]
     ) -> list[tuple[int, float, float]]:
-        """In a collection of several languages, the candidates in the question's language,
-        when there are any (names and numbers alone may match across languages)."""
+        """In a collection of several languages, the candidates in the question's language:
+        another language's passage shares only names and numbers with it, which answer
+        nothing ("What is the capital of France?" is not answered from a German article)."""
         if len(self.languages) < 2:
             return scored
-        mine = [s for s in scored if self._reads(query, s[0])]
-        return mine or scored
+        return [s for s in scored if self._reads(query, s[0])]
 
     def _reads(self, query: Query, number: int) -> bool:
         """Is passage `number` in the question's language (always, in one language)?"""
