@@ -205,3 +205,27 @@ def test_a_question_is_not_answered_from_another_languages_articles(tmp_path: Pa
     assert found.query.language == "en"
     assert all(h.passage.article.language == "en" for h in found.hits)
     assert not found.answered
+
+
+def test_an_unsure_question_takes_the_language_whose_articles_use_its_words(
+    tmp_path: Path,
+) -> None:
+    """Keywords the classifier finds English ("adele sony plattenvertrag summe") are read as
+    German when only the German articles use them, and answered from them; an English
+    question the classifier finds German ("Doha") stays English when English articles use it."""
+    adele = (
+        "Adele unterschreibt bei Sony\n\n"
+        "London – Die Sängerin Adele hat einen Plattenvertrag mit Sony unterschrieben. Die "
+        "Summe soll bei 90 Millionen Pfund liegen, berichtet die Presse."
+    )
+    doha = (
+        "Talks in Doha stall\n\n"
+        "DOHA - The peace talks in Doha between the government and the insurgents stalled "
+        "on Monday, officials said."
+    )
+    folder = write(tmp_path / "mixed", {**GERMAN, "adele.txt": adele, "doha.txt": doha})
+    index = SearchIndex(load_collection(folder))
+    german = index.find("adele sony plattenvertrag summe", 3)
+    assert german.query.language == "de" and german.answered
+    assert "90 Millionen" in german.hits[0].passage.text
+    assert index.query("Doha").language == "en"

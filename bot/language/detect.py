@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 # An article is judged on its title and first paragraphs: enough for a sure answer, and the
@@ -93,15 +93,25 @@ def article_language(title: str, paragraphs: tuple[str, ...]) -> str:
     return code if confidence >= ARTICLE_SURE else "en"
 
 
-def question_language(question: str, present: Collection[str], hint: str | None = None) -> str:
-    """The language of a question among the collection's languages (`present`); the reader's
-    language `hint` decides for a short or unsure question."""
+def question_language(
+    question: str,
+    present: Collection[str],
+    hint: str | None = None,
+    covered: Callable[[str], float] | None = None,
+) -> str:
+    """The language of a question among the collection's languages (`present`). For a short
+    or unsure question the reader's language `hint` decides, else the language whose
+    articles hold most of the question's words (`covered`: their share, 0..1), so that
+    "novomatic anteil casinos austria" is German among German and English articles."""
     languages = frozenset(present) or frozenset({"en"})
     if len(languages) == 1:
         return next(iter(languages))
-    hinted = code_of(hint)
     code, confidence = detect(question, languages)
-    short = len(question.split()) < SHORT_QUESTION_WORDS
-    if hinted in languages and hinted != code and (short or confidence < SURE):
+    if len(question.split()) >= SHORT_QUESTION_WORDS and confidence >= SURE:
+        return code
+    hinted = code_of(hint)
+    if hinted in languages:
         return hinted
-    return code
+    if covered is None:
+        return code
+    return max(sorted(languages), key=lambda language: (covered(language), language == code))

@@ -49,6 +49,8 @@ CONFIRMED = 8
 # From this many passages on, a question word that no passage uses means the articles do
 # not cover the question (bot/retrieval/choice.py: decide).
 LARGE_COLLECTION = 1000
+# Passages of each word looked at to tell which language's articles use it.
+LANGUAGE_SAMPLE = 50
 # Passages looked at to tell whether a word is written as a name.
 CAPITALISED_SAMPLE = 50
 
@@ -118,8 +120,20 @@ class SearchIndex:
         """Stage 1: the question read as a query (bot/retrieval/query.py), in its language
         among the collection's; `hint` is the reader's language, which decides for short
         questions."""
-        language = question_language(question, self.languages, hint)
+        covered = partial(self._covered, question)
+        language = question_language(question, self.languages, hint, covered)
         return analyse(question, self.vocabulary, language)
+
+    def _covered(self, question: str, language: str) -> float:
+        """The share of the question's weight, read in `language`, in words that some of
+        that language's passages use (a sample of each word's passages is looked at)."""
+        weights = {t: self.weight(t) for t in tokenize(question, language)}
+        held = 0.0
+        for term, weight in weights.items():
+            found = self.sparse.documents(term)[:LANGUAGE_SAMPLE].tolist()
+            if any(self.passages[i].article.lang == language for i in found):
+                held += weight
+        return held / (sum(weights.values()) or 1.0)
 
     def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
         """Stage 2, the raw ranking (retrieval/ranking.py): (passage index, score), best first."""
