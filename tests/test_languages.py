@@ -229,3 +229,20 @@ def test_an_unsure_question_takes_the_language_whose_articles_use_its_words(
     assert german.query.language == "de" and german.answered
     assert "90 Millionen" in german.hits[0].passage.text
     assert index.query("Doha").language == "en"
+
+
+def test_a_spelling_fix_stays_within_the_questions_language(tmp_path: Path) -> None:
+    """An English word the English articles lack is not "fixed" into a German article's word
+    one letter away ("weather" is not "Heather"); the English collection alone fixes typos
+    into English words as before."""
+    heather = (
+        "Heather Nova spielt in Wien\n\n"
+        "Wien – Die Sängerin Heather Nova gibt im Herbst ein Konzert im Konzerthaus, teilte "
+        "der Veranstalter mit."
+    )
+    folder = write(tmp_path / "mixed", {**GERMAN, **ENGLISH, "nova.txt": heather})
+    index = SearchIndex(load_collection(folder))
+    query = index.query("What will the weather be in Afghanistan in September?")
+    assert query.language == "en" and query.corrections == ()
+    english = SearchIndex(load_collection(write(tmp_path / "en", ENGLISH)))
+    assert english.query("When will the trops leave?").corrections == (("trops", "troops"),)

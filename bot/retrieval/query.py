@@ -95,9 +95,12 @@ class Vocabulary:
         together: Callable[[str, Sequence[str]], float],
         capitalised: Callable[[str], bool],
         count: Callable[[str], int] = lambda term: 0,
+        in_language: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.known = known  # is this term in some passage?
         self.count = count  # how many passages hold the term (German compounds' parts)
+        # Do passages in this language use the term? None: the collection has one language.
+        self.in_language = in_language
         self.used = used  # is this case-folded word in some article (titles too)?
         self.spellings = spellings  # the collection's words, most frequent first
         # The share of these terms that share a passage with the term.
@@ -261,6 +264,10 @@ def _fix(
         fixed_terms = tokenize(fixed, language)
         if not fixed_terms:  # "wich" -> "which": a function word, dropped like one
             return _cased(fixed, word)
+        if vocabulary.in_language and not any(
+            vocabulary.in_language(t, language) for t in fixed_terms
+        ):
+            continue  # a word of another language's articles ("weather" is not "Heather")
         if is_name and not vocabulary.capitalised(fixed):
             continue
         support = max(vocabulary.together(t, rest) for t in fixed_terms) if rest else 1.0

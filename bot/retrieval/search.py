@@ -97,7 +97,6 @@ class SearchIndex:
         self.sparse = built.passages
         self.ranking = Ranking(collection, built)
         self.titles = titles
-        self.vocabulary = vocabulary(self.sparse, self.passages, built.spellings)
         self._sentences = SentenceCache()
         self._heads: dict[int, frozenset[str]] = {}
         # The weight of a word the collection lacks: as rare as a word in a single passage.
@@ -106,6 +105,9 @@ class SearchIndex:
         # counts the passages of its own (the seed among 1,028 German articles is small).
         self.language_passages = collection.languages()
         self.languages = frozenset(self.language_passages)
+        self.vocabulary = vocabulary(
+            self.sparse, self.passages, built.spellings, len(self.languages) > 1
+        )
         self.large = len(self.passages) >= LARGE_COLLECTION
         # The semantic stage, set when a model is in use (bot/runtime/semantic.py); it joins
         # passage by passage as their vectors are computed.
@@ -128,11 +130,9 @@ class SearchIndex:
         """The share of the question's weight, read in `language`, in words that some of
         that language's passages use (a sample of each word's passages is looked at)."""
         weights = {t: self.weight(t) for t in tokenize(question, language)}
-        held = 0.0
-        for term, weight in weights.items():
-            found = self.sparse.documents(term)[:LANGUAGE_SAMPLE].tolist()
-            if any(self.passages[i].article.lang == language for i in found):
-                held += weight
+        held = sum(
+            w for t, w in weights.items() if _used_in(self.sparse, self.passages, t, language)
+        )
         return held / (sum(weights.values()) or 1.0)
 
     def rank(self, terms: Sequence[str], count: int) -> list[tuple[int, float]]:
@@ -326,10 +326,13 @@ class SearchIndex:
         return self._sentences.passage(number, self.passages[number]).all_terms
 
 
-def vocabulary(sparse: BM25Index, passages: Sequence[Passage], spellings: list[str]) -> Vocabulary:
+def vocabulary(
+    sparse: BM25Index, passages: Sequence[Passage], spellings: list[str], mixed: bool = False
+) -> Vocabulary:
     """What query analysis (bot/retrieval/query.py) asks of the collection. Closures over the
     index's parts, not the SearchIndex: no reference cycle, so a replaced index is freed at once
-    (everything loaded is frozen out of the cyclic garbage collector: bot/memory.py)."""
+    (everything loaded is frozen out of the cyclic garbage collector: bot/memory.py). `mixed`:
+    the collection holds several languages (a spelling fix must be a word of the question's)."""
     surface = frozenset(spellings)
     return Vocabulary(
         known=sparse.idf.__contains__,
@@ -338,7 +341,14 @@ def vocabulary(sparse: BM25Index, passages: Sequence[Passage], spellings: list[s
         together=partial(_together, sparse),
         capitalised=partial(_capitalised, sparse, passages),
         count=lambda term: len(sparse.documents(term)),
+        in_language=partial(_used_in, sparse, passages) if mixed else None,
     )
+
+
+def _used_in(sparse: BM25Index, passages: Sequence[Passage], term: str, language: str) -> bool:
+    """Do passages in `language` use `term` (among the first LANGUAGE_SAMPLE that hold it)?"""
+    found = sparse.documents(term)[:LANGUAGE_SAMPLE].tolist()
+    return any(passages[i].article.lang == language for i in found)
 
 
 def _together(sparse: BM25Index, term: str, others: Sequence[str]) -> float:
