@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     webhook_max_connections: int = Field(
         default=40, ge=1, le=100, alias="NEWSBOT_WEBHOOK_MAX_CONNECTIONS"
     )
+    # `newsbot dashboard` (newsbot/dashboard.py): HTTP Basic credentials of the newsroom's view.
+    dashboard_user: str = Field(
+        default="newsroom", pattern=r"^[^:\s]{1,64}$", alias="NEWSBOT_DASHBOARD_USER"
+    )
+    dashboard_password: SecretStr | None = Field(default=None, alias="NEWSBOT_DASHBOARD_PASSWORD")
 
     @field_validator("database", mode="before")
     @classmethod
@@ -244,6 +249,12 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("dashboard_password", mode="before")
+    @classmethod
+    def _blank_password_is_unset(cls, value: Any) -> Any:
+        # .env.example's empty line means "not set"; a password is otherwise taken as given.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -308,10 +319,13 @@ class Settings(BaseSettings):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """What must never reach a log: the token, the webhook secret, the database password."""
+        """What must never reach a log: the token, the webhook secret, the database password,
+        the dashboard's password."""
         found = [self.token or ""]
         if self.webhook_secret is not None:
             found.append(self.webhook_secret.get_secret_value())
+        if self.dashboard_password is not None:
+            found.append(self.dashboard_password.get_secret_value())
         if self.db_url is not None:
             found.append(urlsplit(self.db_url).password or "")
         return tuple(s for s in found if s)

@@ -1,5 +1,5 @@
 """The `newsbot` command line: ask, sources, chat, run, index, eval, stats, export,
-migrate-log, import."""
+migrate-log, import, dashboard."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot.runtime.library import load_articles, open_library, open_library_to_ser
 from bot.runtime.services import terminal_conversation
 from bot.serving.library import Library
 from bot.text import plural
+from newsbot.dashboard import dashboard
 from newsbot.log_tools import export, migrate_log, stats
 from newsbot.options import Bars, GivenPath, fail, settings_from
 from newsbot.terminal import chat_loop
@@ -241,7 +242,7 @@ def eval_command(
         click.echo()
 
 
-for command in (stats, export, migrate_log):
+for command in (stats, export, migrate_log, dashboard):
     main.add_command(command)
 
 

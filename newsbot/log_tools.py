@@ -71,7 +71,12 @@ def stats(chart: Path | None, days: int, as_json: bool) -> None:
 
 @click.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "sqlite"]),
+    default="csv",
+    show_default=True,
+    help="sqlite: a snapshot file for `newsbot dashboard` (no names).",
 )
 @click.option(
     "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only turns from DATE on."
@@ -79,11 +84,20 @@ def stats(chart: Path | None, days: int, as_json: bool) -> None:
 @click.option(
     "--out", type=GivenPath(path_type=Path, dir_okay=False), help="Output file (default: stdout)."
 )
-def export(fmt: str, since: datetime | None, out: Path | None) -> None:
-    """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines."""
+@click.argument("file", type=GivenPath(path_type=Path, dir_okay=False), required=False)
+def export(fmt: str, since: datetime | None, out: Path | None, file: Path | None) -> None:
+    """Write the conversation log (questions, replies, hits, feedback) as CSV or JSON lines
+    to FILE (or --out, or standard output); or, with --format sqlite, a snapshot of the log
+    to FILE for `newsbot dashboard`."""
     from bot.storage import DatabaseError
 
+    if file is not None and out is not None:
+        fail("give the output file once: FILE or --out FILE")
+    out = out or file
     path = _log_path(settings_from(None))
+    if fmt == "sqlite":
+        _snapshot(path, since, out)
+        return
     try:
         with _output(out) as stream:
             count = asyncio.run(_export(path, fmt, since.date() if since else None, stream))
@@ -92,6 +106,26 @@ def export(fmt: str, since: datetime | None, out: Path | None) -> None:
     except OSError as exc:
         fail(f"cannot write {out or 'to standard output'}: {exc.strerror or exc}")
     click.echo(f"Exported {plural(count, 'turn')}{f' to {out}' if out else ''}", err=True)
+
+
+def _snapshot(path: str, since: datetime | None, out: Path | None) -> None:
+    """`export --format sqlite FILE`: the whole log as a SQLite snapshot, for the dashboard."""
+    from bot.storage import DatabaseError, is_url
+    from bot.storage.transfer import write_snapshot
+
+    if out is None:
+        fail("--format sqlite writes a file: name it (newsbot export --format sqlite FILE)")
+    if since is not None:
+        fail("--since does not apply to --format sqlite: a snapshot holds the whole log")
+    if not out.parent.is_dir():
+        fail(f"cannot write {out}: there is no folder {out.parent}")
+    if not is_url(path) and out.exists() and out.resolve() == Path(path).resolve():
+        fail(f"{out} is the conversation log itself: name another file")
+    try:
+        copied = asyncio.run(write_snapshot(path, out))
+    except DatabaseError as exc:
+        fail(str(exc))
+    click.echo(f"Exported {plural(copied['messages'], 'message')} to {out}", err=True)
 
 
 @click.command(name="migrate-log")

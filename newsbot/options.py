@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print one clear line and exit with code 2 (bad setting or input)."""
     click.echo(f"newsbot: {message}", err=True)
     sys.exit(2)

@@ -1,4 +1,5 @@
-"""`newsbot migrate-log`: an existing SQLite log copied into PostgreSQL, row for row.
+"""`newsbot migrate-log`: an existing SQLite log copied into PostgreSQL, row for row; and
+`newsbot export --format sqlite`: a snapshot of either into a SQLite file (no names).
 
 The target is migrated first (the same history), must hold no log yet, and gets every row
 with its id in one transaction, so a failed copy leaves it empty; its id sequences then
@@ -7,9 +8,13 @@ continue after the copied rows.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import tempfile
 from pathlib import Path
 
-from bot.storage.databases import PostgresDatabase, reader
+from bot.storage.databases import PostgresDatabase, SqliteDatabase, reader
 from bot.storage.engine import DRIVER_ERRORS, DatabaseError, Sql, is_url
 
 # Parents before children (foreign keys); the reader state and claims of a one-instance
@@ -62,4 +67,98 @@ async def _copy(old: Sql, new: Sql, name: str) -> dict[str, int]:
         copied[table] += len(chunk)
     for table in SERIAL:
         await new.scalar(RESET_SEQUENCE.format(table=table))
+    return copied
+
+
+# `newsbot export --format sqlite`: a snapshot of the log (either dialect) as a SQLite file at
+# the current schema, for the dashboard. Readers' names stay behind: users and chats keep
+# their ids, kinds and dates (what counts and joins need), never a name, username or title.
+SNAPSHOT_SELECTS = {
+    "users": "SELECT id, is_bot, NULL AS username, NULL AS first_name, NULL AS last_name, "
+    "language_code, first_seen, last_seen FROM users",
+    "chats": "SELECT id, type, NULL AS title, NULL AS username, first_seen, last_seen FROM chats",
+    **{
+        table: f"SELECT * FROM {table}"
+        for table in ("messages", "replies", "hits", "feedback", "inline_queries")
+    },
+}
+# Marks a file as a snapshot (SQLite's application_id): only such a file is replaced.
+SNAPSHOT_ID = 0x6E627370  # "nbsp"
+
+
+async def write_snapshot(source: str | Path, target: Path) -> dict[str, int]:
+    """Copy the log at `source` into a new SQLite file (owner-only, beside `target`), then
+    make it `target`: renamed onto it when new, else copied into it in one transaction, so a
+    dashboard serving `target` reads either snapshot whole, never a half-written one. An
+    existing `target` must be an earlier snapshot. The rows copied per table."""
+    temporary = _new_file_beside(target)
+    try:
+        new = SqliteDatabase(temporary)
+        try:
+            async with reader(source) as old:
+                await new.open()
+                async with new.transaction() as db:
+                    copied = await _copy_rows(old, db)
+        finally:
+            await new.close()
+        _deliver(temporary, target)
+        return copied
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+
+
+def _new_file_beside(target: Path) -> Path:
+    """An empty owner-only file beside `target`, once `target` is known to be replaceable."""
+    if target.exists() and not _is_snapshot(target):
+        raise DatabaseError(f"{target} exists and is not a newsbot snapshot: name a new file")
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise DatabaseError(f"cannot write the snapshot {target}: {exc.strerror}") from None
+    os.close(fd)
+    return Path(name)
+
+
+def _deliver(temporary: Path, target: Path) -> None:
+    """Mark the finished snapshot and make it `target` (see write_snapshot)."""
+    try:
+        with contextlib.closing(sqlite3.connect(temporary, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode = DELETE")
+            db.execute(f"PRAGMA application_id = {SNAPSHOT_ID}")
+            if target.exists():
+                with contextlib.closing(sqlite3.connect(target, timeout=30)) as old_snapshot:
+                    db.backup(old_snapshot)
+                return
+        os.replace(temporary, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(f"cannot write the snapshot {target}: {exc}") from None
+
+
+def _is_snapshot(path: Path) -> bool:
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            return bool(db.execute("PRAGMA application_id").fetchone()[0] == SNAPSHOT_ID)
+    except sqlite3.Error:
+        return False
+
+
+async def _copy_rows(old: Sql, new: Sql) -> dict[str, int]:
+    copied = {}
+    for table, select in SNAPSHOT_SELECTS.items():
+        copied[table] = 0
+        chunk: list[tuple[object, ...]] = []
+        insert = ""
+        async for row in old.stream(select):
+            insert = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+            chunk.append(tuple(row.values()))
+            if len(chunk) == CHUNK:
+                await new.executemany(insert, chunk)
+                copied[table] += len(chunk)
+                chunk = []
+        if chunk:
+            await new.executemany(insert, chunk)
+            copied[table] += len(chunk)
     return copied
