@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests use, from Debian's packages: postgresql, nginx (light).
-# Usage: tests/install-servers.sh [postgresql] [nginx]   (both when no argument). Needs root.
+# Installs the real servers the tests use, from Debian's packages: postgresql, nginx (light);
+# and chromium, the headless browser the dashboard's browser test drives (with a font).
+# Usage: tests/install-servers.sh [postgresql] [nginx] [chromium]   (postgresql and nginx when
+# no argument). Needs root.
 set -euo pipefail
 wanted=("$@")
 [ ${#wanted[@]} -eq 0 ] && wanted=(postgresql nginx)
@@ -9,6 +11,7 @@ for what in "${wanted[@]}"; do
     case "$what" in
         postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql) ;;
         nginx) command -v nginx >/dev/null 2>&1 || missing+=(nginx-light) ;;
+        chromium) [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation) ;;
         *) echo "unknown server: $what" >&2; exit 2 ;;
     esac
 done
