@@ -275,7 +275,8 @@ async def dashboard_page(datasette: Datasette) -> Response:
 <table id="unanswered"><thead><tr><th>Question</th><th>Times</th><th>Last asked (UTC)</th>
 </tr></thead><tbody>{unanswered_rows}</tbody></table>
 <h2>Feedback per article</h2>
-<table id="feedback"><thead><tr><th>Article</th><th>Helpful (👍)</th><th>Not helpful (👎)</th></tr></thead>
+<table id="feedback"><thead><tr><th>Article</th><th>Helpful (👍)</th>
+<th>Not helpful (👎)</th></tr></thead>
 <tbody>{feedback_rows}</tbody></table>
 <p><a href="/{DB}/feedback">Per passage</a></p>
 </body></html>"""

@@ -7,12 +7,13 @@
 - `writer`: the batched (group-committed), retried writes, /forget, retention
   (`ConversationLog`); `pending`: the side file of rows a stopped writer could not write;
 - `queries`: every statement the writer runs; `reports`: the /stats figures and the export;
-  `transfer`: copying a SQLite log into PostgreSQL (`newsbot migrate-log`);
+  `dashboard`: the named queries `newsbot dashboard` serves; `transfer`: copying a SQLite
+  log into PostgreSQL (`newsbot migrate-log`), and a snapshot of either into a SQLite file;
 - `state`: what the bot remembers of readers between messages (`ReaderState`, in memory);
 - `instances`: what several instances on one PostgreSQL share: update claims, reader state
   (`SqlState`), /reload notices, the once-per-period and long-polling locks.
 
-All SQL is in `schema`, `queries`, `reports` and `instances`.
+All SQL is in `schema`, `queries`, `reports`, `dashboard`, `transfer` and `instances`.
 
 May import: bot (the base modules).
 """
