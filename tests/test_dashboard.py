@@ -17,6 +17,8 @@ from tests.support.cli import newsbot
 from tests.support.dashboard import PASSWORD, USER, dashboard, environment
 from tests.support.log import QUESTION, make_log
 
+# Each test starts the dashboard as a process: end to end, left out of `make check`.
+pytestmark = pytest.mark.e2e
 UNANSWERED = 'Capital of France, "quoted", ok?'
 
 
