@@ -15,6 +15,7 @@ from bot.language.analysis import fold_german, language
 from bot.retrieval.search import SearchIndex
 from bot.text import tokenize
 from tests.support.cli import newsbot
+from tests.support.paths import SEEDS
 
 GERMAN = {
     "fluechtlinge.txt": (
@@ -246,3 +247,25 @@ def test_a_spelling_fix_stays_within_the_questions_language(tmp_path: Path) -> N
     assert query.language == "en" and query.corrections == ()
     english = SearchIndex(load_collection(write(tmp_path / "en", ENGLISH)))
     assert english.query("When will the trops leave?").corrections == (("trops", "troops"),)
+
+
+def test_a_word_only_another_languages_articles_use_is_unknown_to_a_question(
+    tmp_path: Path,
+) -> None:
+    """ "weather" in a German article does not make an English question about the weather in
+    Kabul answerable from the seed, which never mentions the weather (as the seed alone
+    refuses it)."""
+    wetter = (
+        "Das Wetter in Wien\n\n"
+        "Wien – Der Wetterdienst sprach von weather extremes, wie sie auf Englisch heißen: "
+        "Am Wochenende soll es in Wien bis zu 35 Grad heiß werden."
+    )
+    folder = write(tmp_path / "mixed", {**GERMAN, "wetter.txt": wetter})
+    seed = next(SEEDS.glob("*.txt"))
+    (folder / seed.name).write_bytes(seed.read_bytes())
+    question = "What will the weather be in Kabul tomorrow?"
+    assert not SearchIndex(load_collection(SEEDS)).find(question, 3).answered
+    found = SearchIndex(load_collection(folder)).find(question, 3)
+    assert found.query.language == "en"
+    assert "weather" in found.query.unknown
+    assert not found.answered

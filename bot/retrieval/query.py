@@ -149,12 +149,7 @@ def analyse(question: str, vocabulary: Vocabulary, language: str = "en") -> Quer
         if stems:
             typed.append((word, stems))
         terms.extend(parts or terms_of(word))
-        if (
-            stems
-            and not parts
-            and not all(vocabulary.known(t) for t in stems)
-            and not vocabulary.used(_POSSESSIVE.sub("", word.casefold()))
-        ):
+        if stems and not parts and _unknown(word, stems, vocabulary, language):
             unknown.append(word)
         if is_name:
             run.append(word)
@@ -181,6 +176,16 @@ def analyse(question: str, vocabulary: Vocabulary, language: str = "en") -> Quer
         tuple(tuple(terms_of(n.text)) for n in found_names),
         language,
     )
+
+
+def _unknown(word: str, stems: tuple[str, ...], vocabulary: Vocabulary, language: str) -> bool:
+    """Do the articles (in the question's language, in a mixed collection) not use it?"""
+    here = vocabulary.in_language
+    if here is None:
+        if all(vocabulary.known(t) for t in stems):
+            return False
+        return not vocabulary.used(_POSSESSIVE.sub("", word.casefold()))
+    return len(word) > 2 and not all(vocabulary.known(t) and here(t, language) for t in stems)
 
 
 def _parts(word: str, language: str, vocabulary: Vocabulary) -> tuple[str, ...]:

@@ -51,6 +51,7 @@ CONFIRMED = 8
 LARGE_COLLECTION = 1000
 # Passages of each word looked at to tell which language's articles use it.
 LANGUAGE_SAMPLE = 50
+WEIGHTS_KEPT = 100_000
 # Passages looked at to tell whether a word is written as a name.
 CAPITALISED_SAMPLE = 50
 
@@ -109,6 +110,7 @@ class SearchIndex:
             self.sparse, self.passages, built.spellings, len(self.languages) > 1
         )
         self.large = len(self.passages) >= LARGE_COLLECTION
+        self._weights_in: dict[tuple[str, str], float] = {}
         # The semantic stage, set when a model is in use (bot/runtime/semantic.py); it joins
         # passage by passage as their vectors are computed.
         self.dense: DenseIndex | None = None
@@ -303,7 +305,22 @@ class SearchIndex:
         """The weight of each content term of the question: its IDF; a word the articles
         never use weighs as the rarest word (it is what the question is about, and no
         article covers it: "Macron", "banana")."""
-        return {t: self.weight(t) for t in query.content or set(query.terms)}
+        terms = query.content or set(query.terms)
+        if len(self.languages) < 2:
+            return {t: self.weight(t) for t in terms}
+        # In a mixed collection a word only other languages' articles use is as unknown.
+        return {t: self._weight_in(t, query.language) for t in terms}
+
+    def _weight_in(self, term: str, language: str) -> float:
+        """The term's weight for a question in `language` (remembered, bounded)."""
+        key = (term, language)
+        found = self._weights_in.get(key)
+        if found is None:
+            if len(self._weights_in) >= WEIGHTS_KEPT:
+                self._weights_in.clear()
+            used = _used_in(self.sparse, self.passages, term, language)
+            found = self._weights_in[key] = self.weight(term) if used else self._unknown_idf
+        return found
 
     def _hit(self, rank: int, evidence: Evidence) -> Hit:
         passage = self.passages[evidence.index]
