@@ -5,8 +5,9 @@ served as the database `newsbot` with the named queries of bot/storage/dashboard
 every table is hidden and refused (no reader ids or names can be browsed), arbitrary SQL and
 the file download are off, and the file is opened read-only (SQLite mode=ro and query_only;
 no write connection can be opened). The plugin also serves `/`, the dashboard page: the
-day's questions and share answered, charts (inline SVG, drawn here: no script, nothing
-fetched from elsewhere) and the top unanswered questions, each linked to its passages.
+day's questions and share answered, charts (inline SVG drawn by matplotlib in
+newsbot/dashboard_charts.py: no script, nothing fetched from elsewhere) and the top unanswered
+questions, each linked to its passages.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import html
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -31,6 +32,7 @@ from datasette_auth_passwords.utils import hash_password
 from markupsafe import Markup
 
 from bot.storage.dashboard import ARTICLES, DAILY, FEEDBACK, LATENCY, QUERIES, UNANSWERED
+from newsbot.dashboard_charts import bar_chart, hbar_chart, line_chart
 
 DB = "newsbot"
 # datasette-auth-passwords reads the hash from the plugin configuration; given as {"$env": …},
@@ -231,11 +233,12 @@ async def dashboard_page(datasette: Datasette) -> Response:
         ],
     )
     top = articles[:10]
-    articles_chart = bar_chart(
+    articles_chart = hbar_chart(
         "Most cited articles",
         [str(r["article_id"]) for r in top],
-        [("passages cited", "#6a1b9a", [int(r["cited"]) for r in top])],
-        horizontal=True,
+        "passages cited",
+        "#6a1b9a",
+        [int(r["cited"]) for r in top],
     )
     unanswered_rows = "".join(
         f'<tr><td><a href="{html.escape(passages_url(r["question"]))}">'
@@ -287,129 +290,4 @@ def _card(label: str, questions: int, answered: int) -> str:
     share = f"{round(100 * answered / questions)}% answered" if questions else "no questions"
     return (
         f'<div class="card"><div>{label}</div><b>{questions}</b> questions<div>{share}</div></div>'
-    )
-
-
-Series = tuple[str, str, Sequence[float | None]]
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 560, 260, 48, 40, 30
-
-
-def _frame(title: str, top: float, legend: Sequence[tuple[str, str]]) -> list[str]:
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{LEFT}" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    x = WIDTH - 10
-    for name, colour in reversed(legend):
-        x -= 8 + 7 * len(name)
-        parts.append(f'<rect x="{x}" y="8" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{x + 14}" y="17" font-size="11">{html.escape(name)}</text>')
-        x -= 14
-    plot = HEIGHT - BOTTOM - TOP
-    for i in range(5):
-        y = TOP + plot - plot * i / 4
-        value = top * i / 4
-        label = f"{value:.0f}" if top >= 8 or value == int(value) else f"{value:.1f}"
-        parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-        )
-        parts.append(
-            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{label}</text>'
-        )
-    return parts
-
-
-def bar_chart(
-    title: str, labels: Sequence[str], series: Sequence[Series], horizontal: bool = False
-) -> str:
-    """Stacked bars, one per label (horizontal: one row per label, labels on the left)."""
-    totals = [sum(s[2][i] or 0 for s in series) for i in range(len(labels))]
-    top = max([*totals, 1])
-    if horizontal:
-        return _hbar_chart(title, labels, series, top)
-    parts = _frame(title, top, [(s[0], s[1]) for s in series])
-    plot = HEIGHT - BOTTOM - TOP
-    step = (WIDTH - 10 - LEFT) / max(len(labels), 1)
-    for i, label in enumerate(labels):
-        base: float = TOP + plot
-        for name, colour, values in series:
-            value = values[i] or 0
-            h = plot * value / top
-            if h > 0:
-                parts.append(
-                    f'<rect class="bar" x="{LEFT + i * step + 1:.1f}" y="{base - h:.1f}" '
-                    f'width="{max(step - 2, 1):.1f}" height="{h:.1f}" fill="{colour}">'
-                    f"<title>{html.escape(label)}: {value} {html.escape(name)}</title></rect>"
-                )
-            base -= h
-        if i % max(len(labels) // 8, 1) == 0:
-            parts.append(_x_label(LEFT + (i + 0.5) * step, label))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _hbar_chart(title: str, labels: Sequence[str], series: Sequence[Series], top: float) -> str:
-    name, colour, values = series[0]
-    height = TOP + 22 * max(len(labels), 1) + 10
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="10" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    left = 200
-    for i, label in enumerate(labels):
-        y = TOP + 22 * i
-        value = values[i] or 0.0
-        w = (WIDTH - left - 50) * value / top
-        short = label if len(label) <= 30 else label[:29] + "…"
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 14}" font-size="11" text-anchor="end">'
-            f"{html.escape(short)}</text>"
-            f'<rect class="bar" x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="16" '
-            f'fill="{colour}"><title>{html.escape(label)}: {value} {html.escape(name)}</title>'
-            f'</rect><text x="{left + w + 4:.1f}" y="{y + 15}" font-size="11">{value}</text>'
-        )
-    if not labels:
-        parts.append(f'<text x="{left}" y="{TOP + 14}" font-size="12">no passage cited yet</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def line_chart(
-    title: str, labels: Sequence[str], series: Sequence[Series], top: float | None = None
-) -> str:
-    """Lines over the labels; a missing value (a day without questions) breaks the line."""
-    found = [v for s in series for v in s[2] if v is not None]
-    ceiling = top if top is not None else max([*found, 1.0]) * 1.1
-    parts = _frame(title, ceiling, [(s[0], s[1]) for s in series])
-    plot = HEIGHT - BOTTOM - TOP
-    step = (WIDTH - 10 - LEFT) / max(len(labels), 1)
-    for name, colour, values in series:
-        points = []
-        for i, value in enumerate(values):
-            if value is None:
-                continue
-            x, y = LEFT + (i + 0.5) * step, TOP + plot - plot * value / ceiling
-            points.append((x, y))
-            parts.append(
-                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
-                f"<title>{html.escape(labels[i])}: {value} {html.escape(name)}</title></circle>"
-            )
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
-    for i, label in enumerate(labels):
-        if i % max(len(labels) // 8, 1) == 0:
-            parts.append(_x_label(LEFT + (i + 0.5) * step, label))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _x_label(x: float, label: str) -> str:
-    return (
-        f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="10" text-anchor="middle">'
-        f"{html.escape(label)}</text>"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -121,7 +122,8 @@ def test_tables_arbitrary_sql_and_the_file_are_refused(log: Path) -> None:
 
 
 def test_the_page_shows_the_day_the_charts_and_the_unanswered_list(log: Path) -> None:
-    """`/` shows today's questions and share answered, SVG charts with bars, and the top
+    """`/` shows today's questions and share answered, four inline SVG charts (matplotlib's,
+    with no XML prolog and no script) whose bars carry their day and value, and the top
     unanswered question linked to the passages shown for it."""
     with dashboard(log) as site:
         page = site.get("/")
@@ -130,6 +132,11 @@ def test_the_page_shows_the_day_the_charts_and_the_unanswered_list(log: Path) ->
     assert "<div>Today</div><b>2</b> questions<div>50% answered</div>" in page.text
     assert "<div>All time</div><b>3</b> questions<div>67% answered</div>" in page.text
     assert page.text.count('<svg class="chart"') == 4 and 'class="bar"' in page.text
+    assert "<?xml" not in page.text and "<!DOCTYPE svg" not in page.text
+    assert "<script" not in page.text
+    today = datetime.now(UTC).strftime("%m-%d")  # each bar's tooltip: the day, value, series
+    assert f"<title>{today}: 1 answered</title>" in page.text
+    assert f"<title>{today}: 1 not answered</title>" in page.text
     passages = "/newsbot/passages?question=Capital%20of%20France%2C%20%22quoted%22%2C%20ok%3F"
     assert f'<a href="{passages}">Capital of France, &quot;quoted&quot;, ok?</a>' in page.text
     assert passages in link.text  # the canned query's page links each question too

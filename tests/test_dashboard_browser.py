@@ -65,7 +65,12 @@ async def test_an_editor_logs_in_and_sees_charts_and_the_unanswered_list(
                 await chart.wait_for(state="visible")
                 box = await chart.bounding_box()
                 assert box is not None and box["width"] > 300 and box["height"] > 100
-                assert await page.locator("svg.chart rect.bar").count() >= 2
+                # matplotlib draws each bar as a path; dashboard_charts marks its group
+                # g.bar (matplotlib's own patch_N groups include the backgrounds and legend).
+                bars = page.locator("svg.chart g.bar > path")
+                assert await bars.count() >= 2
+                drawn = await bars.first.bounding_box()
+                assert drawn is not None and drawn["width"] > 1 and drawn["height"] > 1
                 rows = page.locator("#unanswered tbody tr")
                 shown = [
                     (await rows.nth(i).locator("td").nth(0).inner_text(),
