@@ -30,12 +30,11 @@ from pathlib import Path
 
 from bench.bench_real import (
     BBC,
-    NEW_ARTICLE,
-    NEW_QUESTION,
     NEWSBOT,
     ROOT,
     env_for,
     load_questions,
+    one_added_file,
     percentile,
     replicate,
     timed,
@@ -132,23 +131,12 @@ def archive(copies: int, workdir: Path, asked: list[str]) -> dict[str, float]:
     )
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     start_s, _ = timed([*NEWSBOT, "ask", "--json", asked[0]], env)
-    new = articles / "zz-new" / "harbour.txt"
-    new.parent.mkdir(exist_ok=True)
-    new.write_text(NEW_ARTICLE, encoding="utf-8")
-    try:
-        added_s, answer = timed([*NEWSBOT, "ask", "--json", NEW_QUESTION], env)
-        hits = json.loads(answer)["hits"]
-        if not hits or hits[0]["source"] != "zz-new/harbour.txt":
-            raise SystemExit(f"the added article was not the first answer: {answer[:300]}")
-    finally:
-        new.unlink()
-        new.parent.rmdir()
     figures.update(
         copies=copies,
         index_s=index_s,
         vectors_mb=vectors / 1e6,
         cached_start_s=start_s,
-        added_start_s=added_s,
+        **one_added_file(articles, env),  # the added file must be the first answer
     )
     print(out.strip().splitlines()[-1], flush=True)
     return figures

@@ -50,21 +50,9 @@ async def _copy(old: Sql, new: Sql, name: str) -> dict[str, int]:
     """Every row of the copied tables from `old` into the empty log `new`."""
     if await new.scalar("SELECT count(*) FROM messages"):
         raise DatabaseError(f"{name} already holds a conversation log")
-    copied = {}
-    for table in COPIED:
-        copied[table] = 0
-        chunk: list[tuple[object, ...]] = []
-        insert = ""
-        async for row in old.stream(f"SELECT * FROM {table}"):
-            columns = ", ".join(row)
-            insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})"
-            chunk.append(tuple(row.values()))
-            if len(chunk) == CHUNK:
-                await new.executemany(insert, chunk)
-                copied[table] += len(chunk)
-                chunk = []
-        await new.executemany(insert, chunk)
-        copied[table] += len(chunk)
+    copied = {
+        table: await _copy_table(old, new, table, f"SELECT * FROM {table}") for table in COPIED
+    }
     for table in SERIAL:
         await new.scalar(RESET_SEQUENCE.format(table=table))
     return copied
@@ -146,19 +134,26 @@ def _is_snapshot(path: Path) -> bool:
 
 
 async def _copy_rows(old: Sql, new: Sql) -> dict[str, int]:
-    copied = {}
-    for table, select in SNAPSHOT_SELECTS.items():
-        copied[table] = 0
-        chunk: list[tuple[object, ...]] = []
-        insert = ""
-        async for row in old.stream(select):
-            insert = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-            chunk.append(tuple(row.values()))
-            if len(chunk) == CHUNK:
-                await new.executemany(insert, chunk)
-                copied[table] += len(chunk)
-                chunk = []
-        if chunk:
+    return {
+        table: await _copy_table(old, new, table, select)
+        for table, select in SNAPSHOT_SELECTS.items()
+    }
+
+
+async def _copy_table(old: Sql, new: Sql, table: str, select: str) -> int:
+    """The rows `select` reads from `old` inserted into `table` of `new`, CHUNK at a time;
+    how many."""
+    copied = 0
+    chunk: list[tuple[object, ...]] = []
+    insert = ""
+    async for row in old.stream(select):
+        insert = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        chunk.append(tuple(row.values()))
+        if len(chunk) == CHUNK:
             await new.executemany(insert, chunk)
-            copied[table] += len(chunk)
+            copied += len(chunk)
+            chunk = []
+    if chunk:
+        await new.executemany(insert, chunk)
+        copied += len(chunk)
     return copied
