@@ -7,6 +7,7 @@ answer it wants (a date for "when", a figure for "how many", ...).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _FILLER_STEMS = frozenset(stem(w) for w in QUESTION_FILLER)
 
 
+@functools.cache
 def filler_stems(language: str) -> frozenset[str]:
     """The terms of a language's conversational filler (dropped from questions only)."""
     if language == "en":
@@ -185,7 +187,7 @@ def _unknown(word: str, stems: tuple[str, ...], vocabulary: Vocabulary, language
         if all(vocabulary.known(t) for t in stems):
             return False
         return not vocabulary.used(_POSSESSIVE.sub("", word.casefold()))
-    return len(word) > 2 and not all(vocabulary.known(t) and here(t, language) for t in stems)
+    return len(word) > 2 and not all(here(t, language) for t in stems)
 
 
 def _parts(word: str, language: str, vocabulary: Vocabulary) -> tuple[str, ...]:

@@ -106,9 +106,8 @@ class SearchIndex:
         # counts the passages of its own (the seed among 1,028 German articles is small).
         self.language_passages = collection.languages()
         self.languages = frozenset(self.language_passages)
-        self.vocabulary = vocabulary(
-            self.sparse, self.passages, built.spellings, len(self.languages) > 1
-        )
+        self.mixed = len(self.languages) > 1  # several languages: questions keep to theirs
+        self.vocabulary = vocabulary(self.sparse, self.passages, built.spellings, self.mixed)
         self.large = len(self.passages) >= LARGE_COLLECTION
         self._weights_in: dict[tuple[str, str], float] = {}
         # The semantic stage, set when a model is in use (bot/runtime/semantic.py); it joins
@@ -273,13 +272,13 @@ class SearchIndex:
         """In a collection of several languages, the candidates in the question's language:
         another language's passage shares only names and numbers with it, which answer
         nothing ("What is the capital of France?" is not answered from a German article)."""
-        if len(self.languages) < 2:
+        if not self.mixed:
             return scored
         return [s for s in scored if self._reads(query, s[0])]
 
     def _reads(self, query: Query, number: int) -> bool:
         """Is passage `number` in the question's language (always, in one language)?"""
-        return len(self.languages) < 2 or self.passages[number].article.lang == query.language
+        return not self.mixed or self.passages[number].article.lang == query.language
 
     def search(self, question: str | Query, top_k: int) -> list[Hit]:
         """Top passages that answer `question`, best first; empty when none does."""
@@ -297,7 +296,7 @@ class SearchIndex:
 
     def large_in(self, query: Query) -> bool:
         """Does the collection hold LARGE_COLLECTION passages in the question's language?"""
-        if len(self.languages) < 2:
+        if not self.mixed:
             return self.large
         return self.language_passages.get(query.language, 0) >= LARGE_COLLECTION
 
@@ -306,7 +305,7 @@ class SearchIndex:
         never use weighs as the rarest word (it is what the question is about, and no
         article covers it: "Macron", "banana")."""
         terms = query.content or set(query.terms)
-        if len(self.languages) < 2:
+        if not self.mixed:
             return {t: self.weight(t) for t in terms}
         # In a mixed collection a word only other languages' articles use is as unknown.
         return {t: self._weight_in(t, query.language) for t in terms}
