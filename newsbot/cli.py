@@ -19,7 +19,7 @@ from bot.collection.cache import Loaded, size_on_disk
 from bot.collection.snapshots import Progress
 from bot.config import Settings, StartupError
 from bot.conversation.render import render_text, to_json
-from bot.i18n.catalogs import for_reader, language_tag, languages, locale_language, negotiate
+from bot.i18n.catalogs import for_reader, languages, locale_language, negotiate
 from bot.retrieval.answer import answer
 from bot.runtime.library import load_articles, open_library, open_library_to_serve
 from bot.runtime.services import terminal_conversation
@@ -108,7 +108,7 @@ def ask(question: tuple[str, ...], as_json: bool, articles: Path | None, lang: s
     index = library_from(settings).current.index
     text = " ".join(question)
     for q in _questions(text):
-        result = answer(index, q, settings.top_k, hint=language_tag(language))
+        result = answer(index, q, settings.top_k, hint=language)
         if as_json:
             click.echo(json.dumps(to_json(result), ensure_ascii=False))
         else:

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot", "bot.lexical", "bot.collection", "bot.retrieval", "bot.ingest", "bot.semantic",
         "bot.language", "bot.i18n",
     },
-    "bot.i18n": {"bot"},
+    "bot.i18n": {"bot", "bot.language"},
     "bot.conversation": {"bot", "bot.retrieval", "bot.serving", "bot.storage", "bot.i18n"},
     "bot.runtime": {
         "bot", "bot.collection", "bot.retrieval", "bot.serving", "bot.storage", "bot.conversation",

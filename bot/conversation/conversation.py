@@ -25,7 +25,7 @@ from bot.conversation import replies
 from bot.conversation.render import InlineResult, inline_article, inline_hit, render_pages
 from bot.conversation.replies import ForgetAction, Photo, Reply
 from bot.conversation.report import chart_png, stats_html
-from bot.i18n.catalogs import ENGLISH, Translator, for_reader, language_tag
+from bot.i18n.catalogs import ENGLISH, Translator, for_reader
 from bot.retrieval.answer import MORE_PAGES, Answer, answer
 from bot.serving.library import Changes, Edition, Library
 from bot.serving.reload import ReloadError, reload_articles
@@ -118,9 +118,8 @@ class Conversation:
     ) -> tuple[Answer, list[str], Translator]:
         """Search and render the pages of an answer (in a search thread), in the reader's
         language, else the question's."""
-        hint = language_tag(language)
         result = answer(
-            edition.index, question, self.top_k, follows=follows, pages=MORE_PAGES, hint=hint
+            edition.index, question, self.top_k, follows=follows, pages=MORE_PAGES, hint=language
         )
         tr = for_reader(language, result.language)
         return result, render_pages(result, self.top_k, self.link, tr), tr
@@ -184,7 +183,7 @@ class Conversation:
             )
             return [inline_article(a, self.link(a), tr) for a in newest[:INLINE_RESULTS]]
         result = await self._search(
-            partial(answer, edition.index, query, INLINE_RESULTS, hint=language_tag(language))
+            partial(answer, edition.index, query, INLINE_RESULTS, hint=language)
         )
         tr = for_reader(language, result.language)
         return [inline_hit(hit, self.link, tr) for hit in result.hits if result.answered]

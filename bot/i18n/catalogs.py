@@ -13,7 +13,6 @@ from __future__ import annotations
 import gettext
 import io
 import os
-import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
+
+from bot.language.detect import code_of
 
 LOCALES = Path(__file__).with_name("locales")
 DOMAIN = "newsbot"
@@ -98,21 +99,11 @@ def translator(locale: str) -> Translator:
     return Translator(locale, gettext.GNUTranslations(compiled))
 
 
-_TAG = re.compile(r"[A-Za-z]{2,3}(?=$|[-_.@])")
-
-
-def language_tag(code: str | None) -> str | None:
-    """The language of a language tag or locale, lower case: "de-AT", "DE" and "de_DE.UTF-8"
-    are "de"; "C", "POSIX" and "" are None."""
-    match = _TAG.match(code.strip()) if code else None
-    return match[0].lower() if match else None
-
-
 def negotiate(code: str | None) -> str | None:
     """The language the bot speaks for a language tag or locale, else None: "de", "de-AT",
     "DE", "de_DE.UTF-8" and "de_CH@euro" are German; "C", "POSIX", "fr" (no catalog) and
     "" are None."""
-    language = language_tag(code)
+    language = code_of(code)
     return language if language in languages() else None
 
 
