@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-QUESTION = "COALESCE(m.question, m.text)"
-ASKED = "FROM messages m JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question'"
+from bot.storage.reports import QUESTION
+from bot.storage.reports import QUESTIONS as ASKED
 
 
 @dataclass(frozen=True, slots=True)

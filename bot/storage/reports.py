@@ -41,19 +41,16 @@ class LogStats:
 
 
 QUESTION = "COALESCE(m.question, m.text)"
-ASKED = (
-    "SELECT count(*), COALESCE(sum(r.answered), 0) FROM messages m "
-    "JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question' AND m.received_at >= ?"
-)
+# Readers' questions with their replies (the dashboard's named queries read them too).
+QUESTIONS = "FROM messages m JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question'"
+ASKED = f"SELECT count(*), COALESCE(sum(r.answered), 0) {QUESTIONS} AND m.received_at >= ?"
 RANKED = (
-    f"SELECT max({QUESTION}), count(*) AS n FROM messages m "
-    "JOIN replies r ON r.message_id = m.id WHERE m.kind = 'question' {where} "
+    f"SELECT max({QUESTION}), count(*) AS n {QUESTIONS} {{where}} "
     f"GROUP BY lower({QUESTION}) ORDER BY n DESC, lower({QUESTION}) LIMIT ?"
 )
 PER_DAY = (
     "SELECT substr(m.received_at, 1, 10) AS d, count(*), sum(r.answered) "
-    "FROM messages m JOIN replies r ON r.message_id = m.id "
-    "WHERE m.kind = 'question' AND m.received_at >= ? GROUP BY d"
+    f"{QUESTIONS} AND m.received_at >= ? GROUP BY d"
 )
 VOTES = (
     "SELECT COALESCE(sum(CASE WHEN vote > 0 THEN 1 ELSE 0 END), 0), "
