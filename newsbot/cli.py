@@ -49,7 +49,6 @@ def loaded_from(
         return load_articles(settings, progress=progress, force=force, compact=compact)
     except StartupError as exc:
         fail(str(exc))
-        raise  # unreachable: fail() exits
 
 
 def library_from(
@@ -60,7 +59,6 @@ def library_from(
         return open_library(settings, semantic=semantic, progress=progress)
     except StartupError as exc:
         fail(str(exc))
-        raise  # unreachable: fail() exits
 
 
 articles_option = click.option(

@@ -93,7 +93,6 @@ def _listen(host: str, port: int) -> socket.socket:
         ]
     except (socket.gaierror, UnicodeError) as exc:
         fail(f"--host {host}: {exc}")
-        raise  # unreachable: fail() exits
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -27,7 +27,6 @@ def settings_from(articles: Path | None) -> Settings:
         settings = load_settings(**overrides)
     except ConfigError as exc:
         fail(str(exc))
-        raise  # unreachable: fail() exits
     configure_logging(settings.log_level, *settings.secrets)
     return settings
 
