@@ -25,8 +25,11 @@ TITLE_CHARS = 300
 
 
 def convert(source: Path, folder: Path) -> int:
-    """Write one article file per row of `source` into `folder`; the number written."""
+    """Write one article file per row of `source` into `folder` (new or empty: nothing in it
+    is ever overwritten); the number written."""
     folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise SystemExit(f"{folder} is not empty: name a new folder for the articles")
     with source.open(encoding="utf-8", newline="") as file:
         rows = list(csv.reader(file, delimiter=";", quotechar="'"))
     for number, (_label, text) in enumerate(rows):
