@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +118,9 @@ def test_tables_arbitrary_sql_and_the_file_are_refused(log: Path) -> None:
         assert "unanswered" in page.text and ">users<" not in page.text
         assert "reader1001" not in page.text and "messages</a>" not in page.text
         shown = " ".join(site.get(p).text for p in ("/", "/newsbot/unanswered", "/-/metadata"))
-    assert "reader1001" not in shown and "1001" not in shown
+    # The reader's id as a number of its own: the free port (41001) or a figure may hold
+    # the digits without naming anyone.
+    assert "reader1001" not in shown and re.search(r"(?<!\d)1001(?!\d)", shown) is None
     assert "pbkdf2" not in shown
 
 
